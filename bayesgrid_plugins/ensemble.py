@@ -1,0 +1,246 @@
+"""Ensembles: n realisations of a feeder's phases, loads and (optionally) line and reliability data.
+
+Every array has the realisations on its first axis and the feeder's buses on its second, aligned
+with :attr:`Feeder.bus_id`. Line arrays are aligned with buses too (line ``i`` feeds bus ``i``; the
+source's entry is unused). Per-phase arrays have a last axis of length 3 in the order A, B, C.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+from dataclasses import dataclass, field, fields, replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .errors import PosteriorMismatchError
+from .fileio import atomic_write_bytes
+from .phases import PHASE_ABC, n_phases
+
+__all__ = ["Ensemble"]
+
+_FORMAT = "bayesgrid-ensemble"
+_FORMAT_VERSION = 1
+#: Optional per-line fields, shape (n_realisations, n_buses), set by the impedance model.
+LINE_FIELDS = (
+    "r1_ohm_per_km",
+    "x1_ohm_per_km",
+    "r0_ohm_per_km",
+    "x0_ohm_per_km",
+    "c1_nf_per_km",
+    "c0_nf_per_km",
+    "max_i_ka",
+)
+#: Optional per-bus fields, shape (n_realisations, n_buses), set by the reliability models.
+BUS_FIELDS = ("caifi", "caidi_h")
+
+
+@dataclass(frozen=True, eq=False)
+class Ensemble:
+    """n realisations of one feeder.
+
+    Attributes
+    ----------
+    bus_id : ndarray of str, shape (n_buses,)
+        The feeder's bus ids, to check alignment.
+    source : int
+        Index of the feeder's source bus (it has no line into it).
+    load_phases : ndarray of uint8, shape (n, n_buses)
+        Phase mask each bus's load connects to (0 where the bus has no load).
+    bus_phases : ndarray of uint8, shape (n, n_buses)
+        Phase mask of each bus after consistency; the line into bus ``i`` has ``bus_phases[:, i]``.
+    p_kw, q_kvar : ndarray of float, shape (n, n_buses, 3)
+        Active [kW] and reactive [kvar] load per phase (A, B, C).
+    power_factor : ndarray of float, shape (n,)
+        The realisation's power factor.
+    draw : ndarray of int, shape (n,)
+        Index of the posterior draw each realisation used (-1 if not applicable).
+    r1_ohm_per_km, x1_ohm_per_km, r0_ohm_per_km, x0_ohm_per_km : ndarray, optional
+        Positive- and zero-sequence line impedance [ohm/km], shape (n, n_buses).
+    c1_nf_per_km, c0_nf_per_km : ndarray, optional
+        Line capacitance [nF/km].
+    max_i_ka : ndarray, optional
+        Line ampacity [kA].
+    caifi : ndarray, optional
+        Customer average interruption frequency [interruptions / customer interrupted / year].
+    caidi_h : ndarray, optional
+        Customer average interruption duration [h / interruption].
+    metadata : dict
+        Provenance: model ids, seed, feeder name. JSON-serialisable.
+    """
+
+    bus_id: np.ndarray
+    source: int
+    load_phases: np.ndarray
+    bus_phases: np.ndarray
+    p_kw: np.ndarray
+    q_kvar: np.ndarray
+    power_factor: np.ndarray
+    draw: np.ndarray
+    r1_ohm_per_km: np.ndarray | None = None
+    x1_ohm_per_km: np.ndarray | None = None
+    r0_ohm_per_km: np.ndarray | None = None
+    x0_ohm_per_km: np.ndarray | None = None
+    c1_nf_per_km: np.ndarray | None = None
+    c0_nf_per_km: np.ndarray | None = None
+    max_i_ka: np.ndarray | None = None
+    caifi: np.ndarray | None = None
+    caidi_h: np.ndarray | None = None
+    metadata: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "source", int(self.source))
+        n, b = np.shape(self.bus_phases)
+        expected = {
+            "bus_id": (b,),
+            "load_phases": (n, b),
+            "p_kw": (n, b, 3),
+            "q_kvar": (n, b, 3),
+            "power_factor": (n,),
+            "draw": (n,),
+        }
+        expected.update({name: (n, b) for name in LINE_FIELDS + BUS_FIELDS})
+        for name, shape in expected.items():
+            value = getattr(self, name)
+            if value is not None and np.shape(value) != shape:
+                raise ValueError(
+                    f"Ensemble.{name} has shape {np.shape(value)}, expected {shape} for "
+                    f"{n} realisations of {b} buses."
+                )
+
+    # ------------------------------------------------------------------ sizes and views
+    @property
+    def n_realisations(self) -> int:
+        """Number of realisations."""
+        return int(self.bus_phases.shape[0])
+
+    @property
+    def n_buses(self) -> int:
+        """Number of buses of the feeder."""
+        return int(self.bus_phases.shape[1])
+
+    def __len__(self) -> int:
+        return self.n_realisations
+
+    @property
+    def line_phases(self) -> np.ndarray:
+        """Phase mask of the line into each bus (the bus's own mask; 0 at the source)."""
+        masks = self.bus_phases.copy()
+        masks[:, self.source] = 0
+        return masks
+
+    @property
+    def has_load(self) -> np.ndarray:
+        """Boolean (n, n_buses): where a load is connected."""
+        return self.load_phases != 0
+
+    @property
+    def is_three_phase(self) -> np.ndarray:
+        """Boolean (n, n_buses): where the load is three-phase."""
+        return self.load_phases == PHASE_ABC
+
+    def __getitem__(self, index: int | slice | np.ndarray) -> Ensemble:
+        """Select realisations; an integer keeps a realisation axis of length 1."""
+        if isinstance(index, (int, np.integer)):
+            if not -self.n_realisations <= index < self.n_realisations:
+                raise IndexError(
+                    f"realisation {index} out of range for an ensemble of {self.n_realisations}"
+                )
+            index = slice(int(index) % self.n_realisations, int(index) % self.n_realisations + 1)
+        changes = {
+            f.name: getattr(self, f.name)[index]
+            for f in fields(self)
+            if f.name not in ("bus_id", "source", "metadata") and getattr(self, f.name) is not None
+        }
+        return replace(self, **changes)
+
+    def with_fields(self, **arrays: np.ndarray) -> Ensemble:
+        """A copy with more fields set (for example the impedance model's line data)."""
+        return replace(self, **arrays)
+
+    # ------------------------------------------------------------------ summaries
+    def phase_totals_kw(self) -> np.ndarray:
+        """Total active power per realisation and phase [kW], shape (n, 3)."""
+        return self.p_kw.sum(axis=1)
+
+    def phase_totals_kvar(self) -> np.ndarray:
+        """Total reactive power per realisation and phase [kvar], shape (n, 3)."""
+        return self.q_kvar.sum(axis=1)
+
+    def three_phase_share(self) -> np.ndarray:
+        """Share of loads that are three-phase, per realisation, shape (n,)."""
+        loads = self.has_load.sum(axis=1)
+        return self.is_three_phase.sum(axis=1) / np.maximum(loads, 1)
+
+    def single_phase_shares(self) -> np.ndarray:
+        """Share of single-phase loads on A, B and C, per realisation, shape (n, 3)."""
+        single = n_phases(self.load_phases) == 1
+        counts = np.stack(
+            [(single & (self.load_phases == bit)).sum(axis=1) for bit in (1, 2, 4)], axis=1
+        )
+        return counts / np.maximum(counts.sum(axis=1, keepdims=True), 1)
+
+    def summary(self) -> dict[str, np.ndarray]:
+        """Per-realisation summaries.
+
+        Returns
+        -------
+        dict
+            ``p_kw`` and ``q_kvar`` per-phase totals (n, 3); ``three_phase_share`` (n,);
+            ``single_phase_shares`` (n, 3); ``power_factor`` (n,); ``n_loads`` (n,).
+        """
+        return {
+            "p_kw": self.phase_totals_kw(),
+            "q_kvar": self.phase_totals_kvar(),
+            "three_phase_share": self.three_phase_share(),
+            "single_phase_shares": self.single_phase_shares(),
+            "power_factor": self.power_factor.copy(),
+            "n_loads": self.has_load.sum(axis=1),
+        }
+
+    # ------------------------------------------------------------------ files
+    def save(self, path: str | os.PathLike[str], *, overwrite: bool = False) -> Path:
+        """Save to one compressed ``.npz`` file, atomically.
+
+        Raises :class:`~bayesgrid_plugins.errors.OutputExistsError` if the file exists and
+        ``overwrite`` is False.
+        """
+        arrays = {
+            f.name: np.asarray(getattr(self, f.name))
+            for f in fields(self)
+            if f.name != "metadata" and getattr(self, f.name) is not None
+        }
+        header = {"format": _FORMAT, "version": _FORMAT_VERSION, "metadata": self.metadata}
+        buffer = io.BytesIO()
+        np.savez_compressed(buffer, __header__=np.asarray(json.dumps(header)), **arrays)
+        return atomic_write_bytes(path, buffer.getvalue(), overwrite=overwrite, what="ensemble")
+
+    @classmethod
+    def load(cls, path: str | os.PathLike[str]) -> Ensemble:
+        """Load an ensemble written by :meth:`save`."""
+        try:
+            with np.load(path, allow_pickle=False) as data:
+                header = json.loads(str(data["__header__"]))
+                arrays = {k: data[k] for k in data.files if k != "__header__"}
+        except (OSError, ValueError, KeyError, EOFError) as exc:
+            if isinstance(exc, FileNotFoundError):
+                raise
+            raise PosteriorMismatchError(
+                f"{str(path)!r} is not a readable bayesgrid ensemble file ({exc}); write it "
+                "again with Ensemble.save."
+            ) from exc
+        if header.get("format") != _FORMAT or header.get("version") != _FORMAT_VERSION:
+            raise PosteriorMismatchError(
+                f"{str(path)!r} is a {header.get('format')!r} file of version "
+                f"{header.get('version')!r}; this bayesgrid reads {_FORMAT!r} version "
+                f"{_FORMAT_VERSION}."
+            )
+        try:
+            return cls(**arrays, metadata=header.get("metadata", {}))
+        except TypeError as exc:
+            raise PosteriorMismatchError(
+                f"{str(path)!r} lacks or has unknown ensemble arrays ({exc})."
+            ) from exc
