@@ -10,6 +10,7 @@ from __future__ import annotations
 import io
 import json
 import os
+import zipfile
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
@@ -222,10 +223,10 @@ class Ensemble:
     def load(cls, path: str | os.PathLike[str]) -> Ensemble:
         """Load an ensemble written by :meth:`save`."""
         try:
-            with np.load(path, allow_pickle=False) as data:
+            with open(path, "rb") as handle, np.load(handle, allow_pickle=False) as data:
                 header = json.loads(str(data["__header__"]))
                 arrays = {k: data[k] for k in data.files if k != "__header__"}
-        except (OSError, ValueError, KeyError, EOFError) as exc:
+        except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as exc:
             if isinstance(exc, FileNotFoundError):
                 raise
             raise PosteriorMismatchError(

@@ -41,7 +41,8 @@ def _as_float(name: str, values: Any, n: int, default: float) -> np.ndarray:
         return np.full(n, float(arr))
     if arr.shape != (n,):
         raise FeederValidationError(
-            f"{name} has shape {arr.shape}, expected ({n},): one value per bus, aligned with bus_id."
+            f"{name} has shape {arr.shape}, expected ({n},): one value per bus, aligned with "
+            "bus_id."
         )
     return arr.copy()
 
@@ -165,7 +166,9 @@ class Feeder:
                 "or merge zero-length lines into their end bus."
             )
         if not isinstance(self.n_zones, (int, np.integer)) or self.n_zones < 1:
-            raise FeederValidationError(f"n_zones must be a positive integer, got {self.n_zones!r}.")
+            raise FeederValidationError(
+                f"n_zones must be a positive integer, got {self.n_zones!r}."
+            )
 
         # Children as a sparse adjacency (parent -> child); reachability finds cycles.
         children = np.flatnonzero(nonsource)
@@ -177,7 +180,7 @@ class Feeder:
             unreached = np.setdiff1d(np.arange(n), order)
             raise FeederValidationError(
                 f"buses {_names(bus_id[unreached])} cannot be reached from the source "
-                f"{bus_id[source]!r}: following their parents leads round a cycle. Fix their "
+                f"{str(bus_id[source])!r}: following their parents leads round a cycle. Fix their "
                 "parent entries so every path ends at the source."
             )
         order = order.astype(np.int64)
@@ -218,9 +221,7 @@ class Feeder:
             np.add.at(size, parent[nodes], size[nodes])
         subtree_end = position + size
 
-        is_load = (
-            nonsource.copy() if self.is_load is None else np.asarray(self.is_load, dtype=bool)
-        )
+        is_load = nonsource.copy() if self.is_load is None else np.asarray(self.is_load, dtype=bool)
         if is_load.shape != (n,):
             raise FeederValidationError(
                 f"is_load has shape {is_load.shape}, expected ({n},): one flag per bus."
@@ -297,8 +298,16 @@ class Feeder:
         kwargs = {
             name: getattr(self, name)
             for name in (
-                "bus_id", "parent", "length_km", "x", "y", "crs", "vn_kv", "is_load",
-                "demand_kw", "n_zones",
+                "bus_id",
+                "parent",
+                "length_km",
+                "x",
+                "y",
+                "crs",
+                "vn_kv",
+                "is_load",
+                "demand_kw",
+                "n_zones",
             )
         }
         kwargs.update(changes)

@@ -11,12 +11,15 @@ import os
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
+
 from .errors import OutputExistsError
 
 __all__ = ["atomic_path", "atomic_write_bytes", "atomic_write_text", "check_output_path"]
 
 
-def check_output_path(path: str | os.PathLike[str], *, overwrite: bool, what: str = "output") -> Path:
+def check_output_path(
+    path: str | os.PathLike[str], *, overwrite: bool, what: str = "output"
+) -> Path:
     """Return ``path`` as a Path after checking it can be written.
 
     Raises

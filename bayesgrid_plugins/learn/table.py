@@ -26,9 +26,16 @@ LOAD_COLUMNS = (
     "load_id",
     "bus_id",
     "phases",  # phase mask A=1, B=2, C=4 of the primary phases the load is served from
-    "p_a_kw", "p_b_kw", "p_c_kw",
-    "q_a_kvar", "q_b_kvar", "q_c_kvar",
-    "distance_km", "d", "zone", "branch",
+    "p_a_kw",
+    "p_b_kw",
+    "p_c_kw",
+    "q_a_kvar",
+    "q_b_kvar",
+    "q_c_kvar",
+    "distance_km",
+    "d",
+    "zone",
+    "branch",
 )
 #: Columns of :attr:`TrainingTable.lines`.
 LINE_COLUMNS = (
@@ -36,8 +43,15 @@ LINE_COLUMNS = (
     "line_id",
     "bus_id",  # the bus the line feeds
     "phases",
-    "r1_ohm_per_km", "x1_ohm_per_km", "r0_ohm_per_km", "x0_ohm_per_km",
-    "length_km", "max_i_ka", "d", "zone", "branch",
+    "r1_ohm_per_km",
+    "x1_ohm_per_km",
+    "r0_ohm_per_km",
+    "x0_ohm_per_km",
+    "length_km",
+    "max_i_ka",
+    "d",
+    "zone",
+    "branch",
 )
 
 
@@ -72,7 +86,9 @@ class TrainingTable:
 
         zones = {t.n_zones for t in tables}
         if len(zones) != 1:
-            raise ValueError(f"tables use different zone counts {sorted(zones)}; rebuild them alike")
+            raise ValueError(
+                f"tables use different zone counts {sorted(zones)}; rebuild them alike"
+            )
         return cls(
             loads=pd.concat([t.loads for t in tables], ignore_index=True),
             lines=pd.concat([t.lines for t in tables], ignore_index=True),
@@ -126,8 +142,12 @@ def make_training_table(
             "load_id": np.asarray(load_id, dtype=str),
             "bus_id": feeder.bus_id[load_bus],
             "phases": np.asarray(load_phases, dtype=np.int64),
-            "p_a_kw": p[:, 0], "p_b_kw": p[:, 1], "p_c_kw": p[:, 2],
-            "q_a_kvar": q[:, 0], "q_b_kvar": q[:, 1], "q_c_kvar": q[:, 2],
+            "p_a_kw": p[:, 0],
+            "p_b_kw": p[:, 1],
+            "p_c_kw": p[:, 2],
+            "q_a_kvar": q[:, 0],
+            "q_b_kvar": q[:, 1],
+            "q_c_kvar": q[:, 2],
             "distance_km": feeder.distance_km[load_bus],
             "d": feeder.d[load_bus],
             "zone": feeder.zone[load_bus],

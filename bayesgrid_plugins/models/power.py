@@ -1,0 +1,368 @@
+"""The three-phase load model (the paper's Eqs. 1-5 and Algorithms 2-3), sampled with NumPy.
+
+For every load bus of every realisation:
+
+1. ``c3 ~ Bernoulli(p3[zone])``: three-phase (1) or single-phase (0);
+2. a single-phase load's phase ``~ Categorical(pA, pB, pC)``;
+3. a three-phase load's shares ``(rA, rB, rC) ~ Dirichlet(alpha)``;
+4. its total active power ``P ~ TruncatedNormal(mu, sigma, lower=0)`` [kW];
+5. one power factor per realisation from a discrete distribution, ``Q = P tan(arccos PF)`` on
+   every phase.
+
+A single-phase load puts all of P on its phase; a three-phase load puts ``P * r`` on each. Phase
+consistency is then enforced (every bus gets the union of the phases below it; the source is
+three-phase; a bus with nothing below it takes its parent's phases).
+
+Parameters carry a leading axis of posterior draws; each realisation uses one draw chosen at
+random, so an ensemble carries parameter uncertainty as well as the model's own randomness.
+Nothing here imports PyMC.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from scipy.special import ndtr, ndtri
+
+from ..ensemble import Ensemble
+from ..errors import ParameterError, PosteriorMismatchError
+from ..feeder import Feeder
+from ..phases import PHASE_ABC, enforce_phase_consistency, fill_unserved_phases
+from ..posterior import default_parameter_path, read_parameters, write_parameters
+
+__all__ = ["DEFAULT_POWER_PARAMETERS", "BayesianPowerModel", "PowerParameters"]
+
+#: File name of the shipped default parameters (in ``bayesgrid_plugins/data/posteriors``).
+DEFAULT_POWER_PARAMETERS = "power_smartds_counting.json"
+_MODEL = "power"
+_PROB_TOL = 1e-6
+
+
+def _draws(name: str, value: Any, width: int | None) -> np.ndarray:
+    """``value`` as float array with a leading draw axis: (draws,) or (draws, width)."""
+    arr = np.asarray(value, dtype=float)
+    target_ndim = 1 if width is None else 2
+    if arr.ndim == target_ndim - 1:
+        arr = arr[np.newaxis, ...]
+    if arr.ndim != target_ndim or arr.shape[0] == 0 or (width and arr.shape[1] != width):
+        shape = "(draws,)" if width is None else f"(draws, {width})"
+        raise ParameterError(
+            f"{name} has shape {np.shape(value)}; expected {shape} or without draws."
+        )
+    if not np.isfinite(arr).all():
+        raise ParameterError(f"{name} contains NaN or infinite values: every entry must be finite.")
+    return arr
+
+
+def _check_probabilities(name: str, probs: np.ndarray) -> None:
+    if (probs < 0).any() or (probs > 1).any():
+        raise ParameterError(f"{name} must lie in [0, 1]; got values {probs.min()}..{probs.max()}.")
+    sums = probs.sum(axis=-1)
+    if np.abs(sums - 1).max() > _PROB_TOL:
+        raise ParameterError(
+            f"{name} must sum to 1 over its last axis; sums range "
+            f"{sums.min():.6g}..{sums.max():.6g}. Normalise them."
+        )
+
+
+@dataclass(frozen=True, eq=False)
+class PowerParameters:
+    """Parameters of the power model, with a leading axis of posterior draws.
+
+    Parameters
+    ----------
+    p3 : array-like, shape (draws, n_zones) or (n_zones,)
+        Probability that a load in each zone of normalised distance is three-phase.
+    phase_probs : array-like, shape (draws, 3) or (3,)
+        Probabilities (pA, pB, pC) of a single-phase load's phase; sum to 1.
+    share_alpha : array-like, shape (draws, 3) or (3,)
+        Dirichlet concentration of a three-phase load's per-phase shares; positive.
+    p_mu_kw : array-like, shape (draws,) or scalar
+        Location [kW] of the truncated normal of a load's total active power.
+    p_sigma_kw : array-like, shape (draws,) or scalar
+        Scale [kW] of that truncated normal; positive.
+    pf_values : array-like, shape (k,)
+        Support of the power factor distribution, in (0, 1].
+    pf_probs : array-like, shape (draws, k) or (k,)
+        Probabilities of ``pf_values``; sum to 1.
+    provenance : dict
+        Where the parameters came from (id, data source, method, date, version).
+    """
+
+    p3: np.ndarray
+    phase_probs: np.ndarray
+    share_alpha: np.ndarray
+    p_mu_kw: np.ndarray
+    p_sigma_kw: np.ndarray
+    pf_values: np.ndarray
+    pf_probs: np.ndarray
+    provenance: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        set_ = object.__setattr__
+        p3 = np.asarray(self.p3, dtype=float)
+        n_zones = p3.shape[-1] if p3.ndim else 0
+        if n_zones == 0:
+            raise ParameterError("p3 must hold one probability per zone (at least one zone).")
+        pf_values = np.asarray(self.pf_values, dtype=float).ravel()
+        values = {
+            "p3": _draws("p3", self.p3, n_zones),
+            "phase_probs": _draws("phase_probs", self.phase_probs, 3),
+            "share_alpha": _draws("share_alpha", self.share_alpha, 3),
+            "p_mu_kw": _draws("p_mu_kw", self.p_mu_kw, None),
+            "p_sigma_kw": _draws("p_sigma_kw", self.p_sigma_kw, None),
+            "pf_probs": _draws("pf_probs", self.pf_probs, pf_values.size),
+        }
+        counts = {name: v.shape[0] for name, v in values.items()}
+        if len(set(counts.values())) != 1:
+            raise ParameterError(
+                f"every parameter needs the same number of posterior draws; got {counts}."
+            )
+        if ((values["p3"] < 0) | (values["p3"] > 1)).any():
+            raise ParameterError("p3 must lie in [0, 1] in every zone.")
+        _check_probabilities("phase_probs", values["phase_probs"])
+        _check_probabilities("pf_probs", values["pf_probs"])
+        if (values["share_alpha"] <= 0).any():
+            raise ParameterError("share_alpha must be positive (Dirichlet concentration).")
+        if (values["p_sigma_kw"] <= 0).any():
+            raise ParameterError("p_sigma_kw must be positive [kW].")
+        if pf_values.size == 0 or not (
+            np.isfinite(pf_values).all() and (pf_values > 0).all() and (pf_values <= 1).all()
+        ):
+            raise ParameterError("pf_values must be power factors in (0, 1].")
+        for name, value in values.items():
+            value.setflags(write=False)
+            set_(self, name, value)
+        pf_values.setflags(write=False)
+        set_(self, "pf_values", pf_values)
+        set_(self, "provenance", dict(self.provenance))
+
+    @property
+    def n_zones(self) -> int:
+        """Number of zones of normalised distance."""
+        return int(self.p3.shape[1])
+
+    @property
+    def n_draws(self) -> int:
+        """Number of posterior draws."""
+        return int(self.p3.shape[0])
+
+    def mean(self) -> PowerParameters:
+        """Posterior means as a single-draw parameter set."""
+        return PowerParameters(
+            p3=self.p3.mean(axis=0),
+            phase_probs=self.phase_probs.mean(axis=0),
+            share_alpha=self.share_alpha.mean(axis=0),
+            p_mu_kw=self.p_mu_kw.mean(),
+            p_sigma_kw=self.p_sigma_kw.mean(),
+            pf_values=self.pf_values,
+            pf_probs=self.pf_probs.mean(axis=0),
+            provenance={**self.provenance, "reduced": "posterior mean"},
+        )
+
+    def to_dict(self) -> dict[str, np.ndarray]:
+        """The parameter arrays by name."""
+        return {
+            "p3": self.p3,
+            "phase_probs": self.phase_probs,
+            "share_alpha": self.share_alpha,
+            "p_mu_kw": self.p_mu_kw,
+            "p_sigma_kw": self.p_sigma_kw,
+            "pf_values": self.pf_values,
+            "pf_probs": self.pf_probs,
+        }
+
+    def save(self, path: str | os.PathLike[str], *, overwrite: bool = False) -> Path:
+        """Write the parameters and their provenance to a JSON file, atomically."""
+        return write_parameters(
+            path,
+            model=_MODEL,
+            parameters=self.to_dict(),
+            provenance=self.provenance,
+            overwrite=overwrite,
+        )
+
+    @classmethod
+    def load(cls, path: str | os.PathLike[str]) -> PowerParameters:
+        """Read parameters written by :meth:`save`."""
+        arrays, provenance = read_parameters(path, model=_MODEL)
+        missing = {
+            "p3",
+            "phase_probs",
+            "share_alpha",
+            "p_mu_kw",
+            "p_sigma_kw",
+            "pf_values",
+            "pf_probs",
+        } - set(arrays)
+        if missing:
+            raise PosteriorMismatchError(
+                f"parameter file {str(path)!r} lacks {sorted(missing)} of the power model."
+            )
+        return cls(**arrays, provenance=provenance)
+
+    @classmethod
+    def default(cls) -> PowerParameters:
+        """The shipped default parameters (no network access)."""
+        return cls.load(default_parameter_path(DEFAULT_POWER_PARAMETERS))
+
+
+def sample_truncated_normal(
+    mu: np.ndarray, sigma: np.ndarray, rng: np.random.Generator, size: tuple[int, ...]
+) -> np.ndarray:
+    """Draws from ``Normal(mu, sigma)`` truncated to ``[0, inf)``.
+
+    Negative normal draws are replaced by inverse-CDF draws
+    ``x = mu - sigma * ndtri(v * ndtr(mu / sigma))`` with ``v ~ U(0, 1]``, which stay accurate
+    both when the truncation is negligible and when most of the mass is cut off.
+    """
+    mu, sigma = np.broadcast_to(mu, size), np.broadcast_to(sigma, size)
+    # Draw from the untruncated normal and replace the negative draws by exact inverse-CDF
+    # draws: the mixture of the accepted draws and the replacements is exactly truncated.
+    x = mu + sigma * rng.standard_normal(size)
+    low = x < 0
+    if low.any():
+        m, s = mu[low], sigma[low]
+        v = 1.0 - rng.random(m.size)  # in (0, 1]
+        x[low] = m - s * ndtri(v * ndtr(m / s))
+    return np.maximum(x, 0.0)
+
+
+def _categorical(probs: np.ndarray, u: np.ndarray) -> np.ndarray:
+    """Category index for uniforms ``u`` (rows, ...) given per-row probabilities (rows, k)."""
+    cum = np.cumsum(probs, axis=1)[:, :-1]  # the last category takes the rest
+    cum = cum.reshape(cum.shape[0], *([1] * (u.ndim - 1)), cum.shape[1])
+    return (u[..., np.newaxis] >= cum).sum(axis=-1)
+
+
+class BayesianPowerModel:
+    """Per-phase loads and phase allocation of a feeder, sampled from learned parameters.
+
+    Parameters
+    ----------
+    parameters : PowerParameters or path-like, optional
+        Parameters, or a parameter file. Default: the shipped parameters counted from the
+        SMART-DS feeders (no network access).
+
+    Examples
+    --------
+    >>> model = BayesianPowerModel()
+    >>> ensemble = model.sample(feeder, 1000, rng=42)  # doctest: +SKIP
+    """
+
+    def __init__(self, parameters: PowerParameters | str | os.PathLike[str] | None = None):
+        if parameters is None:
+            parameters = PowerParameters.default()
+        elif not isinstance(parameters, PowerParameters):
+            parameters = PowerParameters.load(parameters)
+        self.parameters = parameters
+
+    def __repr__(self) -> str:
+        return (
+            f"BayesianPowerModel(id={self.parameters.provenance.get('id')!r}, "
+            f"draws={self.parameters.n_draws}, zones={self.parameters.n_zones})"
+        )
+
+    def sample(
+        self,
+        feeder: Feeder,
+        n: int,
+        *,
+        rng: Any = None,
+        zones: np.ndarray | None = None,
+    ) -> Ensemble:
+        """Sample ``n`` phase-consistent realisations of the feeder's loads.
+
+        Parameters
+        ----------
+        feeder : Feeder
+            The topology; loads are placed at ``feeder.load_buses``.
+        n : int
+            Number of realisations.
+        rng : seed or numpy.random.Generator, optional
+            Anything :func:`numpy.random.default_rng` accepts.
+        zones : ndarray of int, shape (n_buses,), optional
+            Zone of every bus, overriding ``feeder.zone`` (for example hop zones).
+
+        Returns
+        -------
+        Ensemble
+            ``load_phases``, ``bus_phases`` (consistent), ``p_kw`` and ``q_kvar`` per phase,
+            ``power_factor`` and the posterior ``draw`` of each realisation.
+        """
+        params = self.parameters
+        if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
+            raise ValueError(f"n must be a positive integer number of realisations, got {n!r}")
+        zone = feeder.zone if zones is None else np.asarray(zones, dtype=np.int64)
+        if zone.shape != (feeder.n_buses,):
+            raise ValueError(f"zones must have one entry per bus ({feeder.n_buses}).")
+        if zone.min() < 0 or zone.max() >= params.n_zones:
+            raise ParameterError(
+                f"p3 has {params.n_zones} zones but the feeder's zones run "
+                f"{zone.min()}..{zone.max()}; build the feeder with "
+                f"feeder.with_zones({params.n_zones}) or use parameters with matching zones."
+            )
+        loads = feeder.load_buses
+        if loads.size == 0:
+            raise ValueError(
+                "the feeder has no load buses (is_load is all False); mark the buses that serve "
+                "customers with Feeder.with_loads(...)."
+            )
+        rng = np.random.default_rng(rng)
+        n = int(n)
+        n_loads = loads.size
+
+        draw = rng.integers(params.n_draws, size=n)
+        # 1. three-phase or single-phase, by zone. 2. the phase of a single-phase load: the same
+        # uniform, rescaled above p3, is uniform again and independent of the Bernoulli outcome.
+        p3 = params.p3[draw][:, zone[loads]]
+        u = rng.random((n, n_loads))
+        three = u < p3
+        v = (u - p3) / np.maximum(1.0 - p3, np.finfo(float).tiny)
+        cum = np.cumsum(params.phase_probs[draw], axis=1)
+        phase = (v >= cum[:, 0:1]).astype(np.int8) + (v >= cum[:, 1:2])
+        # 4. total active power.
+        total = sample_truncated_normal(
+            params.p_mu_kw[draw, np.newaxis], params.p_sigma_kw[draw, np.newaxis], rng, (n, n_loads)
+        )
+        p_kw = np.zeros((n, feeder.n_buses, 3))
+        # Write straight into p_kw when the load buses are contiguous (a view, no copy).
+        contiguous = loads[-1] - loads[0] + 1 == n_loads
+        load_cols = slice(loads[0], loads[-1] + 1) if contiguous else loads
+        per_phase = p_kw[:, load_cols] if contiguous else np.empty((n, n_loads, 3))
+        np.multiply(phase[..., np.newaxis] == np.arange(3), total[..., np.newaxis], out=per_phase)
+        # 3. shares of three-phase loads (only where needed).
+        r_idx, l_idx = np.nonzero(three)
+        if r_idx.size:
+            alpha = params.share_alpha
+            if params.n_draws == 1:  # one concentration for all: the faster scalar-shape path
+                gamma = np.stack([rng.standard_gamma(a, r_idx.size) for a in alpha[0]], axis=1)
+            else:
+                gamma = rng.standard_gamma(alpha[draw[r_idx]])
+            shares = gamma / gamma.sum(axis=1, keepdims=True)
+            per_phase[r_idx, l_idx] = total[r_idx, l_idx, np.newaxis] * shares
+        if not contiguous:
+            p_kw[:, loads] = per_phase
+        # 5. one power factor per realisation.
+        pf = params.pf_values[_categorical(params.pf_probs[draw], rng.random(n))]
+        q_kvar = p_kw * np.tan(np.arccos(pf))[:, np.newaxis, np.newaxis]
+        load_phases = np.zeros((n, feeder.n_buses), dtype=np.uint8)
+        load_phases[:, loads] = np.where(three, PHASE_ABC, np.left_shift(1, phase)).astype(np.uint8)
+        bus_phases = enforce_phase_consistency(feeder, load_phases)
+        bus_phases[:, feeder.source] = PHASE_ABC
+        bus_phases = fill_unserved_phases(feeder, bus_phases)
+        return Ensemble(
+            bus_id=feeder.bus_id,
+            source=feeder.source,
+            load_phases=load_phases,
+            bus_phases=bus_phases,
+            p_kw=p_kw,
+            q_kvar=q_kvar,
+            power_factor=pf,
+            draw=draw,
+            metadata={"power_model": params.provenance.get("id"), "n_zones": params.n_zones},
+        )

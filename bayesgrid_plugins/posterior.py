@@ -1,0 +1,133 @@
+"""Parameter files: learned model parameters with their provenance.
+
+A parameter file is JSON::
+
+    {"format": "bayesgrid-parameters", "format_version": 1, "model": "power",
+     "provenance": {"id": ..., "data_source": ..., "method": ..., "created": ..., ...},
+     "parameters": {"p3": [[...]], ...}}
+
+Every parameter has a leading axis of posterior draws (length 1 for point estimates), so the
+samplers can give each realisation its own draw and ensembles carry parameter uncertainty.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .errors import PosteriorMismatchError
+from .fileio import atomic_write_text
+
+__all__ = [
+    "FORMAT",
+    "FORMAT_VERSION",
+    "default_parameter_path",
+    "read_parameters",
+    "write_parameters",
+]
+
+FORMAT = "bayesgrid-parameters"
+FORMAT_VERSION = 1
+_REQUIRED_PROVENANCE = ("id", "data_source", "method", "created", "bayesgrid_version")
+
+
+def default_parameter_path(name: str) -> Path:
+    """Path of a parameter file shipped in ``bayesgrid_plugins/data/posteriors``."""
+    path = Path(str(resources.files("bayesgrid_plugins") / "data" / "posteriors" / name))
+    if not path.is_file():
+        raise FileNotFoundError(
+            f"the shipped parameter file {name!r} is missing from {path.parent}; "
+            "reinstall bayesgrid"
+        )
+    return path
+
+
+def write_parameters(
+    path: str | os.PathLike[str],
+    *,
+    model: str,
+    parameters: dict[str, Any],
+    provenance: dict[str, Any],
+    overwrite: bool = False,
+) -> Path:
+    """Write a parameter file atomically.
+
+    Parameters
+    ----------
+    path : path-like
+        Output file (``.json``).
+    model : str
+        Model name, e.g. ``"power"``; checked when the file is read back.
+    parameters : dict of str to array-like
+        The parameters (NumPy arrays are written as nested lists).
+    provenance : dict
+        Must hold ``id``, ``data_source``, ``method``, ``created``, ``bayesgrid_version``.
+    overwrite : bool, default False
+        Replace an existing file.
+    """
+    missing = [k for k in _REQUIRED_PROVENANCE if k not in provenance]
+    if missing:
+        raise ValueError(f"provenance lacks {missing}; say where the parameters came from")
+    document = {
+        "format": FORMAT,
+        "format_version": FORMAT_VERSION,
+        "model": model,
+        "provenance": provenance,
+        "parameters": {k: np.asarray(v).tolist() for k, v in parameters.items()},
+    }
+    text = json.dumps(document, indent=1, sort_keys=False) + "\n"
+    return atomic_write_text(path, text, overwrite=overwrite, what="parameter file")
+
+
+def read_parameters(
+    path: str | os.PathLike[str], *, model: str
+) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
+    """Read a parameter file of ``model``; return ``(parameters, provenance)``.
+
+    Raises
+    ------
+    FileNotFoundError
+        If the file does not exist.
+    PosteriorMismatchError
+        If the file is not valid JSON (for example truncated), is of another format version,
+        or belongs to another model.
+    """
+    source = Path(path)
+    if not source.is_file():
+        raise FileNotFoundError(f"parameter file {str(source)!r} does not exist")
+    try:
+        document = json.loads(source.read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise PosteriorMismatchError(
+            f"parameter file {str(source)!r} is not valid JSON ({exc}); it may be truncated. "
+            "Write it again or use the shipped default."
+        ) from exc
+    if not isinstance(document, dict) or document.get("format") != FORMAT:
+        raise PosteriorMismatchError(
+            f'{str(source)!r} is not a bayesgrid parameter file (no "format": {FORMAT!r}).'
+        )
+    if document.get("format_version") != FORMAT_VERSION:
+        raise PosteriorMismatchError(
+            f"{str(source)!r} has format version {document.get('format_version')!r}; this "
+            f"bayesgrid reads version {FORMAT_VERSION}. Re-create it with this version."
+        )
+    if document.get("model") != model:
+        raise PosteriorMismatchError(
+            f"{str(source)!r} holds parameters of the {document.get('model')!r} model, not of "
+            f"the {model!r} model. Pass the file to the matching model class."
+        )
+    raw = document.get("parameters")
+    if not isinstance(raw, dict):
+        raise PosteriorMismatchError(f'{str(source)!r} has no "parameters" object.')
+    try:
+        parameters = {k: np.asarray(v, dtype=float) for k, v in raw.items()}
+    except (TypeError, ValueError) as exc:
+        raise PosteriorMismatchError(
+            f"{str(source)!r} has non-numeric or ragged parameters ({exc})."
+        ) from exc
+    return parameters, dict(document.get("provenance") or {})
