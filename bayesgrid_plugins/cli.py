@@ -1,31 +1,163 @@
-"""The ``bayesgrid`` command."""
+"""The ``bayesgrid`` command.
+
+Each subcommand has an ``_add_<name>_command(subparsers)`` that declares its arguments and a
+``cmd_<name>(args) -> int`` that runs it.
+"""
 
 from __future__ import annotations
 
 import argparse
+import json
+import logging
 import sys
 from collections.abc import Sequence
+from typing import Any
 
 from . import __version__
+from .cli_generate import add_generate_command, add_validate_command
+from .errors import BayesGridError
+
+__all__ = ["build_parser", "cmd_plugins", "main"]
 
 
+# ---------------------------------------------------------------------- bayesgrid plugins
+def _add_plugins_command(subparsers: Any) -> None:
+    parser = subparsers.add_parser(
+        "plugins",
+        help="list the export formats and the plugins that provide them",
+        description=(
+            "List the exporters with the plugin, package and version that provide them, and the "
+            "plugins that failed to load or are blocked (BAYESGRID_BLOCK_PLUGINS=name1,name2)."
+        ),
+    )
+    parser.add_argument("--json", action="store_true", help="print a JSON document instead")
+    parser.set_defaults(handler=cmd_plugins)
+
+
+def _table(rows: list[list[str]], indent: str = "  ") -> list[str]:
+    widths = [max(len(row[c]) for row in rows) for c in range(len(rows[0]))]
+    return [
+        indent + "  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip()
+        for row in rows
+    ]
+
+
+def cmd_plugins(args: argparse.Namespace) -> int:
+    """Print the exporters and the plugin report; return 0."""
+    from .plugins import BLOCK_ENV_VAR, get_plugin_manager
+
+    manager = get_plugin_manager()
+    exporters = manager.describe_exporters()
+    infos = manager.plugins()
+    conflicts = manager.registry.conflicts
+    if args.json:
+        document = {
+            "exporters": exporters,
+            "plugins": [info.as_dict() for info in infos],
+            "conflicts": conflicts,
+            "blocked_by": sorted(manager.blocked),
+        }
+        print(json.dumps(document, indent=2))
+        return 0
+
+    def package(row: dict[str, Any]) -> str:
+        if row["distribution"] is None:
+            return "(registered in code)"
+        return f"{row['distribution']} {row['version']}"
+
+    lines = [f"Exporters ({len(exporters)}):"]
+    if exporters:
+        lines += _table(
+            [["NAME", "SUFFIX", "PACKAGE", "PLUGIN", "DESCRIPTION"]]
+            + [
+                [
+                    row["name"],
+                    row["suffix"] or "(folder)",
+                    package(row),
+                    row["plugin"] or "-",
+                    row["description"],
+                ]
+                for row in exporters
+            ]
+        )
+    else:
+        lines.append("  none")
+    for status, title in (("failed", "Failed plugins"), ("blocked", "Blocked plugins")):
+        chosen = [info for info in infos if info.status == status]
+        if not chosen:
+            continue
+        if status == "blocked":
+            title += f" (by {BLOCK_ENV_VAR})"
+        lines.append(f"{title} ({len(chosen)}):")
+        lines += _table(
+            [
+                [
+                    info.name,
+                    f"{info.distribution} {info.version}" if info.distribution else "-",
+                    info.module or "-",
+                    info.error or "",
+                ]
+                for info in chosen
+            ]
+        )
+    empty = [info for info in infos if info.status == "loaded" and not info.exporters]
+    if empty:
+        lines.append(f"Plugins that registered no exporter ({len(empty)}):")
+        lines += _table(
+            [
+                [info.name, f"{info.distribution} {info.version}", info.module or "-"]
+                for info in empty
+            ]
+        )
+    if conflicts:
+        lines.append(f"Exporter names registered more than once ({len(conflicts)}):")
+        lines += [f"  {name}: {' and '.join(owners)}" for name, owners in conflicts.items()]
+    print("\n".join(lines))
+    return 0
+
+
+# ---------------------------------------------------------------------- entry point
 def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of the ``bayesgrid`` command, with every subcommand."""
     parser = argparse.ArgumentParser(
         prog="bayesgrid",
         description="Ensembles of synthetic three-phase unbalanced distribution grids.",
     )
     parser.add_argument("--version", action="version", version=f"bayesgrid {__version__}")
-    parser.add_subparsers(dest="command", metavar="COMMAND")
+    loudness = parser.add_mutually_exclusive_group()
+    loudness.add_argument("-q", "--quiet", action="store_true", help="print only errors")
+    loudness.add_argument("-v", "--verbose", action="store_true", help="log every step")
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
+    add_generate_command(subparsers)
+    add_validate_command(subparsers)
+    _add_plugins_command(subparsers)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """Run the ``bayesgrid`` command; return the exit status."""
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.command is None:
         parser.print_help()
         return 0
-    return 0
+    level = logging.ERROR if args.quiet else logging.INFO if args.verbose else logging.WARNING
+    logging.basicConfig(level=level, format="%(levelname)s: %(name)s: %(message)s")
+    try:
+        return int(args.handler(args))
+    except KeyboardInterrupt:
+        print("bayesgrid: interrupted; nothing half-written was left behind", file=sys.stderr)
+        return 130
+    except (BayesGridError, OSError, ValueError, KeyError) as exc:
+        # Expected failures (bad input, missing files, engines refusing) end in one line.
+        if args.verbose:
+            logging.getLogger(__name__).exception("failed")
+        message = str(exc.args[0]) if isinstance(exc, KeyError) and exc.args else str(exc)
+        print(
+            f"bayesgrid: error: {message.splitlines()[0] if message else type(exc).__name__}",
+            file=sys.stderr,
+        )
+        return 1
 
 
 if __name__ == "__main__":

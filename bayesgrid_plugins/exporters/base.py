@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
 from ..ensemble import Ensemble
 from ..feeder import Feeder
@@ -29,6 +29,9 @@ class ExportRequest:
         Which realisations to write.
     overwrite : bool
         Whether existing files may be replaced.
+    options : mapping of str to object
+        Format-specific options given by the caller (``export(..., options={name: {...}})``);
+        empty by default. An exporter should reject keys it does not know.
     """
 
     feeder: Feeder
@@ -36,6 +39,7 @@ class ExportRequest:
     output_dir: Path
     realisations: Sequence[int]
     overwrite: bool = False
+    options: Mapping[str, Any] = field(default_factory=dict)
 
 
 @runtime_checkable
@@ -48,6 +52,12 @@ class Exporter(Protocol):
         Unique short name used on the command line (``--format NAME``).
     description : str
         One line shown by ``bayesgrid plugins``.
+
+    Notes
+    -----
+    An exporter may also have a ``suffix`` attribute (``str`` or ``None``): the suffix of the
+    files it writes (``".geojson"``), or ``None`` when it writes a folder per realisation. It is
+    optional and only shown by ``bayesgrid plugins``; it is not part of the runtime check.
     """
 
     name: str

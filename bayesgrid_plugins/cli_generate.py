@@ -1,0 +1,232 @@
+"""``bayesgrid generate`` and ``bayesgrid validate``: the main job on the command line."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from .pipeline import DEFAULT_FORMATS, DEFAULT_N, DEFAULT_NETWORK_FILES, ENGINES, Progress
+
+__all__ = ["add_generate_command", "add_validate_command", "cmd_generate", "cmd_validate"]
+
+
+class BarProgress(Progress):
+    """A one-line progress bar on standard error, redrawn in place."""
+
+    width = 30
+
+    def __init__(self, label: str, total: int) -> None:
+        super().__init__(label, total)
+        self.start = time.perf_counter()
+        self.update(0)
+
+    def update(self, done: int) -> None:
+        filled = int(self.width * done / max(self.total, 1))
+        bar = "#" * filled + "." * (self.width - filled)
+        elapsed = time.perf_counter() - self.start
+        sys.stderr.write(f"\r{self.label:<24} [{bar}] {done}/{self.total} {elapsed:6.1f} s")
+        sys.stderr.flush()
+
+    def close(self) -> None:
+        sys.stderr.write("\n")
+        sys.stderr.flush()
+
+
+def _point(text: str) -> tuple[float, float]:
+    try:
+        lat, lon = (float(v) for v in text.split(","))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected LAT,LON in degrees, got {text!r}") from None
+    return lat, lon
+
+
+def _bbox(text: str) -> tuple[float, float, float, float]:
+    try:
+        west, south, east, north = (float(v) for v in text.split(","))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected W,S,E,N in degrees, got {text!r}") from None
+    return west, south, east, north
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
+    return value
+
+
+def _positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}") from None
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}")
+    return value
+
+
+def _network_files(text: str) -> int | None:
+    return None if text == "all" else _positive_int(text)
+
+
+def add_generate_command(subparsers: Any) -> None:
+    """Declare ``bayesgrid generate``."""
+    parser = subparsers.add_parser(
+        "generate",
+        help="generate an ensemble of solved three-phase grids for a place",
+        description=(
+            "Build a radial feeder on the streets of a place, sample an ensemble of "
+            "phase-consistent three-phase realisations, solve every one, and write them with "
+            "figures and a summary. Without arguments: 1.5 km around central Monaco from the "
+            f"embedded OpenStreetMap extract, {DEFAULT_N} realisations, OpenDSS, formats "
+            f"{', '.join(DEFAULT_FORMATS)}, into ./bayesgrid-output/."
+        ),
+    )
+    where = parser.add_mutually_exclusive_group()
+    where.add_argument("--osm", type=Path, metavar="FILE", help="OSM file (.osm, .osm.bz2, .pbf)")
+    where.add_argument("--place", metavar="NAME", help="place name (needs network access)")
+    where.add_argument("--address", metavar="TEXT", help="address (needs network access)")
+    where.add_argument("--bbox", type=_bbox, metavar="W,S,E,N", help="area as a box [deg]")
+    parser.add_argument(
+        "--point",
+        type=_point,
+        metavar="LAT,LON",
+        help="centre of the area [deg]; with --osm it crops the file, alone it "
+        "queries OpenStreetMap",
+    )
+    parser.add_argument(
+        "--dist",
+        type=_positive_float,
+        metavar="M",
+        help="radius of the area around --point or --address [m]",
+    )
+    parser.add_argument(
+        "-n",
+        "--samples",
+        type=_positive_int,
+        default=DEFAULT_N,
+        metavar="N",
+        help=f"realisations (default {DEFAULT_N})",
+    )
+    parser.add_argument("--seed", type=int, help="random seed (default: random, reported)")
+    parser.add_argument(
+        "--format",
+        default=",".join(DEFAULT_FORMATS),
+        metavar="NAME[,NAME]",
+        help="export formats (see `bayesgrid plugins`; default %(default)s)",
+    )
+    parser.add_argument(
+        "--engine",
+        choices=ENGINES,
+        default="opendss",
+        help="power-flow engine for every realisation (default %(default)s)",
+    )
+    parser.add_argument(
+        "--out",
+        type=Path,
+        default=Path("bayesgrid-output"),
+        metavar="DIR",
+        help="output folder (default %(default)s)",
+    )
+    parser.add_argument("--posterior", metavar="FILE", help="power-model parameter file")
+    parser.add_argument(
+        "--network-files",
+        type=_network_files,
+        default=DEFAULT_NETWORK_FILES,
+        metavar="K|all",
+        help="realisations written as full pandapower/OpenDSS networks "
+        f"(default {DEFAULT_NETWORK_FILES}; the ensemble file has all)",
+    )
+    parser.add_argument(
+        "--overwrite", action="store_true", help="replace a non-empty output folder"
+    )
+    parser.set_defaults(handler=cmd_generate)
+
+
+def config_from_args(args: argparse.Namespace) -> Any:
+    """The :class:`~bayesgrid_plugins.pipeline.GenerateConfig` of parsed arguments."""
+    from .pipeline import GenerateConfig
+
+    source, query = "file", None
+    if args.place:
+        source, query = "place", args.place
+    elif args.address:
+        source, query = "address", args.address
+    elif args.point is not None and args.osm is None and args.bbox is None:
+        source, query = "point", args.point
+    elif args.bbox is not None and args.osm is None:
+        source, query = "bbox", args.bbox
+    formats = tuple(f.strip() for f in args.format.split(",") if f.strip())
+    return GenerateConfig(
+        source=source,
+        query=query,
+        osm_path=args.osm,
+        point=args.point,
+        dist_m=args.dist,
+        bbox=args.bbox,
+        n=args.samples,
+        seed=args.seed,
+        formats=formats,
+        engine=args.engine,
+        out=args.out,
+        posterior=args.posterior,
+        overwrite=args.overwrite,
+        network_files=args.network_files,
+    )
+
+
+def cmd_generate(args: argparse.Namespace) -> int:
+    """Run the main job; print where the results are."""
+    from .pipeline import generate
+
+    config = config_from_args(args)
+    show_bars = sys.stderr.isatty() and not getattr(args, "quiet", False)
+    result = generate(config, progress=BarProgress if show_bars else None)
+    if not getattr(args, "quiet", False):
+        pf = result.summary.get("power_flow")
+        solved = "" if pf is None else f", {pf['converged']}/{pf['realisations_solved']} converged"
+        print(
+            f"{len(result.ensemble)} realisations of a {result.feeder.n_buses}-bus feeder"
+            f"{solved}; written to {result.out}/ (see summary.md)"
+        )
+    return 0
+
+
+def add_validate_command(subparsers: Any) -> None:
+    """Declare ``bayesgrid validate``."""
+    parser = subparsers.add_parser(
+        "validate",
+        help="re-solve a written output in a fresh engine and compare with its stored results",
+        description=(
+            "Reload the feeder and ensemble written by `bayesgrid generate`, solve them again in "
+            "a fresh engine and compare the voltages with the stored power_flow.npz."
+        ),
+    )
+    parser.add_argument("folder", type=Path, metavar="DIR", help="output folder of a run")
+    parser.add_argument(
+        "--tolerance",
+        type=_positive_float,
+        default=1e-6,
+        metavar="PU",
+        help="largest accepted voltage difference [p.u.] (default %(default)s)",
+    )
+    parser.set_defaults(handler=cmd_validate)
+
+
+def cmd_validate(args: argparse.Namespace) -> int:
+    """Re-solve and compare; exit 0 when everything agrees, 1 otherwise."""
+    from .validate_output import validate_output
+
+    report = validate_output(args.folder, tolerance=args.tolerance)
+    print(report.message)
+    return 0 if report.ok else 1
+
+
+logging.getLogger(__name__).addHandler(logging.NullHandler())

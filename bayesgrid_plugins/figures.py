@@ -1,0 +1,124 @@
+"""The pictures of the main job (matplotlib, PNG, no display needed)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .ensemble import Ensemble
+from .fileio import atomic_path
+
+__all__ = ["plot_demand", "plot_voltages", "write_figures"]
+
+PHASE_COLOURS = {"A": "#d62728", "B": "#2ca02c", "C": "#1f77b4"}
+
+
+def plot_demand(ensemble: Ensemble) -> Any:
+    """Histograms over the ensemble: total P per phase, single-phase shares, three-phase share."""
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(13, 4), layout="constrained")
+    axes = fig.subplots(1, 3)
+    totals = ensemble.phase_totals_kw()
+    shares = ensemble.single_phase_shares()
+    bins = max(10, min(40, len(ensemble) // 5))
+    for k, phase in enumerate("ABC"):
+        colour = PHASE_COLOURS[phase]
+        axes[0].hist(totals[:, k], bins=bins, alpha=0.5, color=colour, label=f"phase {phase}")
+        axes[1].hist(shares[:, k], bins=bins, alpha=0.5, color=colour, label=f"phase {phase}")
+    axes[0].set(
+        xlabel="total active power of the phase [kW]",
+        ylabel="realisations",
+        title="Demand per phase",
+    )
+    axes[1].set(
+        xlabel="share of single-phase loads on the phase",
+        ylabel="realisations",
+        title="Phase allocation",
+    )
+    axes[2].hist(ensemble.three_phase_share(), bins=bins, color="0.4")
+    axes[2].set(
+        xlabel="share of loads that are three-phase",
+        ylabel="realisations",
+        title="Three-phase loads",
+    )
+    from matplotlib.ticker import MaxNLocator
+
+    for ax in axes:
+        ax.xaxis.set_major_locator(MaxNLocator(5))
+    for ax in axes[:2]:
+        ax.legend()
+    fig.suptitle(f"{len(ensemble)} realisations")
+    return fig
+
+
+def plot_voltages(result: Any) -> Any:
+    """Distribution of bus voltages per phase over all converged realisations, with limits."""
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(8, 4.5), layout="constrained")
+    ax = fig.subplots()
+    vm = np.asarray(result.vm_pu)[np.asarray(result.converged, dtype=bool)]
+    lows, highs = [], []
+    for k, phase in enumerate("ABC"):
+        v = vm[..., k].ravel()
+        v = v[np.isfinite(v)]
+        if v.size:
+            ax.hist(
+                v,
+                bins=60,
+                alpha=0.5,
+                color=PHASE_COLOURS[phase],
+                label=f"phase {phase}",
+                density=True,
+            )
+            lows.append(v.min())
+            highs.append(v.max())
+    lo, hi = (min(lows), max(highs)) if lows else (0.9, 1.1)
+    pad = max(0.1 * (hi - lo), 0.002)
+    ax.set_xlim(lo - pad, hi + pad)
+    shown = []
+    for limit, style in ((0.9, "-"), (1.1, "-"), (0.95, "--"), (1.05, "--")):
+        if lo - pad <= limit <= hi + pad:  # draw a limit only where it is in view
+            ax.axvline(limit, color="k", linestyle=style, linewidth=1)
+            shown.append(f"{limit:.2f}")
+    inside = (
+        "all voltages within 0.95-1.05 p.u."
+        if lows and lo >= 0.95 and hi <= 1.05
+        else ("limits in view: " + ", ".join(shown) if shown else "")
+    )
+    ax.set(
+        xlabel="bus voltage [p.u.]",
+        ylabel="density",
+        title=f"Bus voltages of {int(np.sum(result.converged))} converged realisations "
+        f"({getattr(result, 'engine', '')})\n{inside}",
+    )
+    ax.legend()
+    return fig
+
+
+def _save(fig: Any, path: Path) -> Path:
+    with atomic_path(path, what="figure") as tmp:
+        fig.savefig(tmp, format="png", dpi=110)
+    return path
+
+
+def write_figures(folder: Path, osm: Any, ensemble: Ensemble, power_flow: Any) -> list[Path]:
+    """Write the feeder map, demand histograms and voltage distribution as PNGs."""
+    from matplotlib.figure import Figure
+
+    from .topology import plot_feeder
+
+    written = []
+    fig = Figure(figsize=(9, 9), layout="constrained")
+    ax = fig.subplots()
+    plot_feeder(
+        osm, ensemble, realisation=0, ax=ax, title="Feeder coloured by phase set (realisation 0)"
+    )
+    written.append(_save(fig, folder / "feeder_phases.png"))
+    written.append(_save(plot_demand(ensemble), folder / "demand.png"))
+    if power_flow is not None:
+        written.append(_save(plot_voltages(power_flow), folder / "voltages.png"))
+    return written

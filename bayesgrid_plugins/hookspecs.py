@@ -1,0 +1,59 @@
+"""Every plugin hook of bayesgrid.
+
+A plugin is a module (or any object) with functions named like the hooks below and decorated with
+:data:`bayesgrid_plugins.hookimpl`. It is found through the entry-point group
+``bayesgrid.exporters`` (see :mod:`bayesgrid_plugins.plugins`) or registered in code with
+:meth:`bayesgrid_plugins.plugins.PluginManager.register_plugin`.
+
+Hooks are called with keyword arguments; an implementation may accept only the arguments it needs.
+Each hook is documented in ``docs/plugins.md`` too.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+import pluggy
+
+if TYPE_CHECKING:
+    from .exporters.base import Exporter
+
+__all__ = ["PROJECT_NAME", "bayesgrid_register_exporters", "hookspec"]
+
+#: The pluggy project name shared by :data:`hookspec` and :data:`bayesgrid_plugins.hookimpl`.
+PROJECT_NAME = "bayesgrid"
+
+#: Marker for hook specifications. Plugins do not need it: they use ``hookimpl``.
+hookspec = pluggy.HookspecMarker(PROJECT_NAME)
+
+
+@hookspec
+def bayesgrid_register_exporters(register: Callable[[Exporter], None]) -> None:
+    """Register export formats.
+
+    When it is called
+        Once per plugin, when the plugin manager first needs its exporters (the first call of
+        ``get_exporter``, ``available_exporters``, ``export`` or ``bayesgrid plugins``), or right
+        away for a plugin registered in code after that.
+
+    Parameters
+    ----------
+    register : callable
+        Call ``register(exporter)`` once per format the plugin provides. ``exporter`` must follow
+        the :class:`~bayesgrid_plugins.exporters.base.Exporter` protocol: a ``name`` (lower case
+        letters, digits, ``_``, ``-`` or ``.``; it is what ``--format`` takes), a one-line
+        ``description`` and an ``export(request) -> list[Path]`` method. ``register`` raises
+        :class:`~bayesgrid_plugins.plugins.InvalidExporterError` for an object that does not follow
+        the protocol.
+
+    Returns
+    -------
+    None
+        The return value is ignored: exporters are added through ``register`` only.
+
+    Notes
+    -----
+    Two exporters registered under the same name are an error naming both plugins
+    (:class:`~bayesgrid_plugins.errors.DuplicateExporterError`); nothing is silently replaced.
+    """

@@ -1,0 +1,690 @@
+"""The plugin manager and the exporter registry.
+
+Exporters come from plugins: modules with a ``bayesgrid_register_exporters`` hook implementation
+(see :mod:`bayesgrid_plugins.hookspecs`), found through the entry-point group
+``bayesgrid.exporters``. bayesgrid's own exporters are registered the same way, from its own
+``pyproject.toml``.
+
+Entry points are loaded lazily, on the first call that needs an exporter, never at import time. A
+plugin that fails to import or to register is logged and reported as failed; the others still
+load. Plugins can be blocked by name with the environment variable ``BAYESGRID_BLOCK_PLUGINS``
+(comma separated entry-point names or distribution names, read when the plugins are loaded).
+
+The module-level functions (:func:`get_exporter`, :func:`available_exporters`, :func:`export`,
+:func:`register`, :func:`plugin_report`) use one shared :class:`PluginManager`.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+import threading
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+import pluggy
+
+from . import hookspecs
+from .ensemble import Ensemble
+from .errors import (
+    BayesGridError,
+    DuplicateExporterError,
+    ParameterError,
+    UnknownExporterError,
+)
+from .exporters.base import Exporter, ExportRequest
+from .feeder import Feeder
+
+__all__ = [
+    "BLOCK_ENV_VAR",
+    "ENTRY_POINT_GROUP",
+    "ExporterRegistry",
+    "InvalidExporterError",
+    "PluginInfo",
+    "PluginManager",
+    "available_exporters",
+    "blocked_from_env",
+    "export",
+    "get_exporter",
+    "get_plugin_manager",
+    "plugin_report",
+    "register",
+    "reset_plugin_manager",
+    "validate_exporter",
+]
+
+logger = logging.getLogger(__name__)
+
+#: Entry-point group scanned for plugins.
+ENTRY_POINT_GROUP = "bayesgrid.exporters"
+#: Environment variable naming plugins not to load: ``BAYESGRID_BLOCK_PLUGINS=name1,name2``.
+BLOCK_ENV_VAR = "BAYESGRID_BLOCK_PLUGINS"
+#: Owner recorded for exporters registered directly in code rather than by a plugin.
+CODE_OWNER = "<registered in code>"
+
+_NAME = re.compile(r"^[a-z0-9][a-z0-9_.-]*$")
+_HOOK = "bayesgrid_register_exporters"
+
+
+class InvalidExporterError(BayesGridError, TypeError):
+    """An object given to ``register`` does not follow the Exporter protocol."""
+
+
+Status = Literal["loaded", "failed", "blocked"]
+
+
+@dataclass(frozen=True)
+class PluginInfo:
+    """What happened to one plugin.
+
+    Attributes
+    ----------
+    name : str
+        Plugin name (the entry-point name, or the name given to ``register_plugin``).
+    status : {"loaded", "failed", "blocked"}
+        Whether it was loaded, failed to import or register, or was blocked.
+    module : str or None
+        The entry point's target (``package.module``), or the module of a plugin registered in
+        code.
+    distribution, version : str or None
+        The installed distribution that declares the entry point, and its version.
+    exporters : tuple of str
+        Names of the exporters it registered.
+    error : str or None
+        Why it failed; for a loaded plugin, which of its exporter names clash with another
+        plugin's, or that it registered no exporter.
+    """
+
+    name: str
+    status: Status
+    module: str | None = None
+    distribution: str | None = None
+    version: str | None = None
+    exporters: tuple[str, ...] = ()
+    error: str | None = None
+
+    @property
+    def label(self) -> str:
+        """``'name' (distribution version)``, for messages."""
+        source = "" if self.distribution is None else f" ({self.distribution} {self.version})"
+        return f"{self.name!r}{source}"
+
+    def as_dict(self) -> dict[str, Any]:
+        """A JSON-serialisable dict of the fields."""
+        out = asdict(self)
+        out["exporters"] = list(self.exporters)
+        return out
+
+
+def validate_exporter(exporter: object) -> Exporter:
+    """Check that ``exporter`` follows the :class:`Exporter` protocol and return it.
+
+    Raises
+    ------
+    InvalidExporterError
+        Naming the attribute that is missing or malformed.
+    """
+    what = f"exporter {exporter!r}"
+    name = getattr(exporter, "name", None)
+    if not isinstance(name, str) or not _NAME.match(name):
+        raise InvalidExporterError(
+            f"{what} has name {name!r}; give it a `name` attribute of lower-case letters, digits, "
+            "'_', '-' or '.' (it is what --format takes)."
+        )
+    description = getattr(exporter, "description", None)
+    if not isinstance(description, str) or not description.strip():
+        raise InvalidExporterError(
+            f"exporter {name!r} has description {description!r}; give it a non-empty one-line "
+            "`description` string."
+        )
+    if not callable(getattr(exporter, "export", None)):
+        raise InvalidExporterError(
+            f"exporter {name!r} has no callable `export(request) -> list[Path]` method."
+        )
+    suffix = getattr(exporter, "suffix", None)
+    if suffix is not None and not isinstance(suffix, str):
+        raise InvalidExporterError(
+            f"exporter {name!r} has suffix {suffix!r}; it must be a string or None."
+        )
+    return exporter  # type: ignore[return-value]
+
+
+class ExporterRegistry:
+    """Exporters by name, each with the plugin that registered it.
+
+    A name registered twice is an error (:class:`DuplicateExporterError` naming both owners),
+    never a silent replacement. When plugins are discovered, a clash does not stop the other
+    plugins: the name is marked as conflicting instead, and asking for it raises the error.
+    """
+
+    def __init__(self) -> None:
+        self._exporters: dict[str, Exporter] = {}
+        self._owners: dict[str, str] = {}
+        self._conflicts: dict[str, list[str]] = {}
+
+    def register(self, exporter: Exporter, *, owner: str = CODE_OWNER) -> None:
+        """Add ``exporter``; ``owner`` names who registered it (shown in errors).
+
+        Raises
+        ------
+        InvalidExporterError
+            If ``exporter`` does not follow the protocol.
+        DuplicateExporterError
+            If its name is taken already.
+        """
+        validate_exporter(exporter)
+        name = exporter.name
+        self.check_free([name], owner=owner)
+        self._exporters[name] = exporter
+        self._owners[name] = owner
+
+    def check_free(self, names: Sequence[str], *, owner: str) -> None:
+        """Raise :class:`DuplicateExporterError` unless every name in ``names`` can be added."""
+        seen: set[str] = set()
+        for name in names:
+            if name in seen:
+                raise DuplicateExporterError(self._duplicate_message(name, [owner, owner]))
+            seen.add(name)
+            if name in self._conflicts:
+                raise DuplicateExporterError(
+                    self._duplicate_message(name, [*self._conflicts[name], owner])
+                )
+            if name in self._exporters:
+                raise DuplicateExporterError(
+                    self._duplicate_message(name, [self._owners[name], owner])
+                )
+
+    def mark_conflict(self, name: str, owner: str) -> None:
+        """Record that ``owner`` also registered ``name``: the name becomes unusable."""
+        owners = self._conflicts.setdefault(name, [])
+        if name in self._exporters:
+            owners.append(self._owners.pop(name))
+            del self._exporters[name]
+        owners.append(owner)
+
+    @staticmethod
+    def _duplicate_message(name: str, owners: Sequence[str]) -> str:
+        listed = " and ".join(owners)
+        return (
+            f"the exporter name {name!r} is registered by {listed}; names must be unique. "
+            f"Uninstall one of them or block it with {BLOCK_ENV_VAR}=<plugin name>."
+        )
+
+    def get(self, name: str) -> Exporter:
+        """The exporter called ``name``.
+
+        Raises
+        ------
+        UnknownExporterError
+            Listing the available names.
+        DuplicateExporterError
+            If several plugins registered ``name``.
+        """
+        if name in self._conflicts:
+            raise DuplicateExporterError(self._duplicate_message(name, self._conflicts[name]))
+        try:
+            return self._exporters[name]
+        except KeyError:
+            available = ", ".join(self.names()) or "none"
+            raise UnknownExporterError(
+                f"no exporter is called {name!r}; available: {available}. Run `bayesgrid "
+                "plugins` to see which plugins loaded or failed."
+            ) from None
+
+    def owner(self, name: str) -> str:
+        """Who registered exporter ``name``."""
+        self.get(name)
+        return self._owners[name]
+
+    def names(self) -> list[str]:
+        """Sorted names of the usable exporters."""
+        return sorted(self._exporters)
+
+    @property
+    def conflicts(self) -> dict[str, list[str]]:
+        """Names registered by several owners, with those owners."""
+        return {name: list(owners) for name, owners in self._conflicts.items()}
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._exporters
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.names())
+
+    def __len__(self) -> int:
+        return len(self._exporters)
+
+
+def blocked_from_env(environ: Mapping[str, str] | None = None) -> frozenset[str]:
+    """Plugin names listed in ``BAYESGRID_BLOCK_PLUGINS`` (comma or whitespace separated)."""
+    value = (os.environ if environ is None else environ).get(BLOCK_ENV_VAR, "")
+    return frozenset(part for part in re.split(r"[,\s]+", value) if part)
+
+
+class PluginManager:
+    """Finds plugins, keeps the exporter registry and dispatches exports.
+
+    Parameters
+    ----------
+    group : str, default "bayesgrid.exporters"
+        Entry-point group to scan.
+    blocked : iterable of str, optional
+        Plugins not to load, by entry-point name or distribution name. Default: read
+        ``BAYESGRID_BLOCK_PLUGINS`` when the plugins are first loaded.
+    entry_points : bool, default True
+        Whether to scan the entry points at all (False gives an empty manager, for plugins
+        registered in code only).
+
+    Notes
+    -----
+    Nothing is loaded until the first call that needs the exporters; :meth:`load` does it
+    explicitly. Loading is done once.
+    """
+
+    def __init__(
+        self,
+        *,
+        group: str = ENTRY_POINT_GROUP,
+        blocked: Iterable[str] | None = None,
+        entry_points: bool = True,
+    ) -> None:
+        self.group = group
+        self._blocked_arg = None if blocked is None else frozenset(blocked)
+        self._scan = entry_points
+        self._pm = pluggy.PluginManager(hookspecs.PROJECT_NAME)
+        self._pm.add_hookspecs(hookspecs)
+        self._registry = ExporterRegistry()
+        self._infos: dict[str, PluginInfo] = {}
+        self._loaded = False
+        self._lock = threading.RLock()
+        self.blocked: frozenset[str] = frozenset()
+
+    def __repr__(self) -> str:
+        state = f"{len(self._infos)} plugins" if self._loaded else "not loaded"
+        return f"PluginManager(group={self.group!r}, {state})"
+
+    # ------------------------------------------------------------------ loading
+    def load(self) -> None:
+        """Load the entry-point plugins (once). Failures are logged and reported, not raised."""
+        with self._lock:
+            if self._loaded:
+                return
+            self._loaded = True
+            self.blocked = blocked_from_env() if self._blocked_arg is None else self._blocked_arg
+            if self._scan:
+                self._load_entry_points()
+
+    def _load_entry_points(self) -> None:
+        from importlib.metadata import entry_points
+
+        for ep in sorted(entry_points(group=self.group), key=lambda e: e.name):
+            dist = getattr(ep, "dist", None)
+            dist_name = None if dist is None else dist.metadata["Name"]
+            version = None if dist is None else dist.version
+            base = {"module": ep.value, "distribution": dist_name, "version": version}
+            if ep.name in self.blocked or (dist_name is not None and dist_name in self.blocked):
+                logger.info("plugin %r (%s) is blocked by %s", ep.name, dist_name, BLOCK_ENV_VAR)
+                self._infos[ep.name] = PluginInfo(ep.name, "blocked", **base)
+                continue
+            if ep.name in self._infos:
+                other = self._infos[ep.name]
+                self._fail(
+                    PluginInfo(ep.name, "failed", **base),
+                    f"another plugin of that name, {other.label}, is installed already",
+                    key=f"{ep.name} ({dist_name})",
+                )
+                continue
+            try:
+                plugin = ep.load()
+            except Exception as exc:  # any import-time error of a third-party module
+                self._fail(PluginInfo(ep.name, "failed", **base), _describe(exc))
+                continue
+            self._add(plugin, PluginInfo(ep.name, "loaded", **base), strict=False)
+
+    def _fail(self, info: PluginInfo, reason: str, *, key: str | None = None) -> None:
+        logger.warning("bayesgrid plugin %s could not be loaded: %s", info.label, reason)
+        self._infos[key or info.name] = PluginInfo(
+            info.name, "failed", info.module, info.distribution, info.version, error=reason
+        )
+
+    def _add(self, plugin: object, info: PluginInfo, *, strict: bool) -> None:
+        """Register ``plugin`` with pluggy and collect the exporters it registers."""
+        try:
+            self._pm.register(plugin, name=info.name)
+        except Exception as exc:  # pluggy's validation of the hook implementations
+            if strict:
+                raise
+            self._fail(info, _describe(exc))
+            return
+        collected: list[Exporter] = []
+
+        def register_exporter(exporter: Exporter) -> None:
+            collected.append(validate_exporter(exporter))
+
+        others = [p for p in self._pm.get_plugins() if p is not plugin]
+        caller = self._pm.subset_hook_caller(_HOOK, remove_plugins=others)
+        try:
+            caller(register=register_exporter)
+        except Exception as exc:
+            self._pm.unregister(plugin)
+            if strict:
+                raise
+            self._fail(info, _describe(exc))
+            return
+        owner = f"plugin {info.label}"
+        if strict:
+            try:
+                self._registry.check_free([e.name for e in collected], owner=owner)
+            except DuplicateExporterError:
+                self._pm.unregister(plugin)
+                raise
+        notes = []
+        if not collected:
+            notes.append(f"it registered no exporters (does it implement {_HOOK}?)")
+            logger.warning("bayesgrid plugin %s %s", info.label, notes[0])
+        for exporter in collected:
+            try:
+                self._registry.register(exporter, owner=owner)
+            except DuplicateExporterError as exc:
+                logger.warning("%s", exc)
+                self._registry.mark_conflict(exporter.name, owner)
+                notes.append(str(exc))
+        self._infos[info.name] = PluginInfo(
+            info.name,
+            "loaded",
+            info.module,
+            info.distribution,
+            info.version,
+            exporters=tuple(e.name for e in collected),
+            error=" ".join(notes) or None,
+        )
+
+    def register_plugin(self, plugin: object, name: str | None = None) -> str:
+        """Register a plugin object or module in code and its exporters right away.
+
+        Unlike discovery through entry points, errors are raised here.
+
+        Returns
+        -------
+        str
+            The plugin's name.
+
+        Raises
+        ------
+        DuplicateExporterError
+            If it registers a name that is taken; nothing of the plugin is kept then.
+        InvalidExporterError
+            If it registers an object that is not an exporter.
+        ValueError
+            If a plugin of that name is registered already.
+        """
+        self.load()
+        with self._lock:
+            if name is None:
+                name = getattr(plugin, "__name__", None) or f"plugin-{id(plugin):x}"
+            if name in self._infos:
+                raise ValueError(
+                    f"a plugin called {name!r} is registered already ({self._infos[name].label}); "
+                    "pass another name."
+                )
+            module = getattr(plugin, "__module__", None) or getattr(plugin, "__name__", None)
+            self._add(plugin, PluginInfo(name, "loaded", module=module), strict=True)
+            return name
+
+    def register(self, exporter: Exporter) -> None:
+        """Register one exporter directly, without a plugin.
+
+        Raises
+        ------
+        InvalidExporterError, DuplicateExporterError
+        """
+        self.load()
+        with self._lock:
+            self._registry.register(exporter, owner=CODE_OWNER)
+
+    # ------------------------------------------------------------------ queries
+    @property
+    def registry(self) -> ExporterRegistry:
+        """The exporter registry (loading the plugins first)."""
+        self.load()
+        return self._registry
+
+    def get_exporter(self, name: str) -> Exporter:
+        """The exporter called ``name``; raises :class:`UnknownExporterError` listing the others."""
+        return self.registry.get(name)
+
+    def available_exporters(self) -> list[str]:
+        """Sorted names of the exporters that can be used."""
+        return self.registry.names()
+
+    def plugins(self) -> list[PluginInfo]:
+        """What was loaded, failed and blocked, one entry per plugin, sorted by name."""
+        self.load()
+        return sorted(self._infos.values(), key=lambda info: (info.name, info.distribution or ""))
+
+    def describe_exporters(self) -> list[dict[str, Any]]:
+        """One dict per usable exporter: name, description, suffix, plugin, package, version."""
+        by_plugin = {
+            name: info
+            for info in self.plugins()
+            if info.status == "loaded"
+            for name in info.exporters
+        }
+        rows = []
+        for name in self.available_exporters():
+            exporter = self._registry.get(name)
+            info = by_plugin.get(name)
+            rows.append(
+                {
+                    "name": name,
+                    "description": exporter.description.strip(),
+                    "suffix": getattr(exporter, "suffix", None),
+                    "plugin": None if info is None else info.name,
+                    "distribution": None if info is None else info.distribution,
+                    "version": None if info is None else info.version,
+                }
+            )
+        return rows
+
+    # ------------------------------------------------------------------ export
+    def export(
+        self,
+        feeder: Feeder,
+        ensemble: Ensemble,
+        formats: str | Sequence[str],
+        output_dir: str | os.PathLike[str],
+        *,
+        realisations: Sequence[int] | np.ndarray | None = None,
+        overwrite: bool = False,
+        options: Mapping[str, Mapping[str, Any]] | None = None,
+    ) -> dict[str, list[Path]]:
+        """Write realisations in one or more formats.
+
+        Each format writes into its own sub-folder ``output_dir/<format name>/``, so formats
+        never clash over file names.
+
+        Parameters
+        ----------
+        feeder : Feeder
+            The topology of ``ensemble``.
+        ensemble : Ensemble
+            The realisations; its ``bus_id`` must equal ``feeder.bus_id``.
+        formats : str or sequence of str
+            Exporter names, as a sequence or a comma-separated string (``"npz,geojson"``).
+        output_dir : path
+            Folder to write into; created if missing.
+        realisations : sequence of int, optional
+            Which realisations to write (negative indices count from the end); default all.
+        overwrite : bool, default False
+            Replace existing files; otherwise an existing output raises
+            :class:`~bayesgrid_plugins.errors.OutputExistsError`.
+        options : mapping of str to mapping, optional
+            Options per format name, passed to that exporter as ``request.options``.
+
+        Returns
+        -------
+        dict of str to list of Path
+            The files each format wrote, by format name.
+
+        Raises
+        ------
+        UnknownExporterError
+            If a format is not registered (before anything is written).
+        ParameterError
+            If ``formats``, ``realisations`` or ``options`` are malformed, or the ensemble does
+            not belong to the feeder.
+        """
+        names = _parse_formats(formats)
+        exporters = {name: self.get_exporter(name) for name in names}
+        options = dict(options or {})
+        stray = sorted(set(options) - set(names))
+        if stray:
+            raise ParameterError(
+                f"options are given for {stray}, which are not among the formats {names}."
+            )
+        _check_alignment(feeder, ensemble)
+        chosen = _check_realisations(realisations, ensemble.n_realisations)
+        out = Path(output_dir)
+        if out.exists() and not out.is_dir():
+            raise ParameterError(f"output_dir {str(out)!r} is a file; give a folder.")
+        written: dict[str, list[Path]] = {}
+        for name, exporter in exporters.items():
+            folder = out / name
+            folder.mkdir(parents=True, exist_ok=True)
+            request = ExportRequest(
+                feeder=feeder,
+                ensemble=ensemble,
+                output_dir=folder,
+                realisations=chosen,
+                overwrite=overwrite,
+                options=dict(options.get(name, {})),
+            )
+            paths = [Path(p) for p in exporter.export(request)]
+            logger.info("exporter %r wrote %d file(s) to %s", name, len(paths), folder)
+            written[name] = paths
+        return written
+
+
+def _describe(exc: BaseException) -> str:
+    return f"{type(exc).__name__}: {exc}"
+
+
+def _parse_formats(formats: str | Sequence[str]) -> list[str]:
+    if isinstance(formats, str):
+        items = formats.split(",")
+    elif isinstance(formats, Sequence) and all(isinstance(f, str) for f in formats):
+        items = list(formats)
+    else:
+        raise ParameterError(
+            f"formats must be a string like 'npz,geojson' or a list of names, got {formats!r}."
+        )
+    names = list(dict.fromkeys(item.strip() for item in items if item.strip()))
+    if not names:
+        raise ParameterError(f"formats {formats!r} names no format; give at least one.")
+    return names
+
+
+def _check_alignment(feeder: Feeder, ensemble: Ensemble) -> None:
+    if not isinstance(feeder, Feeder) or not isinstance(ensemble, Ensemble):
+        raise ParameterError(
+            f"export needs a Feeder and an Ensemble, got {type(feeder).__name__} and "
+            f"{type(ensemble).__name__}."
+        )
+    if ensemble.n_buses != feeder.n_buses or not np.array_equal(
+        np.asarray(ensemble.bus_id, dtype=str), feeder.bus_id
+    ):
+        raise ParameterError(
+            f"ensemble.bus_id ({ensemble.n_buses} buses) does not match feeder.bus_id "
+            f"({feeder.n_buses} buses); export an ensemble with the feeder it was sampled on."
+        )
+    if ensemble.source != feeder.source:
+        raise ParameterError(
+            f"ensemble.source is bus {ensemble.source} but the feeder's source is bus "
+            f"{feeder.source}."
+        )
+
+
+def _check_realisations(realisations: Sequence[int] | np.ndarray | None, n: int) -> tuple[int, ...]:
+    if realisations is None:
+        return tuple(range(n))
+    arr = np.asarray(realisations)
+    if arr.ndim != 1 or arr.size == 0 or not np.issubdtype(arr.dtype, np.integer):
+        raise ParameterError(
+            f"realisations must be a non-empty sequence of integers, got {realisations!r}."
+        )
+    bad = (arr < -n) | (arr >= n)
+    if bad.any():
+        raise ParameterError(
+            f"realisations {arr[bad].tolist()} are out of range for an ensemble of {n}."
+        )
+    wrapped = (arr % n).tolist()
+    if len(set(wrapped)) < len(wrapped):
+        raise ParameterError(f"realisations {arr.tolist()} repeat a realisation.")
+    return tuple(int(k) for k in wrapped)
+
+
+# ---------------------------------------------------------------------- shared manager
+_default: PluginManager | None = None
+_default_lock = threading.Lock()
+
+
+def get_plugin_manager() -> PluginManager:
+    """The shared plugin manager (created on first use; plugins load when first needed)."""
+    global _default
+    with _default_lock:
+        if _default is None:
+            _default = PluginManager()
+        return _default
+
+
+def reset_plugin_manager() -> None:
+    """Forget the shared manager: the next use scans the entry points and the block list again."""
+    global _default
+    with _default_lock:
+        _default = None
+
+
+def get_exporter(name: str) -> Exporter:
+    """The exporter called ``name`` from the shared manager."""
+    return get_plugin_manager().get_exporter(name)
+
+
+def available_exporters() -> list[str]:
+    """Sorted names of the exporters of the shared manager."""
+    return get_plugin_manager().available_exporters()
+
+
+def register(exporter: Exporter) -> None:
+    """Register one exporter with the shared manager."""
+    get_plugin_manager().register(exporter)
+
+
+def plugin_report() -> list[PluginInfo]:
+    """What the shared manager loaded, failed to load and blocked."""
+    return get_plugin_manager().plugins()
+
+
+def export(
+    feeder: Feeder,
+    ensemble: Ensemble,
+    formats: str | Sequence[str],
+    output_dir: str | os.PathLike[str],
+    *,
+    realisations: Sequence[int] | np.ndarray | None = None,
+    overwrite: bool = False,
+    options: Mapping[str, Mapping[str, Any]] | None = None,
+) -> dict[str, list[Path]]:
+    """Export through the shared manager; see :meth:`PluginManager.export`."""
+    return get_plugin_manager().export(
+        feeder,
+        ensemble,
+        formats,
+        output_dir,
+        realisations=realisations,
+        overwrite=overwrite,
+        options=options,
+    )
