@@ -260,12 +260,12 @@ def generate(config: GenerateConfig, *, progress: ProgressFactory | None = None)
         raise ValueError(f"engine must be one of {ENGINES}, got {config.engine!r}")
     if isinstance(config.n, bool) or not isinstance(config.n, int) or config.n < 1:
         raise ValueError(f"n (--samples) must be a positive integer, got {config.n!r}")
+    out = Path(config.out)
+    check_output_folder(out, overwrite=config.overwrite)
     formats = list(dict.fromkeys(config.formats))
     unknown = [f for f in formats if f not in plugins.available_exporters()]
     if unknown:
         plugins.get_exporter(unknown[0])  # raises UnknownExporterError listing the known ones
-    out = Path(config.out)
-    check_output_folder(out, overwrite=config.overwrite)
     timings: dict[str, float] = {}
     seed = config.seed if config.seed is not None else int(np.random.SeedSequence().entropy % 2**32)
 

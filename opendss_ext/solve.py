@@ -1,0 +1,312 @@
+"""Switch a built circuit between realisations and solve an ensemble.
+
+:func:`populate_circuit` (here wrapped to remember the circuit's layout) builds once;
+:func:`set_realisation` then rewrites load kW/kvar (and line matrices when the line data differ
+between realisations) through the engine's interfaces, without rebuilding; :func:`solve_ensemble`
+does both for many realisations and collects per-bus, per-phase voltages.
+"""
+
+from __future__ import annotations
+
+import time
+import weakref
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from bayesgrid_plugins.ensemble import Ensemble
+from bayesgrid_plugins.errors import AdapterError
+from bayesgrid_plugins.feeder import Feeder
+
+from . import builder
+from .builder import CircuitOptions, check_inputs, circuit_masks, dss_bus_names, line_parameters
+from .results import PowerFlowResult, voltage_unbalance_percent
+
+__all__ = ["populate_circuit", "set_realisation", "solve", "solve_ensemble"]
+
+_SAMPLED_LINE_FIELDS = (
+    "r1_ohm_per_km",
+    "x1_ohm_per_km",
+    "r0_ohm_per_km",
+    "x0_ohm_per_km",
+    "c1_nf_per_km",
+    "c0_nf_per_km",
+    "max_i_ka",
+)
+_LAYOUTS: weakref.WeakKeyDictionary[Any, _Layout] = weakref.WeakKeyDictionary()
+
+
+@dataclass
+class _Layout:
+    """What a built circuit holds, to update and read it quickly."""
+
+    feeder: Feeder
+    options: CircuitOptions
+    line_mask: np.ndarray  # (n_buses,) phases wired per line
+    load_idx: np.ndarray  # engine load index (1-based) per load element
+    load_bus: np.ndarray
+    load_phase: np.ndarray
+    node_bus: np.ndarray  # per engine node: bus index
+    node_phase: np.ndarray
+    node_base_v: np.ndarray  # per engine node: base phase-to-neutral voltage [V]
+    line_names: list[str]  # engine line names, in PDElements order
+    line_bus: np.ndarray
+    line_signature: bytes | None = None
+
+
+def _layout(dss: Any, feeder: Feeder, options: CircuitOptions, line_mask: np.ndarray) -> _Layout:
+    names = dss_bus_names(feeder)
+    index = {name: i for i, name in enumerate(names.tolist())}
+    load_names = [s.lower() for s in dss.Loads.AllNames()]
+    load_bus, load_phase = [], []
+    for name in load_names:
+        body, letter = name[2:].rsplit("_", 1)  # "d_<bus>_<a|b|c>"
+        load_bus.append(index[body])
+        load_phase.append("abc".index(letter))
+    nodes = dss.Circuit.AllNodeNames()
+    node_bus = np.empty(len(nodes), dtype=np.int64)
+    node_phase = np.empty(len(nodes), dtype=np.int64)
+    for j, node in enumerate(nodes):
+        bus, phase = node.lower().rsplit(".", 1)
+        node_bus[j] = index[bus]
+        node_phase[j] = int(phase) - 1
+    pd_names = [s.lower() for s in dss.PDElements.AllNames()]
+    line_names = [s for s in pd_names if s.startswith("line.")]
+    if len(line_names) != len(pd_names):
+        raise AdapterError("the circuit holds power-delivery elements other than lines.")
+    line_bus = np.asarray([index[s[len("line.l_") :]] for s in line_names], dtype=np.int64)
+    return _Layout(
+        feeder=feeder,
+        options=options,
+        line_mask=line_mask,
+        load_idx=np.arange(1, len(load_names) + 1),
+        load_bus=np.asarray(load_bus, dtype=np.int64),
+        load_phase=np.asarray(load_phase, dtype=np.int64),
+        node_bus=node_bus,
+        node_phase=node_phase,
+        node_base_v=feeder.vn_kv[node_bus] / np.sqrt(3.0) * 1000.0,
+        line_names=line_names,
+        line_bus=line_bus,
+    )
+
+
+def _line_signature(feeder: Feeder, ensemble: Ensemble, k: int, options: CircuitOptions) -> bytes:
+    params = line_parameters(feeder, ensemble, k, options)
+    return b"".join(np.ascontiguousarray(v).tobytes() for v in params.values())
+
+
+def populate_circuit(
+    feeder: Feeder,
+    ensemble: Ensemble,
+    realisation: int = 0,
+    *,
+    dss: Any = None,
+    options: CircuitOptions | None = None,
+    union_of: Sequence[int] | None = None,
+) -> Any:
+    """Build one realisation's circuit in an engine (see :func:`.builder.populate_circuit`).
+
+    The engine is remembered so that :func:`set_realisation` can switch it to another
+    realisation without rebuilding.
+    """
+    options = options or CircuitOptions()
+    engine = builder.populate_circuit(
+        feeder, ensemble, realisation, dss=dss, options=options, union_of=union_of
+    )
+    k = int(realisation) % ensemble.n_realisations
+    line_mask, _ = circuit_masks(ensemble, k, union_of)
+    layout = _layout(engine, feeder, options, line_mask)
+    layout.line_signature = _line_signature(feeder, ensemble, k, options)
+    _LAYOUTS[engine] = layout
+    return engine
+
+
+def _set_lines(dss: Any, layout: _Layout, ensemble: Ensemble, k: int) -> None:
+    params = line_parameters(layout.feeder, ensemble, k, layout.options)
+    for name, bus in zip(layout.line_names, layout.line_bus):
+        dss.Lines.Name(name[len("line.") :])
+        n = int(dss.Lines.Phases())
+        matrices = []
+        for first, zero in (("r1", "r0"), ("x1", "x0")):
+            one_v = params[f"{first}_ohm_per_km"][bus]
+            zero_v = params[f"{zero}_ohm_per_km"][bus]
+            matrices.append(((2 * one_v + zero_v) / 3, (zero_v - one_v) / 3))
+        c1, c0 = params["c1_nf_per_km"][bus], params["c0_nf_per_km"][bus]
+        matrices.append(((2 * c1 + c0) / 3, (c0 - c1) / 3))
+        full = [np.full((n, n), m) + np.eye(n) * (s - m) for s, m in matrices]
+        dss.Lines.RMatrix(full[0].ravel().tolist())
+        dss.Lines.XMatrix(full[1].ravel().tolist())
+        dss.Lines.CMatrix(full[2].ravel().tolist())
+        dss.Lines.NormAmps(1000.0 * float(params["max_i_ka"][bus]))
+
+
+def _apply(dss: Any, layout: _Layout, ensemble: Ensemble, k: int) -> None:
+    p = ensemble.p_kw[k, layout.load_bus, layout.load_phase]
+    q = ensemble.q_kvar[k, layout.load_bus, layout.load_phase]
+    loads = dss.Loads
+    for idx, kw, kvar in zip(layout.load_idx.tolist(), p.tolist(), q.tolist()):
+        loads.Idx(idx)
+        loads.kW(kw)
+        loads.kvar(kvar)
+    if not layout.options.all_three_phase and all(
+        getattr(ensemble, name) is None for name in _SAMPLED_LINE_FIELDS
+    ):
+        return  # line data are the default types: the same in every realisation
+    signature = _line_signature(layout.feeder, ensemble, k, layout.options)
+    if signature != layout.line_signature:
+        _set_lines(dss, layout, ensemble, k)
+        layout.line_signature = signature
+
+
+def set_realisation(dss: Any, feeder: Feeder, ensemble: Ensemble, realisation: int) -> None:
+    """Switch a circuit built by :func:`populate_circuit` to another realisation.
+
+    Load kW and kvar are rewritten through the Loads interface; when the line data of the
+    realisation differ from those in the circuit (sampled impedances, or the all-three-phase
+    mode's ``Z0 = Z1`` rule on lines of changing phases), the line matrices are rewritten too.
+    The circuit must have been built with every phase the realisation uses (``union_of``).
+
+    Raises
+    ------
+    AdapterError
+        If the engine was not built by :func:`populate_circuit` for this feeder, or the
+        realisation needs line or load phases the circuit lacks.
+    """
+    layout = _LAYOUTS.get(dss)
+    if layout is None or (
+        layout.feeder is not feeder and not np.array_equal(layout.feeder.bus_id, feeder.bus_id)
+    ):
+        raise AdapterError(
+            "this engine holds no circuit built by opendss_ext.populate_circuit for this feeder; "
+            "populate it first."
+        )
+    k = int(realisation) % ensemble.n_realisations
+    _check_fits(layout, feeder, ensemble, k)
+    _apply(dss, layout, ensemble, k)
+
+
+def _check_fits(layout: _Layout, feeder: Feeder, ensemble: Ensemble, k: int) -> None:
+    missing = ensemble.bus_phases[k] & ~layout.line_mask
+    missing[feeder.source] = 0
+    has = np.zeros((feeder.n_buses, 3), dtype=bool)
+    has[layout.load_bus, layout.load_phase] = True
+    powered = (ensemble.p_kw[k] != 0) | (ensemble.q_kvar[k] != 0)
+    if missing.any() or (powered & ~has).any():
+        bus = int(np.flatnonzero(missing.astype(bool) | (powered & ~has).any(axis=1))[0])
+        raise AdapterError(
+            f"realisation {k} uses phases at bus {feeder.bus_id[bus]!r} that the circuit was not "
+            "built with; build it with union_of= covering this realisation."
+        )
+
+
+def solve(dss: Any) -> bool:
+    """Solve the circuit (snapshot); return whether it converged."""
+    try:
+        dss.Text.Command("solve")
+    except Exception as exc:
+        raise AdapterError(f"OpenDSS failed to solve: {exc}") from exc
+    return bool(dss.Solution.Converged())
+
+
+def _read(dss: Any, layout: _Layout, ensemble: Ensemble, k: int) -> tuple[Any, ...]:
+    n_buses = layout.feeder.n_buses
+    volts = np.asarray(dss.Circuit.AllBusVolts(), dtype=float)
+    v = volts[0::2] + 1j * volts[1::2]
+    v_pu = np.full((n_buses, 3), np.nan + 0j)
+    v_pu[layout.node_bus, layout.node_phase] = v / layout.node_base_v
+    bits = ((ensemble.bus_phases[k, :, None] >> np.arange(3)) & 1).astype(bool)
+    v_pu[~bits] = np.nan
+    vm = np.abs(v_pu)
+    loading = np.full(n_buses, np.nan)
+    pct = np.asarray(dss.PDElements.AllPctNorm(False), dtype=float)
+    loading[layout.line_bus] = pct
+    three = bits.all(axis=1)
+    vuf = voltage_unbalance_percent(v_pu[three]) if three.any() else np.array([np.nan])
+    losses = dss.Circuit.Losses()
+    losses_kw = float(np.real(losses[0] if np.ndim(losses) else losses)) / 1000.0
+    return vm, loading, float(np.nanmax(vuf)) if np.isfinite(vuf).any() else np.nan, losses_kw
+
+
+def solve_ensemble(
+    feeder: Feeder,
+    ensemble: Ensemble,
+    *,
+    dss: Any = None,
+    realisations: Sequence[int] | None = None,
+    options: CircuitOptions | None = None,
+) -> PowerFlowResult:
+    """Solve many realisations, building the circuit once.
+
+    The circuit is built with the union of the phases of the requested realisations; each
+    realisation then only rewrites load powers (and line matrices when its line data differ) and
+    solves. Voltages of phases a bus lacks in a realisation are NaN.
+
+    Parameters
+    ----------
+    feeder : Feeder
+        The topology.
+    ensemble : Ensemble
+        Realisations for this feeder.
+    dss : opendssdirect context, optional
+        Engine to use; default a fresh context.
+    realisations : sequence of int, optional
+        Which realisations to solve; default all.
+    options : CircuitOptions, optional
+        How the circuit is built.
+
+    Returns
+    -------
+    PowerFlowResult
+        Per realisation: voltages (n, n_buses, 3) [p.u.], convergence, line loading [%],
+        per-phase extreme voltages, highest unbalance [%], losses [kW], wall time [s].
+    """
+    options = options or CircuitOptions()
+    check_inputs(feeder, ensemble)
+    rows = (
+        np.arange(ensemble.n_realisations)
+        if realisations is None
+        else np.asarray(realisations, dtype=np.int64) % ensemble.n_realisations
+    )
+    if rows.size == 0:
+        raise ValueError("realisations is empty: give at least one realisation to solve.")
+    engine = populate_circuit(
+        feeder, ensemble, int(rows[0]), dss=dss, options=options, union_of=rows.tolist()
+    )
+    layout = _LAYOUTS[engine]
+    n, b = rows.size, feeder.n_buses
+    vm = np.full((n, b, 3), np.nan)
+    loading = np.full((n, b), np.nan)
+    converged = np.zeros(n, dtype=bool)
+    vuf = np.full(n, np.nan)
+    losses = np.full(n, np.nan)
+    elapsed = np.zeros(n)
+    for j, k in enumerate(rows.tolist()):
+        start = time.perf_counter()
+        if j:
+            _apply(engine, layout, ensemble, k)
+        converged[j] = solve(engine)
+        if converged[j]:
+            vm[j], loading[j], vuf[j], losses[j] = _read(engine, layout, ensemble, k)
+        elapsed[j] = time.perf_counter() - start
+    with np.errstate(all="ignore"):
+        import warnings
+
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            vmin = np.nanmin(vm, axis=1)
+            vmax = np.nanmax(vm, axis=1)
+    return PowerFlowResult(
+        bus_id=feeder.bus_id.copy(),
+        realisations=rows,
+        vm_pu=vm,
+        converged=converged,
+        line_loading_percent=loading,
+        vm_min_pu=vmin,
+        vm_max_pu=vmax,
+        vuf_percent=vuf,
+        losses_kw=losses,
+        elapsed_s=elapsed,
+        metadata={"options": repr(options)},
+    )
