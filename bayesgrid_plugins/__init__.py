@@ -1,6 +1,22 @@
-"""bayesgrid: ensembles of synthetic, phase-consistent three-phase distribution grids."""
+"""bayesgrid: ensembles of synthetic, phase-consistent three-phase distribution grids.
+
+The core works on NumPy arrays and imports neither pandapower nor OpenDSS; the adapters
+``pandapower_ext`` and ``opendss_ext`` connect it to the engines. Typical use::
+
+    import bayesgrid_plugins as bg
+
+    net, hop_zone_list, source_bus = bg.create_osm_pandapower_network()   # embedded Monaco
+    model = bg.BayesianPowerModel()                                        # shipped parameters
+    model.generate_consistent_data(net, hop_zone_list, source_bus, n=100, rng=1)
+    bg.save_synthetic_network(base_net=net, format="opendss", output_dir="out")
+
+Functions that need the topology module or an engine are imported on first use, so
+``import bayesgrid_plugins`` stays fast.
+"""
 
 from __future__ import annotations
+
+from typing import Any
 
 import pluggy
 
@@ -18,6 +34,9 @@ from .errors import (
     UnknownExporterError,
 )
 from .feeder import Feeder
+from .models.impedance import BayesianImpedanceModel, ImpedanceParameters
+from .models.power import BayesianPowerModel, PowerParameters
+from .models.reliability import BayesianDurationModel, BayesianFrequencyModel, ReliabilityModel
 from .phases import check_phase_consistency, enforce_phase_consistency
 
 __version__ = "0.1.0"
@@ -25,21 +44,65 @@ __version__ = "0.1.0"
 #: Marker for plugin hook implementations: ``@hookimpl def bayesgrid_register_exporters(...)``.
 hookimpl = pluggy.HookimplMarker("bayesgrid")
 
+# Public names defined in submodules that are imported only when first used.
+_LAZY = {
+    "create_osm_pandapower_network": "facade",
+    "save_synthetic_network": "facade",
+    "feeder_from_osm": "topology",
+    "plot_feeder": "topology",
+    "available_exporters": "plugins",
+    "export": "plugins",
+    "get_exporter": "plugins",
+    "generate": "pipeline",
+    "GenerateConfig": "pipeline",
+}
+
 __all__ = [
     "AdapterError",
     "BayesGridError",
+    "BayesianDurationModel",
+    "BayesianFrequencyModel",
+    "BayesianImpedanceModel",
+    "BayesianPowerModel",
     "DuplicateExporterError",
     "Ensemble",
     "Feeder",
     "FeederValidationError",
+    "GenerateConfig",
+    "ImpedanceParameters",
     "OfflineError",
     "OutputExistsError",
     "ParameterError",
     "PhaseConsistencyError",
     "PosteriorMismatchError",
+    "PowerParameters",
+    "ReliabilityModel",
     "UnknownExporterError",
     "__version__",
+    "available_exporters",
     "check_phase_consistency",
+    "create_osm_pandapower_network",
     "enforce_phase_consistency",
+    "export",
+    "feeder_from_osm",
+    "generate",
+    "get_exporter",
     "hookimpl",
+    "plot_feeder",
+    "save_synthetic_network",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'bayesgrid_plugins' has no attribute {name!r}")
+    from importlib import import_module
+
+    value = getattr(import_module(f".{module}", __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))

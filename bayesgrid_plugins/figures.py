@@ -105,8 +105,38 @@ def _save(fig: Any, path: Path) -> Path:
     return path
 
 
-def write_figures(folder: Path, osm: Any, ensemble: Ensemble, power_flow: Any) -> list[Path]:
-    """Write the feeder map, demand histograms and voltage distribution as PNGs."""
+def plot_reliability(result: Any) -> Any:
+    """Histograms over the ensemble of SAIFI, SAIDI and CAIDI (expected and one sampled year)."""
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(13, 4), layout="constrained")
+    axes = fig.subplots(1, 3)
+    for ax, (key, label) in zip(
+        axes,
+        (
+            ("saifi", "SAIFI [interruptions / customer / year]"),
+            ("saidi_h", "SAIDI [h / customer / year]"),
+            ("caidi_h", "CAIDI [h / interruption]"),
+        ),
+    ):
+        for kind, colour in (("expected", "0.3"), ("sampled", "#ff7f0e")):
+            values = np.asarray(getattr(result, kind)[key], dtype=float)
+            values = values[np.isfinite(values)]
+            if values.size:
+                ax.hist(values, bins=30, alpha=0.55, color=colour, label=f"{kind}")
+        ax.set(xlabel=label, ylabel="realisations")
+        ax.legend(title="per realisation")
+    fig.suptitle(
+        f"Reliability of {len(result.sampled['saifi'])} realisations "
+        "(expected from failure rates; one sampled year)"
+    )
+    return fig
+
+
+def write_figures(
+    folder: Path, osm: Any, ensemble: Ensemble, power_flow: Any, reliability: Any = None
+) -> list[Path]:
+    """Write the feeder map, demand, voltage and reliability figures as PNGs."""
     from matplotlib.figure import Figure
 
     from .topology import plot_feeder
@@ -121,4 +151,6 @@ def write_figures(folder: Path, osm: Any, ensemble: Ensemble, power_flow: Any) -
     written.append(_save(plot_demand(ensemble), folder / "demand.png"))
     if power_flow is not None:
         written.append(_save(plot_voltages(power_flow), folder / "voltages.png"))
+    if reliability is not None:
+        written.append(_save(plot_reliability(reliability), folder / "reliability.png"))
     return written

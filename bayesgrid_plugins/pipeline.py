@@ -130,6 +130,7 @@ class GenerateResult:
     ensemble: Ensemble
     power_flow: Any
     summary: dict[str, Any]
+    reliability: Any = None
     files: dict[str, list[Path]] = field(default_factory=dict)
     timings_s: dict[str, float] = field(default_factory=dict)
 
@@ -178,13 +179,15 @@ def solve(
     feeder: Feeder,
     ensemble: Ensemble,
     *,
-    chunk: int = 10,
+    chunk: int | None = None,
     progress: Progress | None = None,
 ) -> Any:
     """Solve every realisation with ``engine``; return the engine's ``PowerFlowResult``.
 
-    Realisations are solved in chunks so that progress can be reported; results are stacked.
+    Realisations are solved in chunks (default: about 20 of them, at least 10 realisations
+    each) so that progress can be reported; results are stacked.
     """
+    chunk = chunk or max(10, -(-len(ensemble) // 20))
     if engine not in ENGINES or engine == "none":
         raise ValueError(f"engine must be 'opendss' or 'pandapower', got {engine!r}")
     n = len(ensemble)
@@ -253,7 +256,9 @@ def generate(config: GenerateConfig, *, progress: ProgressFactory | None = None)
         The feeder, the ensemble, the power-flow results, the summary and the files written.
     """
     from . import plugins
+    from .models.impedance import BayesianImpedanceModel
     from .models.power import BayesianPowerModel
+    from .models.reliability import ReliabilityModel
     from .report import build_summary, write_summary
 
     if config.engine not in ENGINES:
@@ -291,14 +296,24 @@ def generate(config: GenerateConfig, *, progress: ProgressFactory | None = None)
     timings["topology"] = time.perf_counter() - start
     logger.info("feeder: %s", osm.summary())
 
-    step = _make_progress(progress, "sampling", config.n)
+    step = _make_progress(progress, "sampling", 3)
     start = time.perf_counter()
+    # One independent stream per model, all from the run's seed.
+    power_rng, impedance_rng, reliability_rng = np.random.SeedSequence(seed).spawn(3)
     model = BayesianPowerModel(config.posterior)
-    ensemble = model.sample(feeder, config.n, rng=seed)
-    ensemble = ensemble.with_fields(
-        metadata={**ensemble.metadata, "seed": seed, "place": osm.source}
+    ensemble = model.sample(feeder, config.n, rng=np.random.default_rng(power_rng))
+    step.update(1)
+    ensemble = BayesianImpedanceModel().sample(
+        feeder, config.n, rng=np.random.default_rng(impedance_rng), ensemble=ensemble
     )
-    step.update(config.n)
+    step.update(2)
+    reliability = ReliabilityModel().run(
+        feeder, config.n, rng=np.random.default_rng(reliability_rng), ensemble=ensemble
+    )
+    ensemble = reliability.ensemble.with_fields(
+        metadata={**reliability.ensemble.metadata, "seed": seed, "place": osm.source}
+    )
+    step.update(3)
     step.close()
     timings["sampling"] = time.perf_counter() - start
 
@@ -325,16 +340,18 @@ def generate(config: GenerateConfig, *, progress: ProgressFactory | None = None)
             save_power_flow(stage / RESULTS_FILE, power_flow)
         from .figures import write_figures
 
-        files["figures"] = write_figures(stage, osm, ensemble, power_flow)
+        files["figures"] = write_figures(stage, osm, ensemble, power_flow, reliability)
         step.update(len(formats) + 1)
         timings["writing"] = time.perf_counter() - start
-        summary = build_summary(config, osm, model, ensemble, power_flow, timings, seed=seed)
+        summary = build_summary(
+            config, osm, model, ensemble, power_flow, timings, seed=seed, reliability=reliability
+        )
         files["summary"] = write_summary(stage, summary)
         step.update(len(formats) + 2)
         step.close()
     # Paths now live under the final folder.
     files = {k: [out / Path(p).relative_to(stage) for p in v] for k, v in files.items()}
-    return GenerateResult(out, feeder, ensemble, power_flow, summary, files, timings)
+    return GenerateResult(out, feeder, ensemble, power_flow, summary, reliability, files, timings)
 
 
 def save_power_flow(path: Path, result: Any) -> Path:

@@ -85,6 +85,26 @@ def power_flow_summary(result: Any) -> dict[str, Any]:
     }
 
 
+def reliability_summary(result: Any) -> dict[str, Any]:
+    """System indices over the ensemble: expected (rates) and one sampled year."""
+    out: dict[str, Any] = {
+        "model": result.metadata.get("reliability_model"),
+        "protection": result.metadata.get("protection"),
+    }
+    for kind in ("expected", "sampled"):
+        indices = getattr(result, kind)
+        out[kind] = {
+            name: {
+                "median": float(np.nanmedian(indices[name])),
+                "q25": float(np.nanpercentile(indices[name], 25)),
+                "q75": float(np.nanpercentile(indices[name], 75)),
+            }
+            for name in ("saifi", "saidi_h", "caifi", "caidi_h")
+            if np.isfinite(indices[name]).any()
+        }
+    return out
+
+
 def build_summary(
     config: Any,
     osm: Any,
@@ -94,6 +114,7 @@ def build_summary(
     timings: dict[str, float],
     *,
     seed: int,
+    reliability: Any = None,
 ) -> dict[str, Any]:
     """Everything a reader of the output folder wants to know, as plain data."""
     from . import __version__
@@ -134,6 +155,7 @@ def build_summary(
             "power_factor": _stats(ensemble.power_factor),
         },
         "power_flow": None if power_flow is None else power_flow_summary(power_flow),
+        "reliability": None if reliability is None else reliability_summary(reliability),
         "timings_s": {k: round(v, 3) for k, v in timings.items()},
     }
     return _jsonable(summary)
@@ -215,6 +237,34 @@ def to_markdown(summary: dict[str, Any]) -> str:
             "(95th percentile over realisations)",
             "",
         ]
+    rel = summary.get("reliability")
+    if rel:
+        lines += [
+            "## Reliability (IEEE 1366 indices per realisation)",
+            "",
+            f"Model `{rel['model']}`, protection: {rel['protection']}. Median and interquartile "
+            "range over the realisations:",
+            "",
+            "| index | expected (from rates) | one sampled year |",
+            "|---|---|---|",
+        ]
+        names = {
+            "saifi": "SAIFI [1/yr]",
+            "saidi_h": "SAIDI [h/yr]",
+            "caifi": "CAIFI",
+            "caidi_h": "CAIDI [h]",
+        }
+        for key, label in names.items():
+            cells = []
+            for kind in ("expected", "sampled"):
+                v = rel[kind].get(key)
+                cells.append(
+                    "n/a"
+                    if v is None
+                    else f"{_fmt(v['median'])} ({_fmt(v['q25'])}-{_fmt(v['q75'])})"
+                )
+            lines.append(f"| {label} | {cells[0]} | {cells[1]} |")
+        lines.append("")
     lines += ["## Timings", ""]
     lines += [f"- {k}: {_fmt(v, 2)} s" for k, v in summary["timings_s"].items()]
     lines += ["", f"bayesgrid {summary['bayesgrid_version']}, Python {summary['python']}.", ""]

@@ -1,0 +1,50 @@
+"""pandapower adapter of bayesgrid: build, update, solve and read native pandapower nets.
+
+- :func:`populate_net` / :func:`build_net`: a feeder and one realisation as a pandapower net that
+  ``pandapower.runpp_3ph`` solves (per-phase loads in ``asymmetric_load``, zero-sequence data,
+  transformer and external grid with documented defaults, see :mod:`pandapower_ext.defaults`).
+- :func:`set_realisation`: switch a populated net to another realisation in place.
+- :func:`feeder_from_net` and :func:`populate_loads`: sample loads onto a net the user has.
+- :func:`solve_ensemble`: ``runpp_3ph`` on every realisation -> :class:`PowerFlowResult`.
+- :func:`training_table`: a real net's loads and lines for learning.
+- :class:`PandapowerJsonExporter` / :func:`write_realisations`: one JSON net per realisation.
+"""
+
+from __future__ import annotations
+
+from .defaults import (
+    DEFAULT_LV_LINE,
+    DEFAULT_MV_LINE,
+    DEFAULT_SOURCE,
+    DEFAULT_TRAFO,
+    LineParameters,
+    SourceParameters,
+    TrafoParameters,
+)
+from .exporter import PandapowerJsonExporter, write_realisations
+from .populate import build_net, populate_loads, populate_net, set_realisation
+from .reader import feeder_from_net, training_table
+from .results import PowerFlowResult, voltage_unbalance_percent
+from .solve import check_3ph_ready, solve_ensemble
+
+__all__ = [
+    "DEFAULT_LV_LINE",
+    "DEFAULT_MV_LINE",
+    "DEFAULT_SOURCE",
+    "DEFAULT_TRAFO",
+    "LineParameters",
+    "PandapowerJsonExporter",
+    "PowerFlowResult",
+    "SourceParameters",
+    "TrafoParameters",
+    "build_net",
+    "check_3ph_ready",
+    "feeder_from_net",
+    "populate_loads",
+    "populate_net",
+    "set_realisation",
+    "solve_ensemble",
+    "training_table",
+    "voltage_unbalance_percent",
+    "write_realisations",
+]

@@ -56,8 +56,9 @@ def test_every_output_is_written_and_consistent(run: Path) -> None:
         "feeder_phases.png",
         "demand.png",
         "voltages.png",
+        "reliability.png",
     }
-    for png in ("feeder_phases.png", "demand.png", "voltages.png"):
+    for png in ("feeder_phases.png", "demand.png", "voltages.png", "reliability.png"):
         data = (run / png).read_bytes()
         assert data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) > 10_000
     feeder, ensemble = load_export(run / "npz")
@@ -79,6 +80,9 @@ def test_every_output_is_written_and_consistent(run: Path) -> None:
     assert len(list((run / "opendss").iterdir())) == 2
     assert len(list((run / "geojson").glob("*.geojson"))) == 2
     assert "Converged: 6 of 6" in (run / "summary.md").read_text()
+    # Impedances and reliability were sampled too, and the summary reports them.
+    assert ensemble.r1_ohm_per_km is not None and ensemble.caidi_h is not None
+    assert summary["reliability"]["expected"]["saifi"]["median"] > 0
 
 
 def test_validate_re_solves_and_agrees(run: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -91,7 +95,7 @@ def test_validate_detects_tampering(run: Path, tmp_path: Path) -> None:
 
     copy = tmp_path / "copy"
     shutil.copytree(run, copy)
-    feeder, ensemble = load_export(copy / "npz")
+    _, ensemble = load_export(copy / "npz")
     doubled = ensemble.with_fields(p_kw=ensemble.p_kw * 3, q_kvar=ensemble.q_kvar * 3)
     doubled.save(copy / "npz" / "ensemble.npz", overwrite=True)
     assert main(["validate", str(copy)]) == 1
@@ -172,7 +176,7 @@ def test_ensemble_of_generate_is_reproducible(tmp_path: Path) -> None:
     a = generate(
         GenerateConfig(dist_m=250, n=3, seed=9, formats=("npz",), engine="none", out=tmp_path / "a")
     )
-    b = generate(
+    generate(
         GenerateConfig(dist_m=250, n=3, seed=9, formats=("npz",), engine="none", out=tmp_path / "b")
     )
     ea = Ensemble.load(tmp_path / "a" / "npz" / "ensemble.npz")

@@ -366,3 +366,33 @@ class BayesianPowerModel:
             draw=draw,
             metadata={"power_model": params.provenance.get("id"), "n_zones": params.n_zones},
         )
+
+    def generate_consistent_data(
+        self,
+        graph: Any,
+        hop_zone_list: Any = None,
+        source_bus: Any = None,
+        n: int = 1000,
+        *,
+        rng: Any = None,
+    ) -> Ensemble:
+        """Sample ``n`` phase-consistent realisations for a network, bayesgrid style.
+
+        Parameters
+        ----------
+        graph : pandapowerNet, Feeder or networkx.Graph
+            The network. A pandapower net gets its loads replaced by realisation 0 in place,
+            and keeps the ensemble for ``save_synthetic_network``.
+        hop_zone_list : list of list, optional
+            Bus ids (pandapower bus indices for a net) in each zone; default: the zones of
+            normalised distance.
+        source_bus : hashable, optional
+            The source; required for a networkx graph, checked for a net.
+        n : int, default 1000
+            Realisations.
+        rng : seed or numpy.random.Generator, optional
+            Random generator or seed.
+        """
+        from ..facade import generate_for
+
+        return generate_for(self, graph, hop_zone_list, source_bus, n, rng)

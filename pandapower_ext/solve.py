@@ -1,0 +1,311 @@
+"""Run pandapower's three-phase power flow on every realisation of an ensemble.
+
+Each realisation is switched in place (:func:`~pandapower_ext.populate.set_realisation`) and
+solved with ``pandapower.runpp_3ph``; results are gathered into a
+:class:`~pandapower_ext.results.PowerFlowResult` aligned with the feeder.
+
+Speed (``benchmarks/bench_pandapower.py``, IEEE European LV net, 100 realisations of the default
+power model, a shared 2-core machine): pandapower's defaults take 0.44 s per realisation without
+numba and 0.48 s with it (plus 5.8 s of compilation on the first call); with the flat start and the
+reuse of admittance matrices chosen here, 0.26 s without numba and 0.32 s with it. Numba does not
+pay for itself on nets of this size, so ``numba=False`` is the default.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from bayesgrid_plugins.ensemble import Ensemble
+from bayesgrid_plugins.errors import AdapterError
+from bayesgrid_plugins.feeder import Feeder
+from bayesgrid_plugins.phases import PHASE_ABC
+
+from ._netmap import KIND_LINE, KIND_TRAFO, bus_labels, check_aligned, fed_branches
+from .populate import set_realisation
+from .results import PowerFlowResult, voltage_unbalance_percent
+
+__all__ = ["FLAT_START_MAX_SHIFT_DEGREE", "check_3ph_ready", "solve_ensemble"]
+
+logger = logging.getLogger(__name__)
+
+#: The default start is flat only when no transformer shifts the phase by more than this [deg].
+FLAT_START_MAX_SHIFT_DEGREE = 60.0
+
+_LINE_3PH = ("r0_ohm_per_km", "x0_ohm_per_km", "c0_nf_per_km")
+_TRAFO_3PH = (
+    "vector_group",
+    "vk0_percent",
+    "vkr0_percent",
+    "mag0_percent",
+    "mag0_rx",
+    "si0_hv_partial",
+)
+_GRID_3PH = ("s_sc_max_mva", "rx_max", "x0x_max", "r0x0_max")
+
+
+def _missing(frame: Any, columns: Sequence[str], table: str) -> list[str]:
+    frame = frame[frame["in_service"].astype(bool)] if "in_service" in frame else frame
+    problems = []
+    for column in columns:
+        if column not in frame.columns:
+            problems.append(f"net.{table} has no column {column!r}")
+            continue
+        bad = frame[column].isna().to_numpy()
+        if bad.any():
+            rows = frame.index[bad][:10].tolist()
+            names = frame["name"].to_numpy()[bad][:3].tolist() if "name" in frame else []
+            problems.append(
+                f"net.{table}.{column} is missing for {int(bad.sum())} rows, e.g. {rows} {names}"
+            )
+    return problems
+
+
+def check_3ph_ready(net: Any) -> None:
+    """Raise :class:`AdapterError` naming every element that lacks data ``runpp_3ph`` needs.
+
+    ``runpp_3ph`` needs zero-sequence data on lines (``r0_ohm_per_km``, ``x0_ohm_per_km``,
+    ``c0_nf_per_km``), on transformers (vector group and zero-sequence short-circuit and
+    magnetising data) and short-circuit data on the external grid; pandapower itself reports a
+    missing column as a bare ``KeyError``.
+    """
+    problems = []
+    if len(net.line):
+        problems += _missing(net.line, _LINE_3PH, "line")
+    if len(net.trafo):
+        problems += _missing(net.trafo, _TRAFO_3PH, "trafo")
+    if len(net.ext_grid):
+        problems += _missing(net.ext_grid, _GRID_3PH, "ext_grid")
+    else:
+        problems.append("net has no external grid")
+    if problems:
+        raise AdapterError(
+            "the net lacks data that pandapower.runpp_3ph needs:\n  "
+            + "\n  ".join(problems)
+            + "\nAdd them (pandapower.add_zero_impedance_parameters for standard types, or build "
+            "the net with pandapower_ext.populate_net, which sets documented defaults)."
+        )
+
+
+#: pandapower's recycle options: reuse the sequence admittance matrices and internal tables,
+#: refresh the bus powers. Used only while nothing but the load powers changes.
+_RECYCLE = {"bus_pq": True, "gen": False, "Ybus": True}
+
+
+def _run(
+    pp: Any,
+    net: Any,
+    numba: bool,
+    init: str,
+    max_iteration: int | str,
+    tolerance_mva: float,
+    recycle: dict[str, bool] | None,
+    realisation: int,
+) -> None:
+    try:
+        pp.runpp_3ph(
+            net,
+            numba=numba,
+            init=init,
+            max_iteration=max_iteration,
+            tolerance_mva=tolerance_mva,
+            recycle=recycle,
+        )
+    except (KeyError, ValueError, IndexError, TypeError, np.linalg.LinAlgError) as exc:
+        raise AdapterError(
+            f"pandapower.runpp_3ph failed on realisation {realisation} with {exc!r}; check the "
+            "elements named in the error "
+            "(check_3ph_ready(net) lists missing three-phase data)."
+        ) from exc
+
+
+def _default_init(net: Any) -> str:
+    trafo = net.trafo
+    if len(trafo) and "shift_degree" in trafo.columns:
+        live = trafo[trafo["in_service"].astype(bool)]
+        shift = (live["shift_degree"].to_numpy(dtype=float) + 180.0) % 360.0 - 180.0
+        if np.abs(shift).max(initial=0.0) > FLAT_START_MAX_SHIFT_DEGREE:
+            return "dc"
+    return "flat"
+
+
+def solve_ensemble(
+    net: Any,
+    feeder: Feeder,
+    ensemble: Ensemble,
+    *,
+    realisations: Sequence[int] | np.ndarray | None = None,
+    numba: bool = False,
+    init: str | None = None,
+    reuse: bool = True,
+    max_iteration: int | str = "auto",
+    tolerance_mva: float = 1e-8,
+    raise_on_failure: bool = False,
+) -> PowerFlowResult:
+    """Solve realisations of ``ensemble`` with ``pandapower.runpp_3ph``.
+
+    The net is switched in place to each realisation in turn (loads, and line data when the
+    ensemble carries them) and is left holding the last one solved.
+
+    Parameters
+    ----------
+    net : pandapowerNet
+        A net filled from ``ensemble`` by :func:`~pandapower_ext.populate.populate_net` or
+        :func:`~pandapower_ext.populate.populate_loads`.
+    feeder : Feeder
+        The feeder the ensemble was sampled on; results are aligned with its buses.
+    ensemble : Ensemble
+        The realisations.
+    realisations : sequence of int, optional
+        Which realisations to solve (default all, in order).
+    numba : bool, default False
+        Passed to ``runpp_3ph``. Measured slower per realisation on a 907-bus net and costs
+        about 5 s of compilation on the first call in a process (see the module docstring).
+    init : str, optional
+        Start of ``runpp_3ph`` (``"flat"``, ``"dc"``, ...). Default: ``"flat"`` (it saves the
+        DC power flow that pandapower's ``"auto"`` runs in every outer iteration) unless a
+        transformer shifts the phase by more than :data:`FLAT_START_MAX_SHIFT_DEGREE` (a flat
+        start does not converge behind a Dyn5 transformer), then ``"dc"``. A realisation that
+        does not converge from a flat start is tried once more from a DC start, and the DC start
+        is kept for the remaining realisations.
+    reuse : bool, default True
+        Let ``runpp_3ph`` reuse its admittance matrices from the previous realisation
+        (``recycle``) whenever only the load powers changed in between (results agree to
+        1e-9 p.u.; about a third faster).
+    max_iteration, tolerance_mva
+        Passed to ``runpp_3ph``.
+    raise_on_failure : bool, default False
+        Raise :class:`AdapterError` on the first realisation that does not converge, instead of
+        recording it as not converged (NaN results).
+
+    Returns
+    -------
+    PowerFlowResult
+
+    Raises
+    ------
+    AdapterError
+        If the net lacks three-phase data (naming the elements), if pandapower fails for another
+        reason than non-convergence (naming the realisation), or on non-convergence when
+        ``raise_on_failure`` is set.
+    """
+    import pandapower as pp
+    from pandapower.powerflow import LoadflowNotConverged
+
+    check_aligned(feeder, ensemble)
+    check_3ph_ready(net)
+    if realisations is None:
+        chosen = np.arange(ensemble.n_realisations)
+    else:
+        chosen = np.asarray(realisations, dtype=np.int64).ravel()
+        bad = (chosen < 0) | (chosen >= ensemble.n_realisations)
+        if bad.any():
+            raise IndexError(
+                f"realisations {chosen[bad][:10].tolist()} are out of range for an ensemble of "
+                f"{ensemble.n_realisations}."
+            )
+    use_numba = bool(numba)
+    start_from = _default_init(net) if init is None else init
+    labels = bus_labels(net, feeder)
+    kind, element = fed_branches(net, feeder, labels)
+
+    n, b = chosen.size, feeder.n_buses
+    vm = np.full((n, b, 3), np.nan)
+    va = np.full((n, b, 3), np.nan)
+    loading = np.full((n, b), np.nan)
+    converged = np.zeros(n, dtype=bool)
+    elapsed = np.zeros(n)
+    is_line = kind == KIND_LINE
+    is_trafo = kind == KIND_TRAFO
+    vm_cols = ["vm_a_pu", "vm_b_pu", "vm_c_pu"]
+    va_cols = ["va_a_degree", "va_b_degree", "va_c_degree"]
+    bus_rows = line_rows = trafo_rows = None
+
+    recycle_ok = False  # pandapower's cached matrices are valid for the next solve
+    for row, k in enumerate(chosen):
+        start = time.perf_counter()
+        changed = set_realisation(net, ensemble, int(k))
+        recycle = _RECYCLE if (reuse and recycle_ok and not changed) else None
+        try:
+            _run(pp, net, use_numba, start_from, max_iteration, tolerance_mva, recycle, int(k))
+        except LoadflowNotConverged as first:
+            if start_from == "dc":
+                exc = first
+            else:
+                try:
+                    # a flat start can stall where a DC-initialised one converges: retry once
+                    _run(pp, net, use_numba, "dc", max_iteration, tolerance_mva, None, int(k))
+                    exc = None
+                    start_from = "dc"
+                    logger.info("flat start failed on realisation %d; using a DC start", int(k))
+                except LoadflowNotConverged as again:
+                    exc = again
+            if exc is not None:
+                elapsed[row] = time.perf_counter() - start
+                recycle_ok = False
+                if raise_on_failure:
+                    raise AdapterError(
+                        f"pandapower.runpp_3ph did not converge for realisation {int(k)}: {exc}"
+                    ) from exc
+                logger.warning("realisation %d did not converge", int(k))
+                continue
+        recycle_ok = True
+        if bus_rows is None:
+            bus_rows = net.res_bus_3ph.index.get_indexer(labels)
+            line_rows = net.res_line_3ph.index.get_indexer(element[is_line])
+            trafo_rows = net.res_trafo_3ph.index.get_indexer(element[is_trafo])
+        res = net.res_bus_3ph
+        vm[row] = res[vm_cols].to_numpy(dtype=float)[bus_rows]
+        va[row] = res[va_cols].to_numpy(dtype=float)[bus_rows]
+        if is_line.any():
+            loading[row, is_line] = net.res_line_3ph["loading_percent"].to_numpy(float)[line_rows]
+        if is_trafo.any():
+            loading[row, is_trafo] = net.res_trafo_3ph["loading_percent"].to_numpy(float)[
+                trafo_rows
+            ]
+        converged[row] = bool(net.converged)
+        elapsed[row] = time.perf_counter() - start
+
+    masks = ensemble.bus_phases[chosen]
+    present = (masks[..., None] & np.array([1, 2, 4], dtype=np.uint8)) != 0
+    vm = np.where(present, vm, np.nan)
+    vm_min = np.fmin.reduce(vm, axis=1)
+    vm_max = np.fmax.reduce(vm, axis=1)
+    three = masks == PHASE_ABC
+    complex_v = vm * np.exp(1j * np.deg2rad(va))
+    vuf = voltage_unbalance_percent(complex_v)
+    vuf = np.where(three, vuf, np.nan)
+    vuf_max = np.fmax.reduce(vuf, axis=1)
+    not_ok = ~converged
+    vm_min[not_ok] = np.nan
+    vm_max[not_ok] = np.nan
+    vuf_max[not_ok] = np.nan
+    logger.debug(
+        "solved %d realisations (%d converged) in %.3f s, numba=%s",
+        n,
+        int(converged.sum()),
+        float(elapsed.sum()),
+        use_numba,
+    )
+    return PowerFlowResult(
+        bus_id=feeder.bus_id.copy(),
+        realisations=chosen,
+        vm_pu=vm,
+        converged=converged,
+        line_loading_percent=loading,
+        vm_min_pu=vm_min,
+        vm_max_pu=vm_max,
+        vuf_percent=vuf_max,
+        engine="pandapower",
+        elapsed_s=elapsed,
+        metadata={
+            "numba": use_numba,
+            "init": start_from,
+            "reuse": reuse,
+            "tolerance_mva": tolerance_mva,
+        },
+    )
