@@ -289,3 +289,16 @@ def test_default_parameters_load_offline_and_sample(small_feeder: Feeder) -> Non
     assert prov["n_loads"] > 1000
     ens = model.sample(small_feeder, 10, rng=0)
     assert ens.p_kw.sum() > 0
+
+
+@pytest.mark.parametrize(("mu", "sigma"), [(-2.0, 0.05), (-50.0, 1.0), (0.0, 1.0), (5.0, 0.1)])
+def test_truncated_normal_is_exact_even_far_in_the_tail(mu: float, sigma: float) -> None:
+    from bayesgrid_plugins.models.power import sample_truncated_normal
+
+    n = 100_000
+    x = sample_truncated_normal(
+        np.array([[mu]]), np.array([[sigma]]), np.random.default_rng(1), (1, n)
+    )
+    dist = stats.truncnorm(-mu / sigma, np.inf, loc=mu, scale=sigma)
+    assert np.isfinite(x).all() and (x >= 0).all()
+    assert within(x.mean(), dist.mean(), dist.std() / np.sqrt(n))

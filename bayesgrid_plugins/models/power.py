@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from scipy.special import ndtr, ndtri
+from scipy.special import log_ndtr, ndtri_exp
 
 from ..ensemble import Ensemble
 from ..errors import ParameterError, PosteriorMismatchError
@@ -217,8 +217,9 @@ def sample_truncated_normal(
     """Draws from ``Normal(mu, sigma)`` truncated to ``[0, inf)``.
 
     Negative normal draws are replaced by inverse-CDF draws
-    ``x = mu - sigma * ndtri(v * ndtr(mu / sigma))`` with ``v ~ U(0, 1]``, which stay accurate
-    both when the truncation is negligible and when most of the mass is cut off.
+    ``x = mu - sigma * ndtri(v * ndtr(mu / sigma))`` with ``v ~ U(0, 1]``, evaluated in log space
+    (``ndtri_exp``, ``log_ndtr``) so they stay accurate both when the truncation is negligible and
+    when almost all of the mass is cut off (``mu / sigma`` far below zero).
     """
     mu, sigma = np.broadcast_to(mu, size), np.broadcast_to(sigma, size)
     # Draw from the untruncated normal and replace the negative draws by exact inverse-CDF
@@ -228,7 +229,7 @@ def sample_truncated_normal(
     if low.any():
         m, s = mu[low], sigma[low]
         v = 1.0 - rng.random(m.size)  # in (0, 1]
-        x[low] = m - s * ndtri(v * ndtr(m / s))
+        x[low] = m - s * ndtri_exp(np.log(v) + log_ndtr(m / s))
     return np.maximum(x, 0.0)
 
 
