@@ -306,6 +306,7 @@ def solve_ensemble(
         vm_min_pu=vmin,
         vm_max_pu=vmax,
         vuf_percent=vuf,
+        engine="opendss",
         losses_kw=losses,
         elapsed_s=elapsed,
         metadata={"options": repr(options)},
