@@ -14,18 +14,27 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 
 from .errors import PosteriorMismatchError
 from .fileio import atomic_write_text
 
+if sys.version_info >= (3, 11):
+    from typing import Self
+else:  # pragma: no cover - Python 3.10
+    from typing import TypeVar
+
+    Self = TypeVar("Self", bound="ParameterFile")
+
 __all__ = [
     "FORMAT",
     "FORMAT_VERSION",
+    "ParameterFile",
     "default_parameter_path",
     "read_parameters",
     "write_parameters",
@@ -131,3 +140,47 @@ def read_parameters(
             f"{str(source)!r} has non-numeric or ragged parameters ({exc})."
         ) from exc
     return parameters, dict(document.get("provenance") or {})
+
+
+class ParameterFile:
+    """Mixin giving a frozen dataclass of parameter arrays its file methods.
+
+    A subclass sets ``MODEL`` (the model name written into and checked in the file),
+    ``DEFAULT_FILE`` (the shipped file name) and ``FIELDS`` (the parameter names its constructor
+    takes besides ``provenance``); it may override :meth:`to_dict` when a field is not an array.
+    """
+
+    MODEL: ClassVar[str]
+    DEFAULT_FILE: ClassVar[str]
+    FIELDS: ClassVar[tuple[str, ...]]
+    provenance: dict[str, Any]
+
+    def to_dict(self) -> dict[str, Any]:
+        """The parameter arrays by name."""
+        return {name: getattr(self, name) for name in self.FIELDS}
+
+    def save(self, path: str | os.PathLike[str], *, overwrite: bool = False) -> Path:
+        """Write the parameters and their provenance to a JSON file, atomically."""
+        return write_parameters(
+            path,
+            model=self.MODEL,
+            parameters=self.to_dict(),
+            provenance=self.provenance,
+            overwrite=overwrite,
+        )
+
+    @classmethod
+    def load(cls, path: str | os.PathLike[str]) -> Self:
+        """Read parameters written by :meth:`save`; the file must be of this model."""
+        arrays, provenance = read_parameters(path, model=cls.MODEL)
+        missing = set(cls.FIELDS) - set(arrays)
+        if missing:
+            raise PosteriorMismatchError(
+                f"parameter file {str(path)!r} lacks {sorted(missing)} of the {cls.MODEL} model."
+            )
+        return cls(**{k: arrays[k] for k in cls.FIELDS}, provenance=provenance)  # type: ignore[call-arg]
+
+    @classmethod
+    def default(cls) -> Self:
+        """The shipped default parameters (no network access)."""
+        return cls.load(default_parameter_path(cls.DEFAULT_FILE))

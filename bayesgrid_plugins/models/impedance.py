@@ -24,16 +24,15 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field
-from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 
 from ..ensemble import Ensemble
-from ..errors import ParameterError, PosteriorMismatchError
+from ..errors import ParameterError
 from ..feeder import Feeder
 from ..phases import n_phases
-from ..posterior import default_parameter_path, read_parameters, write_parameters
+from ..posterior import ParameterFile
 
 if TYPE_CHECKING:
     from ..learn.table import TrainingTable
@@ -47,7 +46,6 @@ __all__ = [
 
 #: File name of the shipped default parameters (in ``bayesgrid_plugins/data/posteriors``).
 DEFAULT_IMPEDANCE_PARAMETERS = "impedance_smartds_counting.json"
-_MODEL = "impedance"
 #: Per-type arrays of :class:`ImpedanceParameters`, in the order they are stored.
 TYPE_FIELDS = (
     "r1_ohm_per_km",
@@ -61,7 +59,7 @@ TYPE_FIELDS = (
 
 
 @dataclass(frozen=True, eq=False)
-class ImpedanceParameters:
+class ImpedanceParameters(ParameterFile):
     """Conductor types and their Dirichlet posterior by phase count and zone.
 
     Parameters
@@ -95,6 +93,10 @@ class ImpedanceParameters:
     alpha: np.ndarray
     variation: float = 0.0
     provenance: dict[str, Any] = field(default_factory=dict)
+
+    MODEL: ClassVar[str] = "impedance"
+    DEFAULT_FILE: ClassVar[str] = DEFAULT_IMPEDANCE_PARAMETERS
+    FIELDS: ClassVar[tuple[str, ...]] = (*TYPE_FIELDS, "overhead", "alpha", "variation")
 
     def __post_init__(self) -> None:
         set_ = object.__setattr__
@@ -190,32 +192,6 @@ class ImpedanceParameters:
         out["alpha"] = self.alpha
         out["variation"] = np.asarray([self.variation])
         return out
-
-    def save(self, path: str | os.PathLike[str], *, overwrite: bool = False) -> Path:
-        """Write the parameters and their provenance to a JSON file, atomically."""
-        return write_parameters(
-            path,
-            model=_MODEL,
-            parameters=self.to_dict(),
-            provenance=self.provenance,
-            overwrite=overwrite,
-        )
-
-    @classmethod
-    def load(cls, path: str | os.PathLike[str]) -> ImpedanceParameters:
-        """Read parameters written by :meth:`save`."""
-        arrays, provenance = read_parameters(path, model=_MODEL)
-        missing = {*TYPE_FIELDS, "overhead", "alpha", "variation"} - set(arrays)
-        if missing:
-            raise PosteriorMismatchError(
-                f"parameter file {str(path)!r} lacks {sorted(missing)} of the impedance model."
-            )
-        return cls(**arrays, provenance=provenance)
-
-    @classmethod
-    def default(cls) -> ImpedanceParameters:
-        """The shipped default parameters (no network access)."""
-        return cls.load(default_parameter_path(DEFAULT_IMPEDANCE_PARAMETERS))
 
 
 def sample_type_probs(alpha: np.ndarray, draw: np.ndarray, rng: np.random.Generator) -> np.ndarray:

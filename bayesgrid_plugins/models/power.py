@@ -22,23 +22,21 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 from scipy.special import log_ndtr, ndtri_exp
 
 from ..ensemble import Ensemble
-from ..errors import ParameterError, PosteriorMismatchError
+from ..errors import ParameterError
 from ..feeder import Feeder
 from ..phases import PHASE_ABC, enforce_phase_consistency, fill_unserved_phases
-from ..posterior import default_parameter_path, read_parameters, write_parameters
+from ..posterior import ParameterFile
 
 __all__ = ["DEFAULT_POWER_PARAMETERS", "BayesianPowerModel", "PowerParameters"]
 
 #: File name of the shipped default parameters (in ``bayesgrid_plugins/data/posteriors``).
 DEFAULT_POWER_PARAMETERS = "power_smartds_counting.json"
-_MODEL = "power"
 _PROB_TOL = 1e-6
 
 
@@ -70,7 +68,7 @@ def _check_probabilities(name: str, probs: np.ndarray) -> None:
 
 
 @dataclass(frozen=True, eq=False)
-class PowerParameters:
+class PowerParameters(ParameterFile):
     """Parameters of the power model, with a leading axis of posterior draws.
 
     Parameters
@@ -92,6 +90,18 @@ class PowerParameters:
     provenance : dict
         Where the parameters came from (id, data source, method, date, version).
     """
+
+    MODEL: ClassVar[str] = "power"
+    DEFAULT_FILE: ClassVar[str] = DEFAULT_POWER_PARAMETERS
+    FIELDS: ClassVar[tuple[str, ...]] = (
+        "p3",
+        "phase_probs",
+        "share_alpha",
+        "p_mu_kw",
+        "p_sigma_kw",
+        "pf_values",
+        "pf_probs",
+    )
 
     p3: np.ndarray
     phase_probs: np.ndarray
@@ -163,52 +173,6 @@ class PowerParameters:
             pf_probs=self.pf_probs.mean(axis=0),
             provenance={**self.provenance, "reduced": "posterior mean"},
         )
-
-    def to_dict(self) -> dict[str, np.ndarray]:
-        """The parameter arrays by name."""
-        return {
-            "p3": self.p3,
-            "phase_probs": self.phase_probs,
-            "share_alpha": self.share_alpha,
-            "p_mu_kw": self.p_mu_kw,
-            "p_sigma_kw": self.p_sigma_kw,
-            "pf_values": self.pf_values,
-            "pf_probs": self.pf_probs,
-        }
-
-    def save(self, path: str | os.PathLike[str], *, overwrite: bool = False) -> Path:
-        """Write the parameters and their provenance to a JSON file, atomically."""
-        return write_parameters(
-            path,
-            model=_MODEL,
-            parameters=self.to_dict(),
-            provenance=self.provenance,
-            overwrite=overwrite,
-        )
-
-    @classmethod
-    def load(cls, path: str | os.PathLike[str]) -> PowerParameters:
-        """Read parameters written by :meth:`save`."""
-        arrays, provenance = read_parameters(path, model=_MODEL)
-        missing = {
-            "p3",
-            "phase_probs",
-            "share_alpha",
-            "p_mu_kw",
-            "p_sigma_kw",
-            "pf_values",
-            "pf_probs",
-        } - set(arrays)
-        if missing:
-            raise PosteriorMismatchError(
-                f"parameter file {str(path)!r} lacks {sorted(missing)} of the power model."
-            )
-        return cls(**arrays, provenance=provenance)
-
-    @classmethod
-    def default(cls) -> PowerParameters:
-        """The shipped default parameters (no network access)."""
-        return cls.load(default_parameter_path(DEFAULT_POWER_PARAMETERS))
 
 
 def sample_truncated_normal(

@@ -27,15 +27,14 @@ from __future__ import annotations
 import dataclasses
 import os
 from dataclasses import dataclass, field
-from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 
 from ..ensemble import Ensemble
-from ..errors import ParameterError, PosteriorMismatchError
+from ..errors import ParameterError
 from ..feeder import Feeder
-from ..posterior import default_parameter_path, read_parameters, write_parameters
+from ..posterior import ParameterFile
 from ..reliability.indices import ReliabilityResult, reliability_indices
 
 if TYPE_CHECKING:
@@ -57,6 +56,13 @@ __all__ = [
 DEFAULT_FAILURE_PARAMETERS = "reliability_failure_cineldi_eia.json"
 DEFAULT_FREQUENCY_PARAMETERS = "reliability_frequency_smartds.json"
 DEFAULT_DURATION_PARAMETERS = "reliability_duration_smartds.json"
+_FAILURE_DRAWN = (
+    "lambda_oh_per_km",
+    "lambda_ug_per_km",
+    "repair_oh_h",
+    "repair_ug_h",
+    "sectioning_h",
+)
 
 
 def _vector(name: str, value: Any, width: int | None = None) -> np.ndarray:
@@ -98,25 +104,9 @@ def _zones(feeder: Feeder, zones: np.ndarray | None, n_zones: int) -> np.ndarray
     return zone
 
 
-def _save(path: Any, model: str, arrays: dict[str, Any], provenance: dict, overwrite: bool) -> Path:
-    return write_parameters(
-        path, model=model, parameters=arrays, provenance=provenance, overwrite=overwrite
-    )
-
-
-def _load(path: Any, model: str, names: set[str]) -> tuple[dict[str, np.ndarray], dict]:
-    arrays, provenance = read_parameters(path, model=model)
-    missing = names - set(arrays)
-    if missing:
-        raise PosteriorMismatchError(
-            f"parameter file {str(path)!r} lacks {sorted(missing)} of the {model} model."
-        )
-    return {k: arrays[k] for k in names}, provenance
-
-
 # ============================================================================ physical model
 @dataclass(frozen=True, eq=False)
-class FailureParameters:
+class FailureParameters(ParameterFile):
     """Posterior draws of line failure rates and restoration times.
 
     Parameters
@@ -144,10 +134,12 @@ class FailureParameters:
     line_shape: float = 4.0
     provenance: dict[str, Any] = field(default_factory=dict)
 
-    _DRAWN = ("lambda_oh_per_km", "lambda_ug_per_km", "repair_oh_h", "repair_ug_h", "sectioning_h")
+    MODEL: ClassVar[str] = "reliability-failure"
+    DEFAULT_FILE: ClassVar[str] = DEFAULT_FAILURE_PARAMETERS
+    FIELDS: ClassVar[tuple[str, ...]] = (*_FAILURE_DRAWN, "repair_shape", "line_shape")
 
     def __post_init__(self) -> None:
-        arrays = {name: _vector(name, getattr(self, name)) for name in self._DRAWN}
+        arrays = {name: _vector(name, getattr(self, name)) for name in _FAILURE_DRAWN}
         _same_draws(**arrays)
         for name, arr in arrays.items():
             if (arr < 0).any() or (name.startswith("repair") and (arr <= 0).any()):
@@ -169,26 +161,10 @@ class FailureParameters:
 
     def to_dict(self) -> dict[str, Any]:
         """The parameter arrays by name."""
-        out: dict[str, Any] = {name: getattr(self, name) for name in self._DRAWN}
+        out: dict[str, Any] = {name: getattr(self, name) for name in _FAILURE_DRAWN}
         out["repair_shape"] = np.asarray([self.repair_shape])
         out["line_shape"] = np.asarray([self.line_shape])
         return out
-
-    def save(self, path: str | os.PathLike[str], *, overwrite: bool = False) -> Path:
-        """Write the parameters and their provenance to a JSON file, atomically."""
-        return _save(path, "reliability-failure", self.to_dict(), self.provenance, overwrite)
-
-    @classmethod
-    def load(cls, path: str | os.PathLike[str]) -> FailureParameters:
-        """Read parameters written by :meth:`save`."""
-        names = {*cls._DRAWN, "repair_shape", "line_shape"}
-        arrays, provenance = _load(path, "reliability-failure", names)
-        return cls(**arrays, provenance=provenance)
-
-    @classmethod
-    def default(cls) -> FailureParameters:
-        """The shipped posterior (CINELDI rates scaled to EIA-861 US utilities)."""
-        return cls.load(default_parameter_path(DEFAULT_FAILURE_PARAMETERS))
 
 
 def overhead_from_impedance(ensemble: Ensemble, types: Any = None) -> np.ndarray:
@@ -374,7 +350,7 @@ class ReliabilityModel:
 
 # ============================================================================ statistical models
 @dataclass(frozen=True, eq=False)
-class FrequencyParameters:
+class FrequencyParameters(ParameterFile):
     """Negative-binomial yearly interruptions per customer, by zone.
 
     Parameters
@@ -389,6 +365,10 @@ class FrequencyParameters:
     mu: np.ndarray
     shape: np.ndarray
     provenance: dict[str, Any] = field(default_factory=dict)
+
+    MODEL: ClassVar[str] = "reliability-frequency"
+    DEFAULT_FILE: ClassVar[str] = DEFAULT_FREQUENCY_PARAMETERS
+    FIELDS: ClassVar[tuple[str, ...]] = ("mu", "shape")
 
     def __post_init__(self) -> None:
         mu_in = np.asarray(self.mu, dtype=float)
@@ -411,25 +391,9 @@ class FrequencyParameters:
         """Number of posterior draws."""
         return int(self.mu.shape[0])
 
-    def save(self, path: str | os.PathLike[str], *, overwrite: bool = False) -> Path:
-        """Write the parameters and their provenance to a JSON file, atomically."""
-        arrays = {"mu": self.mu, "shape": self.shape}
-        return _save(path, "reliability-frequency", arrays, self.provenance, overwrite)
-
-    @classmethod
-    def load(cls, path: str | os.PathLike[str]) -> FrequencyParameters:
-        """Read parameters written by :meth:`save`."""
-        arrays, provenance = _load(path, "reliability-frequency", {"mu", "shape"})
-        return cls(**arrays, provenance=provenance)
-
-    @classmethod
-    def default(cls) -> FrequencyParameters:
-        """The shipped parameters."""
-        return cls.load(default_parameter_path(DEFAULT_FREQUENCY_PARAMETERS))
-
 
 @dataclass(frozen=True, eq=False)
-class DurationParameters:
+class DurationParameters(ParameterFile):
     """Hurdle model of yearly interruption duration per customer, by zone.
 
     Parameters
@@ -447,6 +411,10 @@ class DurationParameters:
     mu_log: np.ndarray
     sigma_log: np.ndarray
     provenance: dict[str, Any] = field(default_factory=dict)
+
+    MODEL: ClassVar[str] = "reliability-duration"
+    DEFAULT_FILE: ClassVar[str] = DEFAULT_DURATION_PARAMETERS
+    FIELDS: ClassVar[tuple[str, ...]] = ("p_zero", "mu_log", "sigma_log")
 
     def __post_init__(self) -> None:
         width = np.asarray(self.p_zero, dtype=float).shape[-1]
@@ -472,23 +440,6 @@ class DurationParameters:
     def n_draws(self) -> int:
         """Number of posterior draws."""
         return int(self.p_zero.shape[0])
-
-    def save(self, path: str | os.PathLike[str], *, overwrite: bool = False) -> Path:
-        """Write the parameters and their provenance to a JSON file, atomically."""
-        arrays = {"p_zero": self.p_zero, "mu_log": self.mu_log, "sigma_log": self.sigma_log}
-        return _save(path, "reliability-duration", arrays, self.provenance, overwrite)
-
-    @classmethod
-    def load(cls, path: str | os.PathLike[str]) -> DurationParameters:
-        """Read parameters written by :meth:`save`."""
-        names = {"p_zero", "mu_log", "sigma_log"}
-        arrays, provenance = _load(path, "reliability-duration", names)
-        return cls(**arrays, provenance=provenance)
-
-    @classmethod
-    def default(cls) -> DurationParameters:
-        """The shipped parameters."""
-        return cls.load(default_parameter_path(DEFAULT_DURATION_PARAMETERS))
 
 
 def _base_ensemble(feeder: Feeder, n: int, rng: np.random.Generator, ensemble: Ensemble | None):
