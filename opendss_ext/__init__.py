@@ -31,13 +31,25 @@ __all__ = [
     "read_circuit",
     "set_realisation",
     "solve",
+    "solve_area_dss",
     "solve_ensemble",
+    "to_area_dss_commands",
     "to_dss_commands",
     "training_table",
 ]
 
 
+_AREA = {
+    "solve_area_dss": "solve_area",
+    "to_area_dss_commands": "to_area_dss_commands",
+}
+
+
 def __getattr__(name: str) -> object:
+    if name in _AREA:  # the area builder imports the topology stack: load it on first use
+        from . import area
+
+        return getattr(area, _AREA[name])
     if name == "OpenDSSExporter":
         from .exporter import OpenDSSExporter
 

@@ -37,14 +37,29 @@ __all__ = [
     "PowerFlowResult",
     "SourceParameters",
     "TrafoParameters",
+    "build_area_net",
     "build_net",
     "check_3ph_ready",
     "feeder_from_net",
     "populate_loads",
     "populate_net",
     "set_realisation",
+    "solve_area_pp",
     "solve_ensemble",
     "training_table",
     "voltage_unbalance_percent",
     "write_realisations",
 ]
+
+_AREA = {
+    "build_area_net": "build_area_net",
+    "solve_area_pp": "solve_area",
+}
+
+
+def __getattr__(name: str) -> object:
+    if name in _AREA:  # the area builder imports the topology stack: load it on first use
+        from . import area
+
+        return getattr(area, _AREA[name])
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -152,6 +152,23 @@ def test_each_realisation_uses_its_own_posterior_draw() -> None:
     assert ens.is_three_phase[ens.draw == 1][:, loads].all()
 
 
+def test_given_draws_are_used_and_checked() -> None:
+    feeder = random_tree(50, 4)
+    two_draws = {**PARAMS, "p3": np.stack([np.zeros(10), np.ones(10)])}
+    for name in ("phase_probs", "share_alpha", "pf_probs"):
+        two_draws[name] = np.stack([PARAMS[name]] * 2)
+    two_draws["p_mu_kw"] = [1.0, 1.0]
+    two_draws["p_sigma_kw"] = [0.5, 0.5]
+    model = BayesianPowerModel(PowerParameters(**two_draws))
+    draws = np.array([1, 0, 1, 1])
+    ens = model.sample(feeder, 4, rng=0, draws=draws)
+    assert ens.draw.tolist() == draws.tolist()
+    assert ens.is_three_phase[[0, 2, 3]][:, feeder.load_buses].all()
+    assert not ens.is_three_phase[1].any()
+    with pytest.raises(ParameterError, match=r"draws must be 4 integer indices in \[0, 2\)"):
+        model.sample(feeder, 4, draws=np.array([0, 1, 2, 0]))
+
+
 @settings(max_examples=60, deadline=None)
 @given(
     n_buses=st.integers(2, 80),

@@ -239,6 +239,7 @@ class BayesianPowerModel:
         *,
         rng: Any = None,
         zones: np.ndarray | None = None,
+        draws: np.ndarray | None = None,
     ) -> Ensemble:
         """Sample ``n`` phase-consistent realisations of the feeder's loads.
 
@@ -252,6 +253,9 @@ class BayesianPowerModel:
             Anything :func:`numpy.random.default_rng` accepts.
         zones : ndarray of int, shape (n_buses,), optional
             Zone of every bus, overriding ``feeder.zone`` (for example hop zones).
+        draws : ndarray of int, shape (n,), optional
+            Posterior draw of each realisation (default: drawn at random). Pass the same draws
+            to the feeders of one area so that realisation k shares its parameters everywhere.
 
         Returns
         -------
@@ -281,7 +285,20 @@ class BayesianPowerModel:
         n = int(n)
         n_loads = loads.size
 
-        draw = rng.integers(params.n_draws, size=n)
+        if draws is None:
+            draw = rng.integers(params.n_draws, size=n)
+        else:
+            draw = np.asarray(draws)
+            if (
+                draw.shape != (n,)
+                or not np.issubdtype(draw.dtype, np.integer)
+                or draw.min() < 0
+                or draw.max() >= params.n_draws
+            ):
+                raise ParameterError(
+                    f"draws must be {n} integer indices in [0, {params.n_draws}), one per "
+                    f"realisation; got shape {draw.shape} of {draw.dtype}."
+                )
         # 1. three-phase or single-phase, by zone. 2. the phase of a single-phase load: the same
         # uniform, rescaled above p3, is uniform again and independent of the Bernoulli outcome.
         p3 = params.p3[draw][:, zone[loads]]

@@ -1,0 +1,402 @@
+"""A whole area (transmission + every feeder) as one pandapower net, solved three-phase.
+
+How transmission and distribution are joined
+--------------------------------------------
+One combined three-phase model, solved by ``pandapower.runpp_3ph``:
+
+- the external grid (slack) sits at the transmission slack bus, with the short-circuit data of
+  :data:`~pandapower_ext.defaults.DEFAULT_SOURCE`;
+- transmission lines are three-phase sequence-model lines with the area's overhead line types
+  (``parallel`` = circuits); HV/HV transformers are ``YNyn``;
+- each distribution substation is an HV/MV transformer (``Dyn``) from its HV bus to its MV
+  busbar; the busbar is the common source of the substation's feeders;
+- feeders: MV and LV cables with the default line types of
+  :mod:`pandapower_ext.defaults` (or the ensemble's sampled data), MV/LV transformers
+  (``Dyn``) with the type chosen for each LV network, per-phase loads in ``asymmetric_load``.
+
+Every transformer shifts by :data:`SHIFT_DEGREE` (30 degrees: the delta-wye connection OpenDSS
+builds), so the two engines see the same phase angles up to a constant per voltage level.
+Rows built from a feeder are tagged with our bus ids (``bayesgrid_id``), so
+:func:`~pandapower_ext.populate.set_realisation` switches realisations of the combined ensemble
+(:meth:`~bayesgrid_plugins.area.AreaEnsemble.combined`) in place.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from bayesgrid_plugins.area import Area, AreaEnsemble, AreaPowerFlow, TrafoType
+from bayesgrid_plugins.ensemble import Ensemble
+from bayesgrid_plugins.errors import AdapterError
+
+from ._netmap import ID_COLUMN
+from .defaults import (
+    DEFAULT_LV_LINE,
+    DEFAULT_MV_LINE,
+    DEFAULT_SOURCE,
+    LV_MAX_KV,
+    LineParameters,
+    SourceParameters,
+)
+from .populate import set_realisation
+
+__all__ = ["SHIFT_DEGREE", "AreaPowerFlow", "build_area_net", "solve_area"]
+
+logger = logging.getLogger(__name__)
+
+#: Phase shift [degree] of every Dyn transformer of the area.
+SHIFT_DEGREE = 30.0
+LEVEL_COLUMN = "bayesgrid_level"
+_ZERO_SEQ_BASE = ("bayesgrid_r0_ohm_per_km", "bayesgrid_x0_ohm_per_km", "bayesgrid_c0_nf_per_km")
+
+
+def _trafos(
+    pp: Any,
+    net: Any,
+    hv: np.ndarray,
+    lv: np.ndarray,
+    types: Sequence[TrafoType],
+    vn_hv: np.ndarray,
+    vn_lv: np.ndarray,
+    vector_group: str,
+    names: list[str],
+    ids: list[str | None],
+) -> None:
+    if len(types) == 0:
+        return
+    vk = np.asarray([t.vk_percent for t in types])
+    vkr = np.asarray([t.vkr_percent for t in types])
+    pp.create_transformers_from_parameters(
+        net,
+        hv_buses=hv,
+        lv_buses=lv,
+        sn_mva=np.asarray([t.sn_mva for t in types]),
+        vn_hv_kv=vn_hv,
+        vn_lv_kv=vn_lv,
+        vk_percent=vk,
+        vkr_percent=vkr,
+        pfe_kw=np.asarray([t.pfe_kw for t in types]),
+        i0_percent=np.asarray([t.i0_percent for t in types]),
+        shift_degree=0.0 if vector_group == "YNyn" else SHIFT_DEGREE,
+        vector_group=vector_group,
+        vk0_percent=vk,
+        vkr0_percent=vkr,
+        mag0_percent=100.0,
+        mag0_rx=0.0,
+        si0_hv_partial=0.9,
+        name=names,
+        **{ID_COLUMN: ids},
+    )
+
+
+def build_area_net(
+    area: Area,
+    ensemble: AreaEnsemble,
+    realisation: int = 0,
+    *,
+    lv_line: LineParameters = DEFAULT_LV_LINE,
+    mv_line: LineParameters = DEFAULT_MV_LINE,
+    source: SourceParameters = DEFAULT_SOURCE,
+    f_hz: float = 50.0,
+) -> tuple[Any, Ensemble]:
+    """The combined transmission + distribution net of ``area`` holding one realisation.
+
+    Parameters
+    ----------
+    area : Area
+        The area.
+    ensemble : AreaEnsemble
+        Aligned realisations of its feeders (:func:`~bayesgrid_plugins.area.sample_area`).
+    realisation : int, default 0
+        The realisation loaded.
+    lv_line, mv_line : LineParameters
+        Cable types where the ensemble has no sampled line data.
+    source : SourceParameters
+        External grid at the transmission slack.
+    f_hz : float, default 50
+        Frequency [Hz].
+
+    Returns
+    -------
+    (pandapowerNet, Ensemble)
+        The net, and the combined ensemble whose ids tag its distribution rows (pass it to
+        :func:`solve_area` or :func:`~pandapower_ext.populate.set_realisation`).
+    """
+    import pandapower as pp
+
+    if len(ensemble.ensembles) != area.n_feeders:
+        raise AdapterError(
+            f"the ensemble has {len(ensemble.ensembles)} feeders but the area {area.n_feeders}; "
+            "sample it with sample_area(area, n)."
+        )
+    combined = ensemble.combined(area)
+    net = pp.create_empty_network(name="bayesgrid area", f_hz=f_hz)
+    tr = area.transmission
+    try:
+        t_bus = np.asarray(
+            pp.create_buses(
+                net,
+                tr.n_buses,
+                vn_kv=tr.vn_kv,
+                name=tr.bus_id.tolist(),
+                type="b",
+                zone="transmission",
+                **{ID_COLUMN: None, LEVEL_COLUMN: "hv"},
+            ),
+            dtype=np.int64,
+        )
+        if tr.n_lines:
+            types = tr.line_type
+            pick = lambda attr: np.asarray([getattr(t, attr) for t in types], dtype=float)  # noqa: E731
+            pp.create_lines_from_parameters(
+                net,
+                from_buses=t_bus[tr.line_from],
+                to_buses=t_bus[tr.line_to],
+                length_km=tr.line_length_km,
+                r_ohm_per_km=pick("r1_ohm_per_km"),
+                x_ohm_per_km=pick("x1_ohm_per_km"),
+                c_nf_per_km=pick("c1_nf_per_km"),
+                max_i_ka=pick("max_i_ka"),
+                r0_ohm_per_km=pick("r0_ohm_per_km"),
+                x0_ohm_per_km=pick("x0_ohm_per_km"),
+                c0_nf_per_km=pick("c0_nf_per_km"),
+                parallel=tr.line_parallel,
+                type="ol",
+                name=[f"tline_{k}" for k in range(tr.n_lines)],
+                **{ID_COLUMN: None},
+            )
+        _trafos(
+            pp,
+            net,
+            t_bus[tr.trafo_hv],
+            t_bus[tr.trafo_lv],
+            tr.trafo_type,
+            tr.vn_kv[tr.trafo_hv],
+            tr.vn_kv[tr.trafo_lv],
+            "YNyn",
+            [f"thh_{k}" for k in range(tr.trafo_hv.size)],
+            [None] * tr.trafo_hv.size,
+        )
+        # Substation MV busbars and HV/MV transformers.
+        subs = area.substations
+        sub_ids = [area.spans.bus_id[s.bus] for s in subs]
+        busbar = np.asarray(
+            pp.create_buses(
+                net,
+                len(subs),
+                vn_kv=area.mv_kv,
+                name=[f"{s.id}~mvbus" for s in subs],
+                type="b",
+                zone="substation",
+                **{ID_COLUMN: sub_ids, LEVEL_COLUMN: "mv"},
+            ),
+            dtype=np.int64,
+        )
+        hv = t_bus[tr.substation_bus]
+        _trafos(
+            pp,
+            net,
+            hv,
+            busbar,
+            area.hv_mv,
+            tr.vn_kv[tr.substation_bus],
+            np.full(len(subs), area.mv_kv),
+            "Dyn",
+            [f"hvmv_{s.id}" for s in subs],
+            [None] * len(subs),
+        )
+        # Feeders.
+        label_of: dict[str, int] = {}
+        for f in area.feeders:
+            fd = f.feeder
+            rest = np.flatnonzero(np.arange(fd.n_buses) != fd.source)
+            labels = np.full(fd.n_buses, -1, dtype=np.int64)
+            labels[fd.source] = busbar[f.substation]
+            vn = fd.vn_kv
+            labels[rest] = pp.create_buses(
+                net,
+                rest.size,
+                vn_kv=vn[rest],
+                name=fd.bus_id[rest].tolist(),
+                type="b",
+                zone="distribution",
+                **{
+                    ID_COLUMN: fd.bus_id[rest].tolist(),
+                    LEVEL_COLUMN: np.where(vn[rest] <= LV_MAX_KV, "lv", "mv").tolist(),
+                    "phases": "",
+                },
+            )
+            label_of.update(zip(fd.bus_id[rest].tolist(), labels[rest].tolist()))
+            par = fd.parent[rest]
+            is_trafo = ~np.isclose(vn[rest], vn[par])
+            lines = rest[~is_trafo]
+            lv = vn[lines] <= LV_MAX_KV
+            chosen = [lv_line if flag else mv_line for flag in lv]
+            get = lambda attr, types=chosen: np.asarray(  # noqa: E731
+                [getattr(t, attr) for t in types], dtype=float
+            )
+            pp.create_lines_from_parameters(
+                net,
+                from_buses=labels[fd.parent[lines]],
+                to_buses=labels[lines],
+                length_km=fd.length_km[lines],
+                r_ohm_per_km=get("r1_ohm_per_km"),
+                x_ohm_per_km=get("x1_ohm_per_km"),
+                c_nf_per_km=get("c1_nf_per_km"),
+                max_i_ka=get("max_i_ka"),
+                r0_ohm_per_km=get("r0_ohm_per_km"),
+                x0_ohm_per_km=get("x0_ohm_per_km"),
+                c0_nf_per_km=get("c0_nf_per_km"),
+                type="cs",
+                name=[f"line_{b}" for b in fd.bus_id[lines]],
+                **{
+                    ID_COLUMN: fd.bus_id[lines].tolist(),
+                    "phases": "ABC",
+                    _ZERO_SEQ_BASE[0]: get("r0_ohm_per_km"),
+                    _ZERO_SEQ_BASE[1]: get("x0_ohm_per_km"),
+                    _ZERO_SEQ_BASE[2]: get("c0_nf_per_km"),
+                },
+            )
+            sites = f.sites
+            _trafos(
+                pp,
+                net,
+                labels[fd.parent[sites]],
+                labels[sites],
+                f.trafos,
+                vn[fd.parent[sites]],
+                vn[sites],
+                "Dyn",
+                [f"trafo_{b}" for b in fd.bus_id[sites]],
+                fd.bus_id[sites].tolist(),
+            )
+        # Loads: one asymmetric load per bus loaded in any realisation.
+        loaded = np.flatnonzero(combined.has_load.any(axis=0))
+        ids = combined.bus_id[loaded].astype(str)
+        frame = pd.DataFrame(
+            {
+                "name": [f"load_{b}" for b in ids],
+                "bus": np.asarray([label_of[b] for b in ids], dtype=np.uint32),
+                "p_a_mw": 0.0,
+                "q_a_mvar": 0.0,
+                "p_b_mw": 0.0,
+                "q_b_mvar": 0.0,
+                "p_c_mw": 0.0,
+                "q_c_mvar": 0.0,
+                "sn_mva": np.nan,
+                "scaling": 1.0,
+                "in_service": True,
+                "type": "wye",
+                ID_COLUMN: ids,
+                "phases": "",
+            }
+        )
+        for column, dtype in net.asymmetric_load.dtypes.items():
+            if column in frame and not frame[column].isna().any():
+                frame[column] = frame[column].astype(dtype)
+        net.asymmetric_load = frame.reindex(
+            columns=list(net.asymmetric_load.columns)
+            + [c for c in frame.columns if c not in net.asymmetric_load.columns]
+        )
+        pp.create_ext_grid(
+            net,
+            bus=int(t_bus[tr.slack]),
+            vm_pu=source.vm_pu,
+            va_degree=source.va_degree,
+            name="slack",
+            s_sc_max_mva=source.s_sc_max_mva,
+            rx_max=source.rx_max,
+            x0x_max=source.x0x_max,
+            r0x0_max=source.r0x0_max,
+            s_sc_min_mva=source.s_sc_max_mva,
+            rx_min=source.rx_max,
+            x0x_min=source.x0x_max,
+            r0x0_min=source.r0x0_max,
+        )
+    except (KeyError, ValueError, TypeError, AssertionError) as exc:
+        raise AdapterError(f"pandapower rejected the area net: {exc!r}") from exc
+    net["bayesgrid"] = {"crs": area.crs, "area": area.source, "realisation": 0}
+    set_realisation(net, combined, realisation)
+    logger.debug(
+        "area net: %d buses, %d lines, %d transformers, %d loads",
+        len(net.bus),
+        len(net.line),
+        len(net.trafo),
+        len(net.asymmetric_load),
+    )
+    return net, combined
+
+
+def _phase_mask(net: Any, combined: Ensemble, k: int) -> np.ndarray:
+    """(n_buses, 3) bool of phases present at each net bus in realisation k."""
+    ids = net.bus[ID_COLUMN].astype(str).to_numpy()
+    pos = pd.Index(combined.bus_id.astype(str)).get_indexer(ids)
+    mask = np.full(len(net.bus), 7, dtype=np.int64)
+    ok = pos >= 0
+    mask[ok] = combined.bus_phases[k, pos[ok]]
+    return ((mask[:, None] >> np.arange(3)) & 1).astype(bool)
+
+
+def solve_area(
+    net: Any,
+    combined: Ensemble,
+    *,
+    realisations: Sequence[int] | None = None,
+    tolerance_mva: float = 1e-8,
+    max_iteration: int | str = "auto",
+) -> AreaPowerFlow:
+    """Solve realisations of an area net built by :func:`build_area_net` with ``runpp_3ph``.
+
+    Each realisation is switched in place (loads and line phases) and solved from a DC start
+    (the transformers shift the phase by 30 degrees per level).
+    """
+    import pandapower as pp
+    from pandapower.powerflow import LoadflowNotConverged
+
+    chosen = (
+        np.arange(combined.n_realisations)
+        if realisations is None
+        else np.asarray(realisations, dtype=np.int64).ravel()
+    )
+    n_bus = len(net.bus)
+    vm = np.full((chosen.size, n_bus, 3), np.nan)
+    converged = np.zeros(chosen.size, dtype=bool)
+    elapsed = np.zeros(chosen.size)
+    for row, k in enumerate(chosen.tolist()):
+        start = time.perf_counter()
+        set_realisation(net, combined, k)
+        try:
+            pp.runpp_3ph(
+                net,
+                numba=False,
+                init="dc",
+                tolerance_mva=tolerance_mva,
+                max_iteration=max_iteration,
+            )
+            converged[row] = bool(net.converged)
+        except LoadflowNotConverged:
+            logger.warning("area realisation %d did not converge", k)
+        except (KeyError, ValueError, IndexError, TypeError, np.linalg.LinAlgError) as exc:
+            raise AdapterError(f"pandapower.runpp_3ph failed on realisation {k}: {exc!r}") from exc
+        if converged[row]:
+            res = net.res_bus_3ph.loc[net.bus.index, ["vm_a_pu", "vm_b_pu", "vm_c_pu"]]
+            v = res.to_numpy(dtype=float)
+            vm[row] = np.where(_phase_mask(net, combined, k), v, np.nan)
+        elapsed[row] = time.perf_counter() - start
+    return AreaPowerFlow(
+        bus_id=net.bus["name"].astype(str).to_numpy(),
+        level=net.bus[LEVEL_COLUMN].astype(str).to_numpy(),
+        vn_kv=net.bus["vn_kv"].to_numpy(dtype=float),
+        realisations=chosen,
+        vm_pu=vm,
+        converged=converged,
+        elapsed_s=elapsed,
+        engine="pandapower",
+        metadata={"init": "dc", "tolerance_mva": tolerance_mva},
+    )
