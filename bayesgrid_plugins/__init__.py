@@ -26,6 +26,7 @@ from .errors import (
     BayesGridError,
     DuplicateExporterError,
     FeederValidationError,
+    MissingDataWarning,
     OfflineError,
     OutputExistsError,
     ParameterError,
@@ -54,10 +55,14 @@ _LAZY = {
     "export": "plugins",
     "get_exporter": "plugins",
     "generate": "pipeline",
+    "sample_conditioned": "models.conditioned",
+    "scenario_parameters": "scenarios",
+    "SCENARIOS": "scenarios",
     "GenerateConfig": "pipeline",
 }
 
 __all__ = [
+    "SCENARIOS",
     "AdapterError",
     "BayesGridError",
     "BayesianDurationModel",
@@ -70,6 +75,7 @@ __all__ = [
     "FeederValidationError",
     "GenerateConfig",
     "ImpedanceParameters",
+    "MissingDataWarning",
     "OfflineError",
     "OutputExistsError",
     "ParameterError",
@@ -89,7 +95,9 @@ __all__ = [
     "get_exporter",
     "hookimpl",
     "plot_feeder",
+    "sample_conditioned",
     "save_synthetic_network",
+    "scenario_parameters",
 ]
 
 

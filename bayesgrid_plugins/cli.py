@@ -15,6 +15,8 @@ from typing import Any
 
 from . import __version__
 from .cli_generate import add_generate_command, add_validate_command
+from .cli_scale import add_hosting_capacity_command, add_run_command
+from .cli_unbalance import add_unbalance_command
 from .errors import BayesGridError
 
 __all__ = ["build_parser", "cmd_plugins", "main"]
@@ -130,6 +132,9 @@ def build_parser() -> argparse.ArgumentParser:
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
     add_generate_command(subparsers)
     add_validate_command(subparsers)
+    add_unbalance_command(subparsers)
+    add_run_command(subparsers)
+    add_hosting_capacity_command(subparsers)
     _add_plugins_command(subparsers)
     return parser
 
@@ -155,6 +160,23 @@ def main(argv: Sequence[str] | None = None) -> int:
         message = str(exc.args[0]) if isinstance(exc, KeyError) and exc.args else str(exc)
         print(
             f"bayesgrid: error: {message.splitlines()[0] if message else type(exc).__name__}",
+            file=sys.stderr,
+        )
+        return 1
+    except MemoryError:
+        print(
+            "bayesgrid: error: out of memory; ask for fewer realisations (-n), a smaller area "
+            "(--dist), or run in chunks with the Dask runner (`bayesgrid run`)",
+            file=sys.stderr,
+        )
+        return 1
+    except Exception as exc:  # a bug, or a library failing in a way not foreseen: no traceback
+        if args.verbose:
+            logging.getLogger(__name__).exception("unexpected failure")
+        first = (str(exc).splitlines() or [""])[0]
+        print(
+            f"bayesgrid: error: unexpected {type(exc).__name__}: {first} (this is a bug in "
+            "bayesgrid or a plugin; run again with -v for the traceback and report it)",
             file=sys.stderr,
         )
         return 1

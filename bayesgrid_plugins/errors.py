@@ -14,6 +14,7 @@ __all__ = [
     "BayesGridError",
     "DuplicateExporterError",
     "FeederValidationError",
+    "MissingDataWarning",
     "OfflineError",
     "OutputExistsError",
     "ParameterError",
@@ -64,3 +65,7 @@ class OfflineError(BayesGridError, RuntimeError):
 
 class OutputExistsError(BayesGridError, FileExistsError):
     """An output already exists and overwriting was not asked for."""
+
+
+class MissingDataWarning(UserWarning):
+    """Data a calculation needs were missing and documented defaults were filled in."""

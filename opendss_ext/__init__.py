@@ -20,12 +20,15 @@ from .builder import CircuitOptions, dss_bus_names, to_dss_commands
 from .reader import OpenDSSCircuit, read_circuit, training_table
 from .results import PowerFlowResult
 from .solve import populate_circuit, set_realisation, solve, solve_ensemble
+from .unbalance import UnbalancedCircuit, circuit_load_totals, unbalance_circuit
 
 __all__ = [
     "CircuitOptions",
     "OpenDSSCircuit",
     "OpenDSSExporter",
     "PowerFlowResult",
+    "UnbalancedCircuit",
+    "circuit_load_totals",
     "dss_bus_names",
     "populate_circuit",
     "read_circuit",
@@ -36,6 +39,7 @@ __all__ = [
     "to_area_dss_commands",
     "to_dss_commands",
     "training_table",
+    "unbalance_circuit",
 ]
 
 

@@ -26,6 +26,15 @@ from .populate import build_net, populate_loads, populate_net, set_realisation
 from .reader import feeder_from_net, training_table
 from .results import PowerFlowResult, voltage_unbalance_percent
 from .solve import check_3ph_ready, solve_ensemble
+from .unbalance import (
+    MissingDataWarning,
+    UnbalancedNet,
+    add_zero_sequence_data,
+    bus_load_totals,
+    unbalance_feeder,
+    unbalance_net,
+    write_realisation,
+)
 
 __all__ = [
     "DEFAULT_LV_LINE",
@@ -33,12 +42,16 @@ __all__ = [
     "DEFAULT_SOURCE",
     "DEFAULT_TRAFO",
     "LineParameters",
+    "MissingDataWarning",
     "PandapowerJsonExporter",
     "PowerFlowResult",
     "SourceParameters",
     "TrafoParameters",
+    "UnbalancedNet",
+    "add_zero_sequence_data",
     "build_area_net",
     "build_net",
+    "bus_load_totals",
     "check_3ph_ready",
     "feeder_from_net",
     "populate_loads",
@@ -47,7 +60,10 @@ __all__ = [
     "solve_area_pp",
     "solve_ensemble",
     "training_table",
+    "unbalance_feeder",
+    "unbalance_net",
     "voltage_unbalance_percent",
+    "write_realisation",
     "write_realisations",
 ]
 

@@ -204,6 +204,110 @@ def _categorical(probs: np.ndarray, u: np.ndarray) -> np.ndarray:
     return (u[..., np.newaxis] >= cum).sum(axis=-1)
 
 
+# The steps of the model, shared by the plain and the conditioned sampler. Each takes the
+# posterior draw of every realisation and an explicit generator.
+def check_zones(params: PowerParameters, feeder: Feeder, zones: np.ndarray | None) -> np.ndarray:
+    """The zone of every bus (``zones`` or the feeder's), checked against ``p3``."""
+    zone = feeder.zone if zones is None else np.asarray(zones, dtype=np.int64)
+    if zone.shape != (feeder.n_buses,):
+        raise ParameterError(f"zones must have one entry per bus ({feeder.n_buses}).")
+    if zone.min() < 0 or zone.max() >= params.n_zones:
+        raise ParameterError(
+            f"p3 has {params.n_zones} zones but the feeder's zones run "
+            f"{zone.min()}..{zone.max()}; build the feeder with "
+            f"feeder.with_zones({params.n_zones}) or use parameters with matching zones."
+        )
+    return zone
+
+
+def choose_draws(
+    params: PowerParameters, n: int, rng: np.random.Generator, draws: np.ndarray | None
+) -> np.ndarray:
+    """Posterior draw of each realisation: ``draws`` (checked) or drawn at random."""
+    if draws is None:
+        return rng.integers(params.n_draws, size=n)
+    draw = np.asarray(draws)
+    if (
+        draw.shape != (n,)
+        or not np.issubdtype(draw.dtype, np.integer)
+        or draw.min() < 0
+        or draw.max() >= params.n_draws
+    ):
+        raise ParameterError(
+            f"draws must be {n} integer indices in [0, {params.n_draws}), one per "
+            f"realisation; got shape {draw.shape} of {draw.dtype}."
+        )
+    return draw
+
+
+def draw_phases(
+    params: PowerParameters, draw: np.ndarray, load_zone: np.ndarray, rng: np.random.Generator
+) -> tuple[np.ndarray, np.ndarray]:
+    """Steps 1-2: which loads are three-phase, and the phase (0, 1, 2) of the others.
+
+    One uniform per load decides both: below ``p3`` the load is three-phase; above it, the
+    uniform rescaled to [0, 1) is uniform again and independent of that outcome, and picks the
+    phase. Returns boolean and int8 arrays of shape (n, n_loads).
+    """
+    p3 = params.p3[draw][:, load_zone]
+    u = rng.random(p3.shape)
+    three = u < p3
+    v = (u - p3) / np.maximum(1.0 - p3, np.finfo(float).tiny)
+    cum = np.cumsum(params.phase_probs[draw], axis=1)
+    phase = (v >= cum[:, 0:1]).astype(np.int8) + (v >= cum[:, 1:2])
+    return three, phase
+
+
+def draw_shares(
+    params: PowerParameters,
+    draw: np.ndarray,
+    three: np.ndarray,
+    phase: np.ndarray,
+    rng: np.random.Generator,
+) -> np.ndarray:
+    """Step 3: per-phase shares of every load, shape (n, n_loads, 3), rows summing to 1.
+
+    A single-phase load has share 1 on its phase; a three-phase load ``~ Dirichlet(alpha)``,
+    sampled only where needed.
+    """
+    share = (phase[..., np.newaxis] == np.arange(3)).astype(float)
+    r_idx, l_idx = np.nonzero(three)
+    if r_idx.size:
+        alpha = params.share_alpha
+        if params.n_draws == 1:  # one concentration for all: the faster scalar-shape path
+            gamma = np.stack([rng.standard_gamma(a, r_idx.size) for a in alpha[0]], axis=1)
+        else:
+            gamma = rng.standard_gamma(alpha[draw[r_idx]])
+        total = gamma.sum(axis=1, keepdims=True)
+        # With tiny concentrations all three gammas can underflow to zero: such a draw is a
+        # corner of the simplex, so the load goes to one phase chosen uniformly.
+        degenerate = total[:, 0] <= 0
+        if degenerate.any():
+            gamma[degenerate] = np.eye(3)[rng.integers(3, size=int(degenerate.sum()))]
+            total = gamma.sum(axis=1, keepdims=True)
+        share[r_idx, l_idx] = gamma / total
+    return share
+
+
+def draw_power_factor(
+    params: PowerParameters, draw: np.ndarray, rng: np.random.Generator
+) -> np.ndarray:
+    """Step 5: one power factor per realisation, shape (n,)."""
+    return params.pf_values[_categorical(params.pf_probs[draw], rng.random(draw.size))]
+
+
+def load_masks(three: np.ndarray, phase: np.ndarray) -> np.ndarray:
+    """Phase masks of the loads themselves: ABC, or the bit of their single phase."""
+    return np.where(three, PHASE_ABC, np.left_shift(1, phase)).astype(np.uint8)
+
+
+def consistent_bus_phases(feeder: Feeder, wanted: np.ndarray) -> np.ndarray:
+    """Bus phases from the loads' phases: enforced, the source three-phase, stubs filled."""
+    bus_phases = enforce_phase_consistency(feeder, wanted)
+    bus_phases[:, feeder.source] = PHASE_ABC
+    return fill_unserved_phases(feeder, bus_phases)
+
+
 class BayesianPowerModel:
     """Per-phase loads and phase allocation of a feeder, sampled from learned parameters.
 
@@ -266,15 +370,7 @@ class BayesianPowerModel:
         params = self.parameters
         if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
             raise ValueError(f"n must be a positive integer number of realisations, got {n!r}")
-        zone = feeder.zone if zones is None else np.asarray(zones, dtype=np.int64)
-        if zone.shape != (feeder.n_buses,):
-            raise ValueError(f"zones must have one entry per bus ({feeder.n_buses}).")
-        if zone.min() < 0 or zone.max() >= params.n_zones:
-            raise ParameterError(
-                f"p3 has {params.n_zones} zones but the feeder's zones run "
-                f"{zone.min()}..{zone.max()}; build the feeder with "
-                f"feeder.with_zones({params.n_zones}) or use parameters with matching zones."
-            )
+        zone = check_zones(params, feeder, zones)
         loads = feeder.load_buses
         if loads.size == 0:
             raise ValueError(
@@ -283,60 +379,28 @@ class BayesianPowerModel:
             )
         rng = np.random.default_rng(rng)
         n = int(n)
-        n_loads = loads.size
-
-        if draws is None:
-            draw = rng.integers(params.n_draws, size=n)
-        else:
-            draw = np.asarray(draws)
-            if (
-                draw.shape != (n,)
-                or not np.issubdtype(draw.dtype, np.integer)
-                or draw.min() < 0
-                or draw.max() >= params.n_draws
-            ):
-                raise ParameterError(
-                    f"draws must be {n} integer indices in [0, {params.n_draws}), one per "
-                    f"realisation; got shape {draw.shape} of {draw.dtype}."
-                )
-        # 1. three-phase or single-phase, by zone. 2. the phase of a single-phase load: the same
-        # uniform, rescaled above p3, is uniform again and independent of the Bernoulli outcome.
-        p3 = params.p3[draw][:, zone[loads]]
-        u = rng.random((n, n_loads))
-        three = u < p3
-        v = (u - p3) / np.maximum(1.0 - p3, np.finfo(float).tiny)
-        cum = np.cumsum(params.phase_probs[draw], axis=1)
-        phase = (v >= cum[:, 0:1]).astype(np.int8) + (v >= cum[:, 1:2])
-        # 4. total active power.
-        total = sample_truncated_normal(
-            params.p_mu_kw[draw, np.newaxis], params.p_sigma_kw[draw, np.newaxis], rng, (n, n_loads)
+        draw = choose_draws(params, n, rng, draws)
+        three, phase = draw_phases(params, draw, zone[loads], rng)  # steps 1-2
+        share = draw_shares(params, draw, three, phase, rng)  # step 3
+        total = sample_truncated_normal(  # step 4
+            params.p_mu_kw[draw, np.newaxis],
+            params.p_sigma_kw[draw, np.newaxis],
+            rng,
+            share.shape[:2],
         )
+        pf = draw_power_factor(params, draw, rng)  # step 5
+
         p_kw = np.zeros((n, feeder.n_buses, 3))
-        # Write straight into p_kw when the load buses are contiguous (a view, no copy).
-        contiguous = loads[-1] - loads[0] + 1 == n_loads
-        load_cols = slice(loads[0], loads[-1] + 1) if contiguous else loads
-        per_phase = p_kw[:, load_cols] if contiguous else np.empty((n, n_loads, 3))
-        np.multiply(phase[..., np.newaxis] == np.arange(3), total[..., np.newaxis], out=per_phase)
-        # 3. shares of three-phase loads (only where needed).
-        r_idx, l_idx = np.nonzero(three)
-        if r_idx.size:
-            alpha = params.share_alpha
-            if params.n_draws == 1:  # one concentration for all: the faster scalar-shape path
-                gamma = np.stack([rng.standard_gamma(a, r_idx.size) for a in alpha[0]], axis=1)
-            else:
-                gamma = rng.standard_gamma(alpha[draw[r_idx]])
-            shares = gamma / gamma.sum(axis=1, keepdims=True)
-            per_phase[r_idx, l_idx] = total[r_idx, l_idx, np.newaxis] * shares
-        if not contiguous:
-            p_kw[:, loads] = per_phase
-        # 5. one power factor per realisation.
-        pf = params.pf_values[_categorical(params.pf_probs[draw], rng.random(n))]
+        contiguous = loads[-1] - loads[0] + 1 == loads.size  # then a view: no fancy indexing
+        columns = slice(loads[0], loads[-1] + 1) if contiguous else loads
+        if contiguous:
+            np.multiply(share, total[..., np.newaxis], out=p_kw[:, columns])
+        else:
+            p_kw[:, columns] = share * total[..., np.newaxis]
         q_kvar = p_kw * np.tan(np.arccos(pf))[:, np.newaxis, np.newaxis]
         load_phases = np.zeros((n, feeder.n_buses), dtype=np.uint8)
-        load_phases[:, loads] = np.where(three, PHASE_ABC, np.left_shift(1, phase)).astype(np.uint8)
-        bus_phases = enforce_phase_consistency(feeder, load_phases)
-        bus_phases[:, feeder.source] = PHASE_ABC
-        bus_phases = fill_unserved_phases(feeder, bus_phases)
+        load_phases[:, loads] = load_masks(three, phase)
+        bus_phases = consistent_bus_phases(feeder, load_phases)
         return Ensemble(
             bus_id=feeder.bus_id,
             source=feeder.source,

@@ -1,0 +1,306 @@
+"""Unbalance an existing OpenDSS circuit while keeping each bus's demand.
+
+:func:`unbalance_circuit` compiles a circuit, reads its radial feeder
+(:func:`~opendss_ext.reader.read_circuit`) and its loads, and samples, for every bus that
+holds a convertible load, the phases and per-phase split of the bus's total kW and kvar
+(:func:`~bayesgrid_plugins.models.conditioned.sample_conditioned`). Each realisation is a set of
+edits to the circuit: the original loads of those buses are disabled, and one single-phase wye
+load per phase that carries power is added (``New Load.u_<bus>_<a|b|c> bus1=<bus>.<node>
+phases=1 kV=<phase-to-neutral kV>``): a single-phase load sits on its one phase, a three-phase
+load gets one element per phase with its share. The new loads copy the ``model``, ``vminpu`` and
+``vmaxpu`` of the first original load of their bus. :meth:`UnbalancedCircuit.write` saves every
+realisation as a complete ``.dss`` folder (OpenDSS's ``save circuit``), atomically.
+
+Which loads are converted (``loads=``):
+
+- ``"three_phase"`` (default): enabled loads connected to all three phases (wye or delta);
+- ``"all"``: every enabled load on a bus that has all three phase nodes.
+
+Loads on buses with fewer phases (laterals, loads behind single-phase service transformers)
+keep their phases: their wiring fixes them. Lines are not changed: a bus keeps the phases its
+lines bring, so every sampled phase exists at its bus. A delta load becomes wye loads between
+each phase and neutral, with the same total kW and kvar.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+import tempfile
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from bayesgrid_plugins.ensemble import Ensemble
+from bayesgrid_plugins.errors import OutputExistsError, ParameterError
+from bayesgrid_plugins.feeder import Feeder
+from bayesgrid_plugins.models.conditioned import sample_conditioned
+from bayesgrid_plugins.models.power import BayesianPowerModel, PowerParameters
+from bayesgrid_plugins.scenarios import scenario_parameters
+
+from .engine import bus_name, node_mask, run_commands
+from .reader import compile_master, read_circuit
+
+__all__ = ["UnbalancedCircuit", "circuit_load_totals", "unbalance_circuit"]
+
+logger = logging.getLogger(__name__)
+
+_LETTERS = ("a", "b", "c")
+#: Decimals written for kW and kvar: 1e-9 kW keeps totals to 1e-9 relative above 1 W.
+_DECIMALS = 12
+
+
+@dataclass(frozen=True)
+class _Load:
+    name: str
+    bus: str
+    kw: float
+    kvar: float
+    mask: int
+    model: int
+    vminpu: float
+    vmaxpu: float
+
+
+def _loads(dss: Any) -> list[_Load]:
+    out = []
+    index = dss.Loads.First()
+    while index > 0:
+        if dss.CktElement.Enabled():
+            ref = dss.CktElement.BusNames()[0]
+            out.append(
+                _Load(
+                    name=dss.Loads.Name(),
+                    bus=bus_name(ref),
+                    kw=float(dss.Loads.kW()),
+                    kvar=float(dss.Loads.kvar()),
+                    mask=node_mask(ref, int(dss.Loads.Phases()), delta=bool(dss.Loads.IsDelta())),
+                    model=int(dss.Loads.Model()),
+                    vminpu=float(dss.Loads.Vminpu()),
+                    vmaxpu=float(dss.Loads.Vmaxpu()),
+                )
+            )
+        index = dss.Loads.Next()
+    return out
+
+
+def _three_phase_buses(dss: Any, names: set[str]) -> set[str]:
+    out = set()
+    for name in names:
+        dss.Circuit.SetActiveBus(name)
+        if {1, 2, 3} <= set(int(v) for v in dss.Bus.Nodes()):
+            out.add(name)
+    return out
+
+
+def circuit_load_totals(dss: Any) -> dict[str, tuple[float, float]]:
+    """Total kW and kvar of the enabled loads of a live circuit, by bus (lower case)."""
+    totals: dict[str, list[float]] = {}
+    for load in _loads(dss):
+        entry = totals.setdefault(load.bus, [0.0, 0.0])
+        entry[0] += load.kw
+        entry[1] += load.kvar
+    return {bus: (p, q) for bus, (p, q) in totals.items()}
+
+
+@dataclass(frozen=True, eq=False)
+class UnbalancedCircuit:
+    """Realisations of an OpenDSS circuit whose convertible loads were unbalanced.
+
+    Attributes
+    ----------
+    master : Path
+        The circuit's master file.
+    feeder : Feeder
+        The circuit's radial feeder (from :func:`~opendss_ext.reader.read_circuit`).
+    ensemble : Ensemble
+        The sampled phases and per-phase kW/kvar of the converted buses.
+    replaced : dict
+        Bus -> names of the original loads each realisation disables.
+    template : dict
+        Bus -> (phase-to-neutral kV, model, vminpu, vmaxpu) of the new loads.
+    loads_file : str or None
+        Passed to :func:`~opendss_ext.reader.compile_master` when the circuit is rebuilt.
+    """
+
+    master: Path
+    feeder: Feeder
+    ensemble: Ensemble
+    replaced: dict[str, list[str]]
+    template: dict[str, tuple[float, int, float, float]]
+    loads_file: str | None = None
+
+    def commands(self, realisation: int) -> list[str]:
+        """OpenDSS commands that turn the original circuit into realisation ``realisation``."""
+        n = self.ensemble.n_realisations
+        if not isinstance(realisation, (int, np.integer)) or not -n <= realisation < n:
+            raise IndexError(f"realisation {realisation!r} is out of range for {n} realisations.")
+        k = int(realisation) % n
+        position = {b: i for i, b in enumerate(self.feeder.bus_id.tolist())}
+        lines = [f"! realisation {k}: {len(self.replaced)} buses unbalanced by bayesgrid"]
+        for names in self.replaced.values():
+            lines += [f"Load.{name}.enabled=no" for name in names]
+        for bus in self.replaced:
+            i = position[bus]
+            kv, model, vmin, vmax = self.template[bus]
+            for j in range(3):
+                kw = float(self.ensemble.p_kw[k, i, j])
+                kvar = float(self.ensemble.q_kvar[k, i, j])
+                if kw == 0.0 and kvar == 0.0:
+                    continue
+                lines.append(
+                    f"New Load.u_{bus}_{_LETTERS[j]} bus1={bus}.{j + 1} phases=1 conn=wye "
+                    f"kV={kv:.12g} kW={kw:.{_DECIMALS}g} kvar={kvar:.{_DECIMALS}g} "
+                    f"model={model} vminpu={vmin:g} vmaxpu={vmax:g}"
+                )
+        return lines
+
+    def build(self, realisation: int, *, dss: Any = None) -> Any:
+        """Compile the circuit and apply a realisation; returns the engine context."""
+        engine = compile_master(self.master, dss=dss, loads_file=self.loads_file)
+        run_commands(engine, self.commands(realisation), what=f"realisation {realisation}")
+        return engine
+
+    def write(
+        self,
+        out_dir: str | os.PathLike[str],
+        *,
+        realisations: Sequence[int] | None = None,
+        overwrite: bool = False,
+    ) -> list[Path]:
+        """Save realisations as complete ``.dss`` folders ``out_dir/realisation_<k>/``.
+
+        Each folder is written beside its target and renamed into place; an existing folder is
+        replaced only with ``overwrite``. Compile ``Master.DSS`` of a folder, then run
+        ``calcvoltagebases`` (OpenDSS saves that command commented out).
+        """
+        out = Path(out_dir)
+        out.mkdir(parents=True, exist_ok=True)
+        chosen = range(self.ensemble.n_realisations) if realisations is None else realisations
+        written = []
+        for k in chosen:
+            target = out / f"realisation_{int(k):04d}"
+            if target.exists() and not overwrite:
+                raise OutputExistsError(
+                    f"{str(target)!r} exists already; pass overwrite=True to replace it."
+                )
+            stage = Path(tempfile.mkdtemp(prefix=f".{target.name}.partial-", dir=out))
+            try:
+                engine = self.build(int(k))
+                # OpenDSS creates the folder it saves into: give it a fresh name inside stage.
+                saved = stage / "circuit"
+                run_commands(engine, [f"save circuit dir=[{saved}]"], what="saved circuit")
+                if target.exists():
+                    shutil.rmtree(target)
+                os.replace(saved, target)
+            finally:
+                shutil.rmtree(stage, ignore_errors=True)
+            written.append(target)
+        return written
+
+
+def unbalance_circuit(
+    master_dss_path: str | os.PathLike[str],
+    *,
+    n: int = 1,
+    model: BayesianPowerModel | PowerParameters | str | None = None,
+    scenario: str | PowerParameters | None = None,
+    rng: Any = None,
+    loads: str = "three_phase",
+    loads_file: str | None = None,
+    dss: Any = None,
+) -> UnbalancedCircuit:
+    """Sample phase-accurate loads that keep each bus's total kW and kvar.
+
+    Parameters
+    ----------
+    master_dss_path : path
+        The circuit's master ``.dss`` file.
+    n : int, default 1
+        Number of realisations.
+    model : BayesianPowerModel, PowerParameters or path, optional
+        Power-model parameters (default: the shipped posterior).
+    scenario : str or PowerParameters, optional
+        ``"balanced"``, ``"unbalanced"`` or parameters from
+        :func:`~bayesgrid_plugins.scenarios.scenario_parameters`.
+    rng : seed or numpy.random.Generator, optional
+        Random generator or seed.
+    loads : {"three_phase", "all"}
+        Which loads are converted (see the module notes).
+    loads_file : str, optional
+        Replacement for every redirected ``Loads.dss`` (see
+        :func:`~opendss_ext.reader.compile_master`).
+    dss : opendssdirect context, optional
+        Engine to compile in; default a fresh context.
+
+    Returns
+    -------
+    UnbalancedCircuit
+
+    Raises
+    ------
+    ParameterError
+        If ``loads`` is unknown or no load can be converted.
+    """
+    if loads not in ("three_phase", "all"):
+        raise ParameterError(f"loads must be 'three_phase' or 'all', got {loads!r}.")
+    if model is None:
+        params = PowerParameters.default()
+    elif isinstance(model, BayesianPowerModel):
+        params = model.parameters
+    elif isinstance(model, PowerParameters):
+        params = model
+    else:
+        params = PowerParameters.load(model)
+    if isinstance(scenario, str):
+        params = scenario_parameters(params, scenario=scenario)
+    elif isinstance(scenario, PowerParameters):
+        params = scenario
+    master = Path(master_dss_path).resolve()
+    circuit = read_circuit(master, dss=dss, loads_file=loads_file, n_zones=params.n_zones)
+    feeder = circuit.feeder
+    engine = compile_master(master, loads_file=loads_file)
+    on_feeder = set(feeder.bus_id.tolist())
+    all_loads = [load for load in _loads(engine) if load.bus in on_feeder]
+    full = _three_phase_buses(engine, {load.bus for load in all_loads})
+    chosen = [load for load in all_loads if load.bus in full and (loads == "all" or load.mask == 7)]
+    if not chosen:
+        raise ParameterError(
+            f"the circuit {master.name!r} has no {'three-phase ' if loads != 'all' else ''}load "
+            "on a three-phase bus of its feeder: nothing to unbalance"
+            + (" (try loads='all')." if loads != "all" else ".")
+        )
+    position = {b: i for i, b in enumerate(feeder.bus_id.tolist())}
+    p_bus = np.zeros(feeder.n_buses)
+    q_bus = np.zeros(feeder.n_buses)
+    replaced: dict[str, list[str]] = {}
+    template: dict[str, tuple[float, int, float, float]] = {}
+    for load in chosen:
+        i = position[load.bus]
+        p_bus[i] += load.kw
+        q_bus[i] += load.kvar
+        replaced.setdefault(load.bus, []).append(load.name)
+        if load.bus not in template:
+            kv = float(feeder.vn_kv[i]) / np.sqrt(3.0)
+            template[load.bus] = (kv, load.model, load.vminpu, load.vmaxpu)
+    ensemble = sample_conditioned(feeder, p_bus, q_bus, n, model=params, rng=rng)
+    logger.info(
+        "%s: %d loads on %d buses (%.1f kW) unbalanced into %d realisations",
+        master.name,
+        len(chosen),
+        len(replaced),
+        float(p_bus.sum()),
+        ensemble.n_realisations,
+    )
+    return UnbalancedCircuit(
+        master=master,
+        feeder=feeder,
+        ensemble=ensemble,
+        replaced=replaced,
+        template=template,
+        loads_file=loads_file,
+    )
