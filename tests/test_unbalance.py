@@ -78,7 +78,9 @@ def feeders_with_demand(draw):
     has = np.asarray(draw(st.lists(st.booleans(), min_size=n, max_size=n)))
     has[draw(st.integers(0, n - 1))] = True
     p = np.asarray(draw(st.lists(st.floats(1e-3, 1e4), min_size=n, max_size=n)))
-    q = np.asarray(draw(st.lists(st.floats(-1e3, 1e3), min_size=n, max_size=n)))
+    # Reactive powers of either sign; magnitudes below 1 mvar would only probe float underflow.
+    q_value = st.one_of(st.just(0.0), st.floats(1e-6, 1e3), st.floats(-1e3, -1e-6))
+    q = np.asarray(draw(st.lists(q_value, min_size=n, max_size=n)))
     return feeder, np.where(has, p, 0.0), np.where(has, q, 0.0)
 
 
