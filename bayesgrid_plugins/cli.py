@@ -17,7 +17,9 @@ from . import __version__
 from .cli_generate import add_generate_command, add_validate_command
 from .cli_scale import add_hosting_capacity_command, add_run_command
 from .cli_unbalance import add_unbalance_command
+from .cli_validate import add_validate_model_command
 from .errors import BayesGridError
+from .learn.cli import add_train_parser
 
 __all__ = ["build_parser", "cmd_plugins", "main"]
 
@@ -132,6 +134,8 @@ def build_parser() -> argparse.ArgumentParser:
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
     add_generate_command(subparsers)
     add_validate_command(subparsers)
+    add_validate_model_command(subparsers)
+    add_train_parser(subparsers)
     add_unbalance_command(subparsers)
     add_run_command(subparsers)
     add_hosting_capacity_command(subparsers)

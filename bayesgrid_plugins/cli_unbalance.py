@@ -156,10 +156,11 @@ def _phase_summary(ensemble: Any) -> dict[str, Any]:
 def _pandapower(args: argparse.Namespace, params: Any, seed: int, stage: Path) -> dict[str, Any]:
     import pandapower as pp
 
+    from pandapower_ext.netfile import read_net
     from pandapower_ext.unbalance import MissingDataWarning, bus_load_totals, unbalance_net
 
     try:
-        net = pp.from_json(str(args.input))
+        net = read_net(args.input)
     except (ValueError, KeyError, TypeError) as exc:
         raise ParameterError(
             f"{str(args.input)!r} is not a readable pandapower JSON net ({exc})."

@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from .errors import PosteriorMismatchError
+from .errors import BayesGridError, ParameterError, PosteriorMismatchError
 from .fileio import atomic_write_bytes
 from .phases import PHASE_ABC, n_phases
 
@@ -107,7 +107,7 @@ class Ensemble:
         for name, shape in expected.items():
             value = getattr(self, name)
             if value is not None and np.shape(value) != shape:
-                raise ValueError(
+                raise ParameterError(
                     f"Ensemble.{name} has shape {np.shape(value)}, expected {shape} for "
                     f"{n} realisations of {b} buses."
                 )
@@ -233,6 +233,8 @@ class Ensemble:
                 f"{str(path)!r} is not a readable bayesgrid ensemble file ({exc}); write it "
                 "again with Ensemble.save."
             ) from exc
+        if not isinstance(header, dict):
+            header = {}
         if header.get("format") != _FORMAT or header.get("version") != _FORMAT_VERSION:
             raise PosteriorMismatchError(
                 f"{str(path)!r} is a {header.get('format')!r} file of version "
@@ -241,7 +243,9 @@ class Ensemble:
             )
         try:
             return cls(**arrays, metadata=header.get("metadata", {}))
-        except TypeError as exc:
+        except (TypeError, ValueError) as exc:
+            if isinstance(exc, BayesGridError):
+                raise
             raise PosteriorMismatchError(
                 f"{str(path)!r} lacks or has unknown ensemble arrays ({exc})."
             ) from exc

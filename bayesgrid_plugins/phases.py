@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .errors import PhaseConsistencyError
+from .errors import ParameterError, PhaseConsistencyError
 from .feeder import Feeder
 
 __all__ = [
@@ -46,7 +46,7 @@ def mask_from_phases(phases: str) -> int:
     mask = 0
     for char in phases.upper():
         if char not in "ABC":
-            raise ValueError(f"phases {phases!r} may contain only the letters A, B and C")
+            raise ParameterError(f"phases {phases!r} may contain only the letters A, B and C")
         mask |= {"A": PHASE_A, "B": PHASE_B, "C": PHASE_C}[char]
     return mask
 
@@ -66,12 +66,14 @@ def _as_masks(feeder: Feeder, masks: np.ndarray, name: str) -> tuple[np.ndarray,
     single = arr.ndim == 1
     arr = np.atleast_2d(arr)
     if arr.ndim != 2 or arr.shape[1] != feeder.n_buses:
-        raise ValueError(
+        raise ParameterError(
             f"{name} has shape {np.shape(masks)}; expected ({feeder.n_buses},) or "
             f"(n_realisations, {feeder.n_buses}): one mask per bus."
         )
     if not np.issubdtype(arr.dtype, np.integer) or ((arr < 0) | (arr > 7)).any():
-        raise ValueError(f"{name} must hold integer phase masks between 0 and 7 (A=1, B=2, C=4).")
+        raise ParameterError(
+            f"{name} must hold integer phase masks between 0 and 7 (A=1, B=2, C=4)."
+        )
     return arr.astype(np.uint8), single
 
 
@@ -96,7 +98,10 @@ def enforce_phase_consistency(feeder: Feeder, masks: np.ndarray) -> np.ndarray:
     # One prefix sum counts all three phases at once: the count of buses with phase A, B and C
     # sit in separate 21-bit fields of an int64 (exact for feeders below 2**21 buses).
     if arr.shape[1] >= _FIELD:
-        raise ValueError(f"feeders of {_FIELD} buses or more are not supported")
+        raise ParameterError(
+            f"feeders of {_FIELD} buses or more are not supported (this one has {arr.shape[1]}); "
+            "split the area into several feeders."
+        )
     packed = (pre & 1) | ((pre & 2) << (_SHIFT - 1)) | ((pre & 4) << (2 * _SHIFT - 2))
     counts = np.empty((arr.shape[0], arr.shape[1] + 1), dtype=np.int64)
     counts[:, 0] = 0

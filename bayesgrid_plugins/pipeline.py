@@ -24,16 +24,19 @@ from typing import Any
 import numpy as np
 
 from .ensemble import Ensemble
-from .errors import BayesGridError, OutputExistsError
+from .errors import BayesGridError, FeederValidationError, OutputExistsError, ParameterError
 from .feeder import Feeder
+from .fileio import write_manifest
 
 __all__ = [
+    "BYTES_PER_BUS_REALISATION",
     "DEFAULT_FORMATS",
     "DEFAULT_N",
     "DEFAULT_NETWORK_FILES",
     "ENGINES",
     "GenerateConfig",
     "GenerateResult",
+    "check_ensemble_size",
     "generate",
     "solve",
 ]
@@ -152,6 +155,19 @@ def check_output_folder(out: Path, *, overwrite: bool) -> None:
         )
 
 
+def _write_error(exc: OSError, out: Path) -> OSError:
+    """``exc`` (same type) with the output folder named and what to do."""
+    if isinstance(exc, BayesGridError) or exc.errno is None:
+        return exc
+    return type(exc)(
+        exc.errno,
+        f"{exc.strerror or exc}: could not write the output folder {str(out)!r}; nothing was "
+        f"written. Check that {str(out.parent)!r} is writable and the disk has free space, or "
+        "choose another --out",
+        str(out),
+    )
+
+
 @contextlib.contextmanager
 def staged_folder(out: Path, *, overwrite: bool) -> Iterator[Path]:
     """Yield an empty staging folder beside ``out``; move it to ``out`` when the block succeeds.
@@ -159,19 +175,74 @@ def staged_folder(out: Path, *, overwrite: bool) -> Iterator[Path]:
     On an error or an interruption the staging folder is removed and ``out`` is untouched.
     """
     check_output_folder(out, overwrite=overwrite)
-    stage = Path(tempfile.mkdtemp(prefix=f".{out.name}.partial-", dir=out.parent))
+    try:
+        stage = Path(tempfile.mkdtemp(prefix=f".{out.name}.partial-", dir=out.parent))
+    except OSError as exc:
+        raise _write_error(exc, out) from exc
     try:
         yield stage
         old = None
-        if out.exists():
-            old = out.with_name(f".{out.name}.old-{os.getpid()}-{time.time_ns()}")
-            os.replace(out, old)
-        os.replace(stage, out)
+        try:
+            if out.exists():
+                old = out.with_name(f".{out.name}.old-{os.getpid()}-{time.time_ns()}")
+                os.replace(out, old)
+            os.replace(stage, out)
+        except OSError as exc:
+            if old is not None and not out.exists():
+                with contextlib.suppress(OSError):
+                    os.replace(old, out)  # put the previous result back
+            raise _write_error(exc, out) from exc
         if old is not None:
             shutil.rmtree(old, ignore_errors=True)
     finally:
         if stage.exists():
             shutil.rmtree(stage, ignore_errors=True)
+
+
+#: Peak memory [bytes] per realisation and bus of the main job: sampling with its temporaries
+#: (measured about 340), the stored ensemble, power-flow results and export buffers.
+BYTES_PER_BUS_REALISATION = 800
+
+
+def check_ensemble_size(feeder: Feeder, n: int, *, memory_bytes: int | None = None) -> None:
+    """Refuse, before sampling, a run that has no loads or would not fit in memory.
+
+    Parameters
+    ----------
+    feeder : Feeder
+        The feeder to sample.
+    n : int
+        Realisations.
+    memory_bytes : int, optional
+        Memory to compare with (default: the machine's physical memory).
+
+    Raises
+    ------
+    FeederValidationError
+        If the feeder has no load bus.
+    ParameterError
+        If ``n x buses x`` :data:`BYTES_PER_BUS_REALISATION` exceeds half the memory; the message
+        gives the estimate and how many realisations would fit.
+    """
+    from .topology.build import format_bytes, physical_memory_bytes
+
+    if not np.asarray(feeder.is_load).any():
+        raise FeederValidationError(
+            f"the feeder ({feeder.n_buses} buses) has no load bus, so there is nothing to "
+            "sample; mark the buses that serve customers (Feeder.with_loads) or choose an area "
+            "with streets."
+        )
+    memory = physical_memory_bytes() if memory_bytes is None else int(memory_bytes)
+    need = int(n) * feeder.n_buses * BYTES_PER_BUS_REALISATION
+    if memory is None or need <= memory // 2:
+        return
+    fits = max(memory // 2 // (feeder.n_buses * BYTES_PER_BUS_REALISATION), 0)
+    raise ParameterError(
+        f"{n} realisations of a {feeder.n_buses:,}-bus feeder need about {format_bytes(need)} "
+        f"of memory, more than half of this machine's {format_bytes(memory)}. Ask for at most "
+        f"{fits} realisations (-n), choose a smaller area (--dist), or run the realisations in "
+        "chunks with the Dask runner (`bayesgrid run`)."
+    )
 
 
 def solve(
@@ -189,7 +260,7 @@ def solve(
     """
     chunk = chunk or max(10, -(-len(ensemble) // 20))
     if engine not in ENGINES or engine == "none":
-        raise ValueError(f"engine must be 'opendss' or 'pandapower', got {engine!r}")
+        raise ParameterError(f"engine must be 'opendss' or 'pandapower', got {engine!r}")
     n = len(ensemble)
     parts = []
     if engine == "opendss":
@@ -262,9 +333,9 @@ def generate(config: GenerateConfig, *, progress: ProgressFactory | None = None)
     from .report import build_summary, write_summary
 
     if config.engine not in ENGINES:
-        raise ValueError(f"engine must be one of {ENGINES}, got {config.engine!r}")
+        raise ParameterError(f"engine must be one of {ENGINES}, got {config.engine!r}")
     if isinstance(config.n, bool) or not isinstance(config.n, int) or config.n < 1:
-        raise ValueError(f"n (--samples) must be a positive integer, got {config.n!r}")
+        raise ParameterError(f"n (--samples) must be a positive integer, got {config.n!r}")
     out = Path(config.out)
     check_output_folder(out, overwrite=config.overwrite)
     formats = list(dict.fromkeys(config.formats))
@@ -295,6 +366,8 @@ def generate(config: GenerateConfig, *, progress: ProgressFactory | None = None)
     step.close()
     timings["topology"] = time.perf_counter() - start
     logger.info("feeder: %s", osm.summary())
+
+    check_ensemble_size(feeder, config.n)
 
     step = _make_progress(progress, "sampling", 3)
     start = time.perf_counter()
@@ -333,7 +406,9 @@ def generate(config: GenerateConfig, *, progress: ProgressFactory | None = None)
             chosen = None
             if name not in WHOLE_ENSEMBLE_FORMATS and config.network_files is not None:
                 chosen = np.arange(min(config.n, config.network_files))
-            written = plugins.export(feeder, ensemble, [name], stage, realisations=chosen)
+            written = plugins.export(
+                feeder, ensemble, [name], stage, realisations=chosen, manifest=False
+            )
             files.update(written)
             step.update(k + 1)
         if power_flow is not None:
@@ -347,6 +422,10 @@ def generate(config: GenerateConfig, *, progress: ProgressFactory | None = None)
             config, osm, model, ensemble, power_flow, timings, seed=seed, reliability=reliability
         )
         files["summary"] = write_summary(stage, summary)
+        # Written last: lists every file with its size and checksum, and marks the run complete.
+        files["manifest"] = [
+            write_manifest(stage, extra={"formats": formats, "realisations": config.n})
+        ]
         step.update(len(formats) + 2)
         step.close()
     # Paths now live under the final folder.

@@ -38,6 +38,7 @@ from .errors import (
 )
 from .exporters.base import Exporter, ExportRequest
 from .feeder import Feeder
+from .fileio import MANIFEST_FILE, manifest_formats, restore_manifest, write_manifest
 
 __all__ = [
     "BLOCK_ENV_VAR",
@@ -501,11 +502,15 @@ class PluginManager:
         realisations: Sequence[int] | np.ndarray | None = None,
         overwrite: bool = False,
         options: Mapping[str, Mapping[str, Any]] | None = None,
+        manifest: bool = True,
     ) -> dict[str, list[Path]]:
         """Write realisations in one or more formats.
 
         Each format writes into its own sub-folder ``output_dir/<format name>/``, so formats
-        never clash over file names.
+        never clash over file names. Every file is written atomically; when every format is
+        written, ``output_dir/manifest.json`` lists every file of ``output_dir`` with its size
+        and SHA-256 (:func:`~bayesgrid_plugins.fileio.write_manifest`). A manifest from an
+        earlier export is removed first, so an interrupted export never looks complete.
 
         Parameters
         ----------
@@ -524,6 +529,9 @@ class PluginManager:
             :class:`~bayesgrid_plugins.errors.OutputExistsError`.
         options : mapping of str to mapping, optional
             Options per format name, passed to that exporter as ``request.options``.
+        manifest : bool, default True
+            Write the completion marker ``manifest.json`` last (the main job writes a whole
+            staged folder instead and turns it off).
 
         Returns
         -------
@@ -551,22 +559,59 @@ class PluginManager:
         out = Path(output_dir)
         if out.exists() and not out.is_dir():
             raise ParameterError(f"output_dir {str(out)!r} is a file; give a folder.")
+        earlier: list[str] = []
+        previous = out / MANIFEST_FILE
+        kept = previous.read_bytes() if manifest and previous.is_file() else None
+        if manifest:
+            # Until every format is written the folder must not look complete.
+            earlier = manifest_formats(out)
+            previous.unlink(missing_ok=True)
         written: dict[str, list[Path]] = {}
-        for name, exporter in exporters.items():
-            folder = out / name
-            folder.mkdir(parents=True, exist_ok=True)
-            request = ExportRequest(
-                feeder=feeder,
-                ensemble=ensemble,
-                output_dir=folder,
-                realisations=chosen,
-                overwrite=overwrite,
-                options=dict(options.get(name, {})),
-            )
-            paths = [Path(p) for p in exporter.export(request)]
-            logger.info("exporter %r wrote %d file(s) to %s", name, len(paths), folder)
-            written[name] = paths
+        try:
+            for name, exporter in exporters.items():
+                written[name] = self._export_one(
+                    name, exporter, feeder, ensemble, out, chosen, overwrite, options
+                )
+        except BaseException:
+            if kept is not None:
+                restore_manifest(out, kept)  # only if the earlier export is still intact
+            raise
+        if manifest:
+            # Formats of earlier exports into the same folder stay listed.
+            listed = sorted({*written, *(f for f in earlier if _NAME.match(f))})
+            write_manifest(out, under=listed, extra={"formats": listed})
         return written
+
+    @staticmethod
+    def _export_one(
+        name: str,
+        exporter: Exporter,
+        feeder: Feeder,
+        ensemble: Ensemble,
+        out: Path,
+        chosen: Sequence[int],
+        overwrite: bool,
+        options: Mapping[str, Any],
+    ) -> list[Path]:
+        folder = out / name
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+        except FileExistsError:
+            raise ParameterError(
+                f"{str(folder)!r} is a file, but the {name!r} exporter writes into a folder "
+                "of that name; remove it or choose another output_dir."
+            ) from None
+        request = ExportRequest(
+            feeder=feeder,
+            ensemble=ensemble,
+            output_dir=folder,
+            realisations=chosen,
+            overwrite=overwrite,
+            options=dict(options.get(name, {})),
+        )
+        paths = [Path(p) for p in exporter.export(request)]
+        logger.info("exporter %r wrote %d file(s) to %s", name, len(paths), folder)
+        return paths
 
 
 def _describe(exc: BaseException) -> str:
@@ -649,7 +694,18 @@ def reset_plugin_manager() -> None:
 
 
 def get_exporter(name: str) -> Exporter:
-    """The exporter called ``name`` from the shared manager."""
+    """The exporter called ``name`` from the shared manager.
+
+    Parameters
+    ----------
+    name : str
+        Exporter name, as listed by :func:`available_exporters` (``"opendss"``, ``"csv"``...).
+
+    Returns
+    -------
+    Exporter
+        Raises ``UnknownExporterError`` listing the available names when there is none.
+    """
     return get_plugin_manager().get_exporter(name)
 
 
@@ -677,8 +733,41 @@ def export(
     realisations: Sequence[int] | np.ndarray | None = None,
     overwrite: bool = False,
     options: Mapping[str, Mapping[str, Any]] | None = None,
+    manifest: bool = True,
 ) -> dict[str, list[Path]]:
-    """Export through the shared manager; see :meth:`PluginManager.export`."""
+    """Write realisations in one or more formats through the shared plugin manager.
+
+    See :meth:`PluginManager.export` for what is written (one sub-folder per format, atomic
+    files, ``manifest.json`` last).
+
+    Parameters
+    ----------
+    feeder : Feeder
+        The topology of ``ensemble``.
+    ensemble : Ensemble
+        The realisations; its ``bus_id`` must equal ``feeder.bus_id``.
+    formats : str or sequence of str
+        Exporter names, as a sequence or a comma-separated string (``"npz,geojson"``).
+    output_dir : path
+        Folder to write into; created if missing.
+    realisations : sequence of int, optional
+        Which realisations to write; default all.
+    overwrite : bool, default False
+        Replace existing files; otherwise an existing output raises ``OutputExistsError``.
+    options : mapping of str to mapping, optional
+        Options per format name, passed to that exporter as ``request.options``.
+    manifest : bool, default True
+        Write the completion marker ``manifest.json`` last.
+
+    Returns
+    -------
+    dict of str to list of Path
+        The files each format wrote, by format name.
+
+    Examples
+    --------
+    >>> export(feeder, ensemble, "npz,geojson", "out", realisations=[0, 1])  # doctest: +SKIP
+    """
     return get_plugin_manager().export(
         feeder,
         ensemble,
@@ -687,4 +776,5 @@ def export(
         realisations=realisations,
         overwrite=overwrite,
         options=options,
+        manifest=manifest,
     )

@@ -21,7 +21,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from .errors import PosteriorMismatchError
+from .errors import ParameterError, PosteriorMismatchError
 from .fileio import atomic_write_text
 
 if sys.version_info >= (3, 11):
@@ -81,7 +81,7 @@ def write_parameters(
     """
     missing = [k for k in _REQUIRED_PROVENANCE if k not in provenance]
     if missing:
-        raise ValueError(f"provenance lacks {missing}; say where the parameters came from")
+        raise ParameterError(f"provenance lacks {missing}; say where the parameters came from")
     document = {
         "format": FORMAT,
         "format_version": FORMAT_VERSION,
@@ -107,11 +107,18 @@ def read_parameters(
         or belongs to another model.
     """
     source = Path(path)
+    if source.is_dir():
+        raise PosteriorMismatchError(
+            f"parameter file {str(source)!r} is a folder; pass the .json file inside it."
+        )
     if not source.is_file():
-        raise FileNotFoundError(f"parameter file {str(source)!r} does not exist")
+        raise FileNotFoundError(
+            f"parameter file {str(source)!r} does not exist; pass the path of a file written "
+            "by .save(), or leave it out to use the shipped default."
+        )
     try:
         document = json.loads(source.read_text(encoding="utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+    except (UnicodeDecodeError, RecursionError, json.JSONDecodeError) as exc:
         raise PosteriorMismatchError(
             f"parameter file {str(source)!r} is not valid JSON ({exc}); it may be truncated. "
             "Write it again or use the shipped default."
@@ -139,7 +146,13 @@ def read_parameters(
         raise PosteriorMismatchError(
             f"{str(source)!r} has non-numeric or ragged parameters ({exc})."
         ) from exc
-    return parameters, dict(document.get("provenance") or {})
+    provenance = document.get("provenance") or {}
+    if not isinstance(provenance, dict):
+        raise PosteriorMismatchError(
+            f'{str(source)!r} has a "provenance" that is not an object; write the file again '
+            "with .save()."
+        )
+    return parameters, dict(provenance)
 
 
 class ParameterFile:

@@ -63,6 +63,7 @@ __all__ = [
 logger = logging.getLogger(__name__)
 
 _UNSAFE = re.compile(r"[^a-z0-9_\-]")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 _PHASE_LETTERS = ("a", "b", "c")
 _NODES = ("", "1", "2", "1.2", "3", "1.3", "2.3", "1.2.3")
 _LINE_FIELDS = (
@@ -113,16 +114,22 @@ class CircuitOptions:
 def dss_bus_names(feeder: Feeder) -> np.ndarray:
     """OpenDSS-safe bus names for the feeder's buses (lower case, ``[a-z0-9_-]``, unique).
 
-    Ids that are already safe are kept; others have unsafe characters replaced by ``_``, and a
-    name that would collide gets the bus index appended.
+    Ids that are already safe are kept; others have unsafe characters replaced by ``_`` (so no
+    id can add a command, a property or a node to the script), and a name that would collide
+    gets the bus index appended (then ``_2``, ``_3``, ... until it is unique).
     """
     names = [_UNSAFE.sub("_", str(b).lower()) or "bus" for b in feeder.bus_id]
-    seen: dict[str, int] = {}
+    taken = set(names)
+    seen: set[str] = set()
     out = []
     for i, name in enumerate(names):
         if name in seen:
-            name = f"{name}_{i}"
-        seen[name] = i
+            candidate, k = f"{name}_{i}", 1
+            while candidate in seen or candidate in taken:
+                k += 1
+                candidate = f"{name}_{i}_{k}"
+            name = candidate
+        seen.add(name)
         out.append(name)
     return np.asarray(out)
 
@@ -311,6 +318,12 @@ def to_dss_commands(
         bases, ``calcvoltagebases``, solver tolerance.
     """
     options = options or CircuitOptions()
+    if not isinstance(options.name, str) or _CONTROL.search(options.name):
+        # A line break would start a second command in the script.
+        raise ParameterError(
+            f"circuit name {options.name!r} holds a line break or control character; use "
+            "lower-case letters, digits, '_' or '-'."
+        )
     k = _check_realisation(ensemble, realisation)
     if check:
         check_inputs(feeder, ensemble)

@@ -51,6 +51,9 @@ _WHITESPACE = re.compile(r"\s+")
 def new_engine(dss: Any = None) -> Any:
     """An isolated OpenDSS engine context with directory changes disabled.
 
+    Scripts run in it cannot change the working directory, start an external editor
+    (``show``), open dialogs or run operating-system commands (``DOScmd``).
+
     Parameters
     ----------
     dss : opendssdirect context, optional
@@ -61,6 +64,9 @@ def new_engine(dss: Any = None) -> Any:
 
         dss = opendssdirect.NewContext()
     dss.Basic.AllowChangeDir(False)
+    dss.Basic.AllowEditor(False)
+    dss.Basic.AllowForms(False)
+    dss.Basic.AllowDOScmd(False)
     return dss
 
 

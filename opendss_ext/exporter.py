@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import shutil
 import tempfile
 from pathlib import Path
@@ -149,6 +150,12 @@ class OpenDSSExporter:
             raise ParameterError(
                 f"the opendss exporter does not know the options {sorted(unknown)}; it accepts "
                 f"{sorted(_OPTION_KEYS)}."
+            )
+        name = request.options.get("name", "bayesgrid")
+        if not isinstance(name, str) or not re.fullmatch(r"[a-z0-9_\-]{1,64}", name):
+            raise ParameterError(
+                f"the opendss exporter's option name={name!r} is not an OpenDSS-safe circuit "
+                "name: use 1 to 64 lower-case letters, digits, '_' or '-'."
             )
         options = CircuitOptions(**dict(request.options))
         check_inputs(request.feeder, request.ensemble)

@@ -258,6 +258,26 @@ def _element_edges(dss: Any) -> list[tuple[str, list[str], bool]]:
     return out
 
 
+def _pd_buses(dss: Any) -> set[str]:
+    """Names of the buses any power-delivery element touches (open or disabled included)."""
+    out = set()
+    index = dss.PDElements.First()
+    while index > 0:
+        out.update(bus_name(b) for b in dss.CktElement.BusNames())
+        index = dss.PDElements.Next()
+    return out
+
+
+def _referenced_buses(dss: Any) -> set[str]:
+    """Buses named by the source, the power-delivery elements and the loads."""
+    out = _pd_buses(dss) | {_source_bus(dss)}
+    index = dss.Loads.First()
+    while index > 0:
+        out.update(bus_name(b) for b in dss.CktElement.BusNames())
+        index = dss.Loads.Next()
+    return out
+
+
 def _line_data(dss: Any, length_unit: str | None) -> dict[str, dict[str, Any]]:
     """Per enabled line (lower-case ``line.name``): length [km], impedances [ohm/km], etc."""
     data: dict[str, dict[str, Any]] = {}
@@ -376,6 +396,12 @@ def read_circuit(
     dss = compile_master(master, dss=dss, loads_file=loads_file, max_iterations=max_iterations)
     name = dss.Circuit.Name()
     bus_names = [b.lower() for b in dss.Circuit.AllBusNames()]
+    if not _referenced_buses(dss) <= set(bus_names):
+        # Elements were defined after the last solve or calcvoltagebases (or there was none):
+        # the engine has not listed their buses yet.
+        logger.info("%s: buses defined after the last solve; rebuilding the bus list", name)
+        run_commands(dss, ["makebuslist"], what=f"bus list of {master.name}")
+        bus_names = [b.lower() for b in dss.Circuit.AllBusNames()]
     bus_index = {b: i for i, b in enumerate(bus_names)}
     n = len(bus_names)
     kv_base = np.zeros(n)
@@ -511,10 +537,14 @@ def read_circuit(
     # Loads (every enabled load gets its primary phases; those off the feeder are kept apart).
     load_id, load_bus, load_mask, p_total, q_total = [], [], [], [], []
     isolated_id, isolated_mask, isolated_p = [], [], []
+    touched = _pd_buses(dss) | {bus_names[source]}
+    unconnected: list[str] = []
     index = dss.Loads.First()
     while index > 0:
         ref = dss.CktElement.BusNames()[0]
         bus = bus_index[bus_name(ref)]
+        if bus_names[bus] not in touched:
+            unconnected.append(f"Load.{dss.Loads.Name()} on bus {bus_names[bus]!r}")
         if dss.CktElement.Enabled():
             mask = int(lock[bus]) or node_mask(
                 ref, int(dss.Loads.Phases()), delta=bool(dss.Loads.IsDelta())
@@ -531,6 +561,12 @@ def read_circuit(
                 isolated_mask.append(mask)
                 isolated_p.append(dss.Loads.kW())
         index = dss.Loads.Next()
+    if unconnected:
+        raise ParameterError(
+            f"{str(master)!r}: {len(unconnected)} loads sit on buses that no line, transformer "
+            f"or switch connects, for example {', '.join(unconnected[:5])}: a misspelt or "
+            "undefined bus name. Fix the bus names in the circuit, or disable those loads."
+        )
     if isolated_id:
         logger.info(
             "%s: %d loads (%.1f kW) sit on buses the source cannot reach: left out of the table",

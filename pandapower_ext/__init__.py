@@ -22,6 +22,7 @@ from .defaults import (
     TrafoParameters,
 )
 from .exporter import PandapowerJsonExporter, write_realisations
+from .netfile import read_net
 from .populate import build_net, populate_loads, populate_net, set_realisation
 from .reader import feeder_from_net, training_table
 from .results import PowerFlowResult, voltage_unbalance_percent
@@ -56,6 +57,7 @@ __all__ = [
     "feeder_from_net",
     "populate_loads",
     "populate_net",
+    "read_net",
     "set_realisation",
     "solve_area_pp",
     "solve_ensemble",

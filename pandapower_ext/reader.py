@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from bayesgrid_plugins.errors import AdapterError, FeederValidationError
+from bayesgrid_plugins.errors import AdapterError, FeederValidationError, ParameterError
 from bayesgrid_plugins.feeder import DEFAULT_N_ZONES, Feeder
 from bayesgrid_plugins.learn.table import TrainingTable, make_training_table
 from bayesgrid_plugins.phases import (
@@ -141,6 +141,16 @@ def feeder_from_net(net: Any, *, n_zones: int = DEFAULT_N_ZONES) -> Feeder:
         If the net has no or several external grids, three-winding transformers, a loop, or
         buses that cannot be reached from the external grid; the message names the elements.
     """
+    missing = [
+        t
+        for t in ("bus", "ext_grid", "line")
+        if not isinstance(getattr(net, t, None), pd.DataFrame)
+    ]
+    if missing:
+        raise ParameterError(
+            f"net is a {type(net).__name__}, not a pandapower net (it has no {missing} tables); "
+            "pass a pandapowerNet, for example pandapower.from_json(path)."
+        )
     grids = _in_service(net.ext_grid)
     if len(grids) != 1:
         raise FeederValidationError(

@@ -110,6 +110,6 @@ def test_shipped_defaults_are_reproduced_by_the_script(tmp_path: Path) -> None:
         text=True,
     )
     fresh = PowerParameters.load(out)
-    shipped = PowerParameters.default()
+    shipped = PowerParameters.load(default_parameter_path("power_smartds_counting.json"))
     for name, value in shipped.to_dict().items():
         np.testing.assert_allclose(getattr(fresh, name), value, rtol=1e-9, err_msg=name)

@@ -14,6 +14,7 @@ from bayesgrid_plugins.cli import main
 from bayesgrid_plugins.ensemble import Ensemble
 from bayesgrid_plugins.errors import UnknownExporterError
 from bayesgrid_plugins.exporters.npz import load_export
+from bayesgrid_plugins.fileio import verify_manifest
 from bayesgrid_plugins.pipeline import GenerateConfig, generate, load_power_flow
 
 FORMATS = "npz,opendss,geojson,csv"
@@ -57,6 +58,7 @@ def test_every_output_is_written_and_consistent(run: Path) -> None:
         "demand.png",
         "voltages.png",
         "reliability.png",
+        "manifest.json",
     }
     for png in ("feeder_phases.png", "demand.png", "voltages.png", "reliability.png"):
         data = (run / png).read_bytes()
@@ -80,6 +82,7 @@ def test_every_output_is_written_and_consistent(run: Path) -> None:
     assert len(list((run / "opendss").iterdir())) == 2
     assert len(list((run / "geojson").glob("*.geojson"))) == 2
     assert "Converged: 6 of 6" in (run / "summary.md").read_text()
+    assert verify_manifest(run) == []  # complete, and nothing changed since it was written
     # Impedances and reliability were sampled too, and the summary reports them.
     assert ensemble.r1_ohm_per_km is not None and ensemble.caidi_h is not None
     assert summary["reliability"]["expected"]["saifi"]["median"] > 0

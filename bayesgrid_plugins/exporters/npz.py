@@ -10,6 +10,7 @@ from __future__ import annotations
 import io
 import json
 import os
+import zipfile
 from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
@@ -18,7 +19,7 @@ import numpy as np
 
 from .. import hookimpl
 from ..ensemble import Ensemble
-from ..errors import PosteriorMismatchError
+from ..errors import BayesGridError, PosteriorMismatchError
 from ..feeder import Feeder
 from ..fileio import atomic_write_bytes
 from ._common import check_new_files, reject_unknown_options
@@ -55,10 +56,12 @@ def load_feeder(path: str | os.PathLike[str]) -> Feeder:
         If ``path`` is not such a file.
     """
     try:
-        with np.load(path, allow_pickle=False) as data:
+        with open(path, "rb") as handle, np.load(handle, allow_pickle=False) as data:
             header = json.loads(str(data["__header__"]))
             arrays = {k: data[k] for k in data.files if k != "__header__"}
-    except (OSError, ValueError, KeyError, EOFError) as exc:
+        if not isinstance(header, dict):
+            raise ValueError("its header is not a JSON object")
+    except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as exc:
         if isinstance(exc, FileNotFoundError):
             raise
         raise PosteriorMismatchError(
@@ -70,7 +73,15 @@ def load_feeder(path: str | os.PathLike[str]) -> Feeder:
             f"{str(path)!r} is a {header.get('format')!r} file of version "
             f"{header.get('version')!r}; this bayesgrid reads {_FORMAT!r} version {_VERSION}."
         )
-    return Feeder(**arrays, crs=header.get("crs"), n_zones=int(header["n_zones"]))
+    try:
+        return Feeder(**arrays, crs=header.get("crs"), n_zones=int(header["n_zones"]))
+    except (TypeError, ValueError, KeyError) as exc:
+        if isinstance(exc, BayesGridError):
+            raise
+        raise PosteriorMismatchError(
+            f"{str(path)!r} lacks or has unknown feeder arrays ({exc}); export it again with "
+            "the 'npz' exporter."
+        ) from exc
 
 
 def load_export(folder: str | os.PathLike[str]) -> tuple[Feeder, Ensemble]:

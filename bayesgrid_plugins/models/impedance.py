@@ -314,13 +314,13 @@ class BayesianImpedanceModel:
         params = self.parameters
         masks = np.asarray(bus_phases)
         if masks.ndim != 2 or masks.shape[1] != feeder.n_buses:
-            raise ValueError(
+            raise ParameterError(
                 f"bus_phases has shape {masks.shape}; expected (n_realisations, "
                 f"{feeder.n_buses}) aligned with the feeder's buses."
             )
         zone = feeder.zone if zones is None else np.asarray(zones, dtype=np.int64)
         if zone.shape != (feeder.n_buses,):
-            raise ValueError(f"zones must have one entry per bus ({feeder.n_buses}).")
+            raise ParameterError(f"zones must have one entry per bus ({feeder.n_buses}).")
         if zone.min() < 0 or zone.max() >= params.n_zones:
             raise ParameterError(
                 f"the impedance parameters have {params.n_zones} zones but the feeder's zones "
@@ -372,7 +372,7 @@ class BayesianImpedanceModel:
             (n, n_buses) with NaN at the source; ``metadata["line_type"]`` names the model.
         """
         if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
-            raise ValueError(f"n must be a positive integer number of realisations, got {n!r}")
+            raise ParameterError(f"n must be a positive integer number of realisations, got {n!r}")
         rng = np.random.default_rng(rng)
         if ensemble is None:
             from .power import BayesianPowerModel
@@ -380,9 +380,9 @@ class BayesianImpedanceModel:
             power_rng, rng = rng.spawn(2)
             ensemble = BayesianPowerModel().sample(feeder, int(n), rng=power_rng, zones=zones)
         if len(ensemble) != n:
-            raise ValueError(f"n={n} but the ensemble holds {len(ensemble)} realisations.")
+            raise ParameterError(f"n={n} but the ensemble holds {len(ensemble)} realisations.")
         if ensemble.n_buses != feeder.n_buses or not np.array_equal(ensemble.bus_id, feeder.bus_id):
-            raise ValueError("the ensemble's buses are not the feeder's (bus_id differs).")
+            raise ParameterError("the ensemble's buses are not the feeder's (bus_id differs).")
         types, _ = self.sample_types(feeder, ensemble.bus_phases, rng=rng, zones=zones)
         arrays = self.line_arrays(types, rng=rng)
         metadata = {

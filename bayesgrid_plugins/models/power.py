@@ -36,13 +36,16 @@ from ..posterior import ParameterFile
 __all__ = ["DEFAULT_POWER_PARAMETERS", "BayesianPowerModel", "PowerParameters"]
 
 #: File name of the shipped default parameters (in ``bayesgrid_plugins/data/posteriors``).
-DEFAULT_POWER_PARAMETERS = "power_smartds_counting.json"
+DEFAULT_POWER_PARAMETERS = "power_smartds_nuts.json"
 _PROB_TOL = 1e-6
 
 
 def _draws(name: str, value: Any, width: int | None) -> np.ndarray:
     """``value`` as float array with a leading draw axis: (draws,) or (draws, width)."""
-    arr = np.asarray(value, dtype=float)
+    try:
+        arr = np.asarray(value, dtype=float)
+    except (TypeError, ValueError) as exc:
+        raise ParameterError(f"{name} must be numbers, not {value!r} ({exc}).") from exc
     target_ndim = 1 if width is None else 2
     if arr.ndim == target_ndim - 1:
         arr = arr[np.newaxis, ...]
@@ -313,9 +316,10 @@ class BayesianPowerModel:
 
     Parameters
     ----------
-    parameters : PowerParameters or path-like, optional
-        Parameters, or a parameter file. Default: the shipped parameters counted from the
-        SMART-DS feeders (no network access).
+    parameters : PowerParameters, str or path-like, optional
+        Parameters, the name of a shipped posterior (``"smartds"``, ``"epri"``,
+        ``"smartds-counting"``) or a parameter file. Default: the hierarchical NUTS posterior
+        fitted on five SMART-DS feeders (no network access).
 
     Examples
     --------
@@ -327,8 +331,30 @@ class BayesianPowerModel:
         if parameters is None:
             parameters = PowerParameters.default()
         elif not isinstance(parameters, PowerParameters):
-            parameters = PowerParameters.load(parameters)
+            from ..learn.registry import POSTERIORS, load_power_posterior
+
+            if isinstance(parameters, str) and parameters.strip().lower() in POSTERIORS:
+                parameters = load_power_posterior(parameters)
+            else:
+                parameters = PowerParameters.load(parameters)
         self.parameters = parameters
+
+    @classmethod
+    def learn(cls, table: Any, **options: Any) -> BayesianPowerModel:
+        """Fit the model to a training table with NUTS (imports PyMC).
+
+        Parameters
+        ----------
+        table : TrainingTable
+            Loads of one or more real feeders (``opendss_ext.training_table``,
+            ``pandapower_ext.training_table``); several feeders give a hierarchical fit.
+        **options
+            Keywords of :func:`bayesgrid_plugins.learn.power_fit.fit_power_model` (``draws``,
+            ``tune``, ``chains``, ``seed``, ``hierarchical``).
+        """
+        from ..learn.power_fit import fit_power_model
+
+        return cls(fit_power_model(table, **options))
 
     def __repr__(self) -> str:
         return (
@@ -369,11 +395,11 @@ class BayesianPowerModel:
         """
         params = self.parameters
         if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
-            raise ValueError(f"n must be a positive integer number of realisations, got {n!r}")
+            raise ParameterError(f"n must be a positive integer number of realisations, got {n!r}")
         zone = check_zones(params, feeder, zones)
         loads = feeder.load_buses
         if loads.size == 0:
-            raise ValueError(
+            raise ParameterError(
                 "the feeder has no load buses (is_load is all False); mark the buses that serve "
                 "customers with Feeder.with_loads(...)."
             )

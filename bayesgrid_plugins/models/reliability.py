@@ -88,14 +88,14 @@ def _same_draws(**arrays: np.ndarray) -> int:
 
 def _check_n(n: Any) -> int:
     if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
-        raise ValueError(f"n must be a positive integer number of realisations, got {n!r}")
+        raise ParameterError(f"n must be a positive integer number of realisations, got {n!r}")
     return int(n)
 
 
 def _zones(feeder: Feeder, zones: np.ndarray | None, n_zones: int) -> np.ndarray:
     zone = feeder.zone if zones is None else np.asarray(zones, dtype=np.int64)
     if zone.shape != (feeder.n_buses,):
-        raise ValueError(f"zones must have one entry per bus ({feeder.n_buses}).")
+        raise ParameterError(f"zones must have one entry per bus ({feeder.n_buses}).")
     if zone.min() < 0 or zone.max() >= n_zones:
         raise ParameterError(
             f"the parameters have {n_zones} zones but the feeder's zones run "
@@ -274,7 +274,7 @@ class ReliabilityModel:
         b = feeder.n_buses
         if ensemble is not None:
             if len(ensemble) != n or not np.array_equal(ensemble.bus_id, feeder.bus_id):
-                raise ValueError(
+                raise ParameterError(
                     f"the ensemble ({len(ensemble)} realisations of {ensemble.n_buses} buses) "
                     f"does not match n={n} and the feeder's {b} buses."
                 )
@@ -286,7 +286,7 @@ class ReliabilityModel:
             )
         cust = np.asarray(customers, dtype=float)
         if cust.shape not in ((b,), (n, b)) or not (np.isfinite(cust).all() and (cust >= 0).all()):
-            raise ValueError(
+            raise ParameterError(
                 f"customers must be non-negative counts of shape ({b},) or ({n}, {b}); got "
                 f"shape {cust.shape}."
             )
@@ -445,7 +445,7 @@ class DurationParameters(ParameterFile):
 def _base_ensemble(feeder: Feeder, n: int, rng: np.random.Generator, ensemble: Ensemble | None):
     if ensemble is not None:
         if len(ensemble) != n or not np.array_equal(ensemble.bus_id, feeder.bus_id):
-            raise ValueError("the ensemble does not match n and the feeder's buses.")
+            raise ParameterError("the ensemble does not match n and the feeder's buses.")
         return ensemble, rng
     from .power import BayesianPowerModel
 

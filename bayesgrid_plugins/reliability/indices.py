@@ -57,7 +57,7 @@ def _as_2d(values: np.ndarray, n_buses: int, name: str) -> np.ndarray:
     if arr.ndim == 1:
         arr = arr[np.newaxis, :]
     if arr.ndim != 2 or arr.shape[1] != n_buses:
-        raise ValueError(
+        raise ParameterError(
             f"{name} has shape {np.shape(values)}; expected (n, {n_buses}) or ({n_buses},)"
         )
     return arr
@@ -101,7 +101,7 @@ def nearest_marked_ancestor(feeder: Feeder, marked: np.ndarray) -> np.ndarray:
     """For each bus, the nearest bus at or above it that is marked (the source always is)."""
     mark = np.asarray(marked, dtype=bool).copy()
     if mark.shape != (feeder.n_buses,):
-        raise ValueError(f"marked has shape {mark.shape}; expected ({feeder.n_buses},)")
+        raise ParameterError(f"marked has shape {mark.shape}; expected ({feeder.n_buses},)")
     mark[feeder.source] = True
     nearest = np.arange(feeder.n_buses)
     order = feeder.order
@@ -157,13 +157,15 @@ def protection_mask(feeder: Feeder, protection: Any) -> np.ndarray:
             return first
         if protection == "laterals":
             return first | lateral_heads(feeder)
-        raise ValueError(
+        raise ParameterError(
             f"protection={protection!r}; use 'every_line', 'source', 'laterals' or a boolean "
             "mask per bus (device at the head of the line into the bus)."
         )
     mask = np.asarray(protection, dtype=bool)
     if mask.shape != (feeder.n_buses,):
-        raise ValueError(f"protection mask has shape {mask.shape}; expected ({feeder.n_buses},)")
+        raise ParameterError(
+            f"protection mask has shape {mask.shape}; expected ({feeder.n_buses},)"
+        )
     return mask | first
 
 
@@ -343,7 +345,7 @@ def reliability_indices(
     repair = _as_2d(repair_h, feeder.n_buses, "repair_h")
     n = rate.shape[0]
     if repair.shape != rate.shape:
-        raise ValueError(f"repair_h has shape {repair.shape}; expected {rate.shape}")
+        raise ParameterError(f"repair_h has shape {repair.shape}; expected {rate.shape}")
     lines = feeder.lines
     for name, arr in (("rate_per_km", rate), ("repair_h", repair)):
         sub = arr[:, lines]
@@ -362,7 +364,7 @@ def reliability_indices(
     if switches is not None:
         extra = np.asarray(switches, dtype=bool)
         if extra.shape != (feeder.n_buses,):
-            raise ValueError(f"switches has shape {extra.shape}; expected ({feeder.n_buses},)")
+            raise ParameterError(f"switches has shape {extra.shape}; expected ({feeder.n_buses},)")
         switch |= extra
     section = nearest_marked_ancestor(feeder, switch)
 

@@ -176,6 +176,8 @@ def read_osm_file(
     b_y: list[int] = []
     b_ring: list[int] = []
     n_rings = 0
+    skipped = 0
+    seen = [_UNDEFINED, _UNDEFINED, -_UNDEFINED, -_UNDEFINED]  # west, south, east, north [1e-7 deg]
     try:
         processor = (
             osmium.FileProcessor(str(file), osmium.osm.NODE | osmium.osm.WAY)
@@ -189,11 +191,22 @@ def read_osm_file(
             if "highway" in tags:
                 if not is_street(tags):
                     continue
+                xs = [nd.x for nd in nodes]
+                ys = [nd.y for nd in nodes]
+                if box is not None and _UNDEFINED not in xs:
+                    # Remember where the file has streets (for messages), but keep in memory
+                    # only the ways that reach the area: memory follows the area, not the file.
+                    lo_x, hi_x, lo_y, hi_y = min(xs), max(xs), min(ys), max(ys)
+                    seen[0], seen[1] = min(seen[0], lo_x), min(seen[1], lo_y)
+                    seen[2], seen[3] = max(seen[2], hi_x), max(seen[3], hi_y)
+                    if hi_x < box[0] or lo_x > box[2] or hi_y < box[1] or lo_y > box[3]:
+                        skipped += 1
+                        continue
                 k = len(way_ids)
                 way_ids.append(way.id)
                 s_ref.extend([nd.ref for nd in nodes])
-                s_x.extend([nd.x for nd in nodes])
-                s_y.extend([nd.y for nd in nodes])
+                s_x.extend(xs)
+                s_y.extend(ys)
                 s_way.extend([k] * len(nodes))
             elif buildings and tags.get("building") != "no" and len(nodes) >= 4:
                 if nodes[0].ref != nodes[len(nodes) - 1].ref:
@@ -211,28 +224,37 @@ def read_osm_file(
                 b_y.extend(ys)
                 b_ring.extend([n_rings] * len(xs))
                 n_rings += 1
-    except (RuntimeError, ValueError, OSError) as exc:
+    except (RuntimeError, ValueError, OSError, osmium.InvalidLocationError) as exc:
         raise OsmReadError(
             f"cannot read OSM file {str(file)!r}: {exc}. The file is truncated, corrupt or not "
             "OSM data; download it again or pass another extract."
         ) from exc
 
-    if not way_ids:
+    if not way_ids and not skipped:
         raise FeederValidationError(
             f"OSM file {str(file)!r} holds no streets (no way with a street highway tag); pass "
             "an extract that covers streets."
         )
     x = np.asarray(s_x, dtype=np.int64)
     y = np.asarray(s_y, dtype=np.int64)
-    defined = (x != _UNDEFINED) & (y != _UNDEFINED)
+    # Undefined locations (dangling node references) and positions off the globe are dropped.
+    defined = (np.abs(x) <= 1_800_000_000) & (np.abs(y) <= 900_000_000)
     lon = np.where(defined, x / 1e7, np.nan)
     lat = np.where(defined, y / 1e7, np.nan)
-    bounds = (
-        float(np.nanmin(lon)),
-        float(np.nanmin(lat)),
-        float(np.nanmax(lon)),
-        float(np.nanmax(lat)),
-    )
+    bounds = None
+    if defined.any():
+        bounds = (
+            float(lon[defined].min()),
+            float(lat[defined].min()),
+            float(lon[defined].max()),
+            float(lat[defined].max()),
+        )
+    if skipped and seen[0] <= seen[2]:
+        west, south, east, north = (v / 1e7 for v in seen)
+        if bounds is not None:
+            west, south = min(west, bounds[0]), min(south, bounds[1])
+            east, north = max(east, bounds[2]), max(north, bounds[3])
+        bounds = (west, south, east, north)
     keep = None if region is None else region.contains(lon, lat)
     raw = RawStreets.from_ways(
         np.asarray(s_ref, dtype=np.int64),

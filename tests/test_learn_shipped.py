@@ -1,0 +1,71 @@
+"""The shipped SMART-DS posterior reproduces its training feeders (slow: reads five circuits).
+
+Each feeder's own topology is sampled from the shipped new-feeder posterior predictive; per
+feeder, three statistics of the real loads are compared with the 90 % interval of the same
+statistics over the synthetic realisations: the share of three-phase loads per zone, the shares
+of single-phase loads on A, B and C, and the mean P of the single-phase loads on each phase.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from bayesgrid_plugins.learn.registry import load_power_posterior
+from bayesgrid_plugins.learn.sources import SMARTDS
+from bayesgrid_plugins.models.power import BayesianPowerModel
+
+DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+
+
+@pytest.mark.slow
+def test_smartds_posterior_reproduces_its_training_feeders():
+    if not DATA.is_dir():
+        pytest.skip("the public data folder is not beside the checkout")
+    from opendss_ext.reader import read_circuit
+
+    model = BayesianPowerModel(load_power_posterior("smartds"))
+    inside, total = 0, 0
+    for k, source in enumerate(SMARTDS):
+        circuit = read_circuit(DATA / source.master, loads_file=source.loads_file)
+        table = circuit.training_table(system=source.system)
+        loads = table.loads
+        phases = loads["phases"].to_numpy()
+        zone = loads["zone"].to_numpy()
+        p = table.p_kw
+        ens = model.sample(circuit.feeder, 400, rng=k)
+        bus = circuit.feeder.load_buses
+        syn_phases = ens.load_phases[:, bus]
+        syn_zone = circuit.feeder.zone[bus]
+        syn_p = ens.p_kw[:, bus].sum(axis=2)
+
+        def check(real: float, synthetic: np.ndarray) -> None:
+            nonlocal inside, total
+            ok = np.isfinite(synthetic)
+            low, high = np.quantile(synthetic[ok], [0.05, 0.95])
+            inside += int(low <= real <= high)
+            total += 1
+
+        modelled = (phases == 7) | np.isin(phases, [1, 2, 4])
+        for z in range(model.parameters.n_zones):
+            if (zone[modelled] == z).sum() >= 5 and (syn_zone == z).any():
+                real = (phases[modelled & (zone == z)] == 7).mean()
+                check(real, (syn_phases[:, syn_zone == z] == 7).mean(axis=1))
+        single = np.isin(phases, [1, 2, 4])
+        syn_single = np.isin(syn_phases, [1, 2, 4])
+        with np.errstate(invalid="ignore"):
+            for bit in (1, 2, 4):
+                check(
+                    (phases[single] == bit).mean(), (syn_phases == bit).sum(1) / syn_single.sum(1)
+                )
+                on_phase = syn_phases == bit
+                check(
+                    p[phases == bit].mean(),
+                    (syn_p * on_phase).sum(axis=1) / on_phase.sum(axis=1),
+                )
+    # Nominal coverage 0.90; with about 60 checks its binomial sd is 0.04, and the predictive
+    # spreads over feeders, so at least 80 % inside is required (2.5 sd below nominal).
+    assert total >= 40
+    assert inside / total >= 0.80, (inside, total)
