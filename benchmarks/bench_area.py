@@ -8,14 +8,20 @@ Usage: ``python benchmarks/bench_area.py [--extract liechtenstein|monaco] [--dis
 from __future__ import annotations
 
 import argparse
+import os
 import time
 from pathlib import Path
 
 import numpy as np
 
+#: The shared real data beside the checkout (override with BAYESGRID_SHARED_DATA).
+SHARED_DATA = Path(
+    os.environ.get("BAYESGRID_SHARED_DATA", Path(__file__).resolve().parents[2] / "shared" / "data")
+)
+
 EXTRACTS = {
-    "liechtenstein": (Path("/work/shared/data/osm/pyosmium_liechtenstein.osm.pbf"), (47.168, 9.50)),
-    "monaco": (Path("/work/shared/data/osm/osrm_monaco.osm.pbf"), (43.7384, 7.4246)),
+    "liechtenstein": (Path(f"{SHARED_DATA}/osm/pyosmium_liechtenstein.osm.pbf"), (47.168, 9.50)),
+    "monaco": (Path(f"{SHARED_DATA}/osm/osrm_monaco.osm.pbf"), (43.7384, 7.4246)),
 }
 
 

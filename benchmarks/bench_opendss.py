@@ -10,6 +10,7 @@ Run: ``python benchmarks/bench_opendss.py [--n 1000] [--seed 2025]``
 from __future__ import annotations
 
 import argparse
+import os
 import time
 from pathlib import Path
 
@@ -18,8 +19,13 @@ import numpy as np
 from bayesgrid_plugins.models.power import BayesianPowerModel
 from opendss_ext import CircuitOptions, populate_circuit, read_circuit, solve_ensemble
 
+#: The shared real data beside the checkout (override with BAYESGRID_SHARED_DATA).
+SHARED_DATA = Path(
+    os.environ.get("BAYESGRID_SHARED_DATA", Path(__file__).resolve().parents[2] / "shared" / "data")
+)
+
 EULV = Path(
-    "/work/shared/data/feeders/electricdss-tst/Version8/Distrib/IEEETestCases/LVTestCase/Master.dss"
+    f"{SHARED_DATA}/feeders/electricdss-tst/Version8/Distrib/IEEETestCases/LVTestCase/Master.dss"
 )
 
 

@@ -39,8 +39,13 @@ from bayesgrid_plugins.scale import (
 )
 from bayesgrid_plugins.scale.regions import build_region_feeder
 
+#: The shared real data beside the checkout (override with BAYESGRID_SHARED_DATA).
+SHARED_DATA = Path(
+    os.environ.get("BAYESGRID_SHARED_DATA", Path(__file__).resolve().parents[2] / "shared" / "data")
+)
+
 EULV = Path(
-    "/work/shared/data/feeders/electricdss-tst/Version8/Distrib/IEEETestCases/LVTestCase/Master.dss"
+    f"{SHARED_DATA}/feeders/electricdss-tst/Version8/Distrib/IEEETestCases/LVTestCase/Master.dss"
 )
 
 

@@ -13,16 +13,22 @@ Run: ``python benchmarks/bench_unbalance.py [-n 10] [--nets eu,oberrhein,schutte
 from __future__ import annotations
 
 import argparse
+import os
 import time
 import warnings
 from pathlib import Path
 
 import numpy as np
 
+#: The shared real data beside the checkout (override with BAYESGRID_SHARED_DATA).
+SHARED_DATA = Path(
+    os.environ.get("BAYESGRID_SHARED_DATA", Path(__file__).resolve().parents[2] / "shared" / "data")
+)
+
 NETS = {
-    "eu": Path("/work/shared/data/feeders/pandapower/IEEE_European_LV_On_Peak_566.json"),
-    "oberrhein": Path("/work/shared/data/feeders/pandapower/mv_oberrhein.json"),
-    "schutterwald": Path("/work/shared/data/feeders/pandapower/lv_schutterwald.json"),
+    "eu": Path(f"{SHARED_DATA}/feeders/pandapower/IEEE_European_LV_On_Peak_566.json"),
+    "oberrhein": Path(f"{SHARED_DATA}/feeders/pandapower/mv_oberrhein.json"),
+    "schutterwald": Path(f"{SHARED_DATA}/feeders/pandapower/lv_schutterwald.json"),
 }
 
 

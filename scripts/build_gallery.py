@@ -176,7 +176,7 @@ def area_text(extract: Extract) -> str:
     if extract.point is None:
         return "the whole extract"
     lat, lon = extract.point
-    return f"{extract.dist_m:g} m around ({lat:.4f}, {lon:.4f})"
+    return f"{extract.dist_m:g} m around {lat:.4f}, {lon:.4f}"
 
 
 def page(entries: list[dict], missing: list[Extract], seed: int) -> str:
@@ -202,7 +202,15 @@ def page(entries: list[dict], missing: list[Extract], seed: int) -> str:
             f"| {s['line_km']:.2f} | {s['branches']} | {s['max_distance_km']:.2f} "
             f"| {s['three_phase_lines'] / max(s['lines'], 1):.0%} |"
         )
-    lines.append("")
+    lines += ["", '<div class="bg-gallery">']
+    for entry in entries:
+        e, s = entry["extract"], entry["stats"]
+        lines.append(
+            f'<figure><a href="#{e.name}"><img src="{entry["image"]}" alt="{e.title}"></a>'
+            f"<figcaption>{e.title}: {s['buses']} buses, {s['line_km']:.1f} km</figcaption>"
+            "</figure>"
+        )
+    lines += ["</div>", ""]
     for entry in entries:
         e, s = entry["extract"], entry["stats"]
         source = "shipped `monaco.osm.pbf`" if e.file is None else f"`{e.file}`"

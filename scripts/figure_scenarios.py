@@ -14,12 +14,18 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import warnings
 from pathlib import Path
 
 import numpy as np
 
-NETS = Path("/work/shared/data/feeders/pandapower")
+#: The shared real data beside the checkout (override with BAYESGRID_SHARED_DATA).
+SHARED_DATA = Path(
+    os.environ.get("BAYESGRID_SHARED_DATA", Path(__file__).resolve().parents[2] / "shared" / "data")
+)
+
+NETS = Path(f"{SHARED_DATA}/feeders/pandapower")
 COLOURS = ("#1b9e77", "#d95f02", "#7570b3")
 
 

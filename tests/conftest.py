@@ -3,11 +3,18 @@
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 import numpy as np
 import pytest
 
 from bayesgrid_plugins.feeder import Feeder
+
+#: The project's shared real data (``shared/data`` beside the checkout); override with the
+#: environment variable BAYESGRID_SHARED_DATA.
+SHARED_DATA = Path(
+    os.environ.get("BAYESGRID_SHARED_DATA", Path(__file__).resolve().parents[2] / "shared" / "data")
+)
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

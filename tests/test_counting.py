@@ -7,6 +7,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import SHARED_DATA
 from scipy import stats
 
 from bayesgrid_plugins.errors import ParameterError
@@ -16,7 +17,7 @@ from bayesgrid_plugins.learn.table import TrainingTable, make_training_table
 from bayesgrid_plugins.models.power import PowerParameters
 from bayesgrid_plugins.posterior import default_parameter_path
 
-DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+DATA = SHARED_DATA
 
 
 def table_from(

@@ -144,3 +144,25 @@ def test_strict_settings_turn_a_broken_link_into_a_failure(tmp_path: Path) -> No
     proc = _build(config, tmp_path / "site", timeout=120)
     assert proc.returncode != 0
     assert "nowhere.md" in proc.stdout + proc.stderr
+
+
+@pytest.mark.slow
+def test_the_landing_page_example_runs(tmp_path: Path) -> None:
+    import re
+
+    text = (ROOT / "docs" / "index.md").read_text(encoding="utf-8")
+    blocks = re.findall(r"```python\n(.*?)```", text, flags=re.S)
+    assert blocks, "the landing page shows an example"
+    script = tmp_path / "example.py"
+    script.write_text("\n".join(blocks), encoding="utf-8")
+    proc = subprocess.run(
+        [sys.executable, str(script)],
+        cwd=tmp_path,
+        env=_env(),
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert proc.returncode == 0, proc.stderr[-4000:]
+    assert (tmp_path / "monaco" / "opendss").is_dir()
+    assert (tmp_path / "monaco" / "pandapower").is_dir()

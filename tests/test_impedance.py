@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 import pytest
-from conftest import random_tree
+from conftest import SHARED_DATA, random_tree
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -20,7 +18,7 @@ from bayesgrid_plugins.models.impedance import (
 from bayesgrid_plugins.models.power import BayesianPowerModel
 from bayesgrid_plugins.phases import PHASE_ABC, n_phases
 
-DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+DATA = SHARED_DATA
 AUSTIN = (
     DATA
     / "feeders/smart-ds-disco/tests/data/smart-ds/substations/p1uhs23_1247"

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import random_tree
+from conftest import SHARED_DATA, random_tree
 
 from bayesgrid_plugins.errors import OutputExistsError, ParameterError
 from bayesgrid_plugins.learn.conjugate import fit_power_conjugate
@@ -26,7 +26,7 @@ from bayesgrid_plugins.learn.registry import available_posteriors, posterior_pat
 from bayesgrid_plugins.learn.table import TrainingTable, make_training_table
 from bayesgrid_plugins.models.power import BayesianPowerModel, PowerParameters
 
-DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+DATA = SHARED_DATA
 TRUE = {
     "p3": np.array([0.30, 0.25, 0.20, 0.15, 0.12, 0.10, 0.08, 0.06, 0.05, 0.04]),
     "phase_probs": np.array([0.5, 0.3, 0.2]),
@@ -231,7 +231,7 @@ def test_saved_posterior_samples_alike_in_a_fresh_process_without_pymc(hierarchi
         import sys, numpy as np
         sys.path.insert(0, {str(Path(__file__).parent)!r})
         from bayesgrid_plugins.models.power import BayesianPowerModel
-        from conftest import random_tree
+        from conftest import SHARED_DATA, random_tree
         feeder = random_tree(60, 7)
         feeder = feeder.with_loads(np.arange(feeder.n_buses) != feeder.source)
         ens = BayesianPowerModel({str(path)!r}).sample(feeder, 25, rng=123)

@@ -8,16 +8,15 @@ of single-phase loads on A, B and C, and the mean P of the single-phase loads on
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 import pytest
+from conftest import SHARED_DATA
 
 from bayesgrid_plugins.learn.registry import load_power_posterior
 from bayesgrid_plugins.learn.sources import SMARTDS
 from bayesgrid_plugins.models.power import BayesianPowerModel
 
-DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+DATA = SHARED_DATA
 
 
 @pytest.mark.slow

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import SHARED_DATA
 
 from bayesgrid_plugins import Ensemble, Feeder
 from bayesgrid_plugins.errors import (
@@ -27,7 +28,7 @@ from opendss_ext.engine import new_engine, run_commands
 from opendss_ext.exporter import OpenDSSExporter, bayesgrid_register_exporters
 
 EULV = Path(
-    "/work/shared/data/feeders/electricdss-tst/Version8/Distrib/IEEETestCases/LVTestCase/Master.dss"
+    f"{SHARED_DATA}/feeders/electricdss-tst/Version8/Distrib/IEEETestCases/LVTestCase/Master.dss"
 )
 
 GOLDEN = """\

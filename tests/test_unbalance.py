@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 import pandapower as pp
 import pytest
+from conftest import SHARED_DATA
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -26,7 +27,7 @@ from pandapower_ext.unbalance import (
     unbalance_net,
 )
 
-NETS = Path("/work/shared/data/feeders/pandapower")
+NETS = Path(f"{SHARED_DATA}/feeders/pandapower")
 EU_LV = NETS / "IEEE_European_LV_On_Peak_566.json"
 OBERRHEIN = NETS / "mv_oberrhein.json"
 SCHUTTERWALD = NETS / "lv_schutterwald.json"

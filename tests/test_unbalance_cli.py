@@ -9,16 +9,16 @@ from pathlib import Path
 import numpy as np
 import pandapower as pp
 import pytest
+from conftest import SHARED_DATA
 
 from bayesgrid_plugins.cli_unbalance import add_unbalance_command
 from bayesgrid_plugins.ensemble import Ensemble
 from bayesgrid_plugins.errors import OutputExistsError, ParameterError
 from pandapower_ext.unbalance import bus_load_totals
 
-EU_LV = Path("/work/shared/data/feeders/pandapower/IEEE_European_LV_On_Peak_566.json")
+EU_LV = Path(f"{SHARED_DATA}/feeders/pandapower/IEEE_European_LV_On_Peak_566.json")
 IEEE13 = Path(
-    "/work/shared/data/feeders/electricdss-tst/Version8/Distrib/IEEETestCases/13Bus/"
-    "IEEE13Nodeckt.dss"
+    f"{SHARED_DATA}/feeders/electricdss-tst/Version8/Distrib/IEEETestCases/13Bus/IEEE13Nodeckt.dss"
 )
 
 

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import SHARED_DATA
 
 from bayesgrid_plugins.errors import OutputExistsError, ParameterError
 from bayesgrid_plugins.phases import check_phase_consistency, n_phases
@@ -14,8 +15,7 @@ from opendss_ext.reader import compile_master
 from opendss_ext.unbalance import circuit_load_totals, unbalance_circuit
 
 IEEE13 = Path(
-    "/work/shared/data/feeders/electricdss-tst/Version8/Distrib/IEEETestCases/13Bus/"
-    "IEEE13Nodeckt.dss"
+    f"{SHARED_DATA}/feeders/electricdss-tst/Version8/Distrib/IEEETestCases/13Bus/IEEE13Nodeckt.dss"
 )
 pytestmark = pytest.mark.skipif(not IEEE13.is_file(), reason="IEEE 13-node data not present")
 

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import SHARED_DATA
 
 from bayesgrid_plugins.ensemble import Ensemble
 from bayesgrid_plugins.errors import OutputExistsError, ParameterError
@@ -35,7 +36,7 @@ from bayesgrid_plugins.validation import (
     transfer,
 )
 
-DATA = Path("/work/shared/data/feeders")
+DATA = Path(f"{SHARED_DATA}/feeders")
 TST = DATA / "electricdss-tst/Version8/Distrib/IEEETestCases"
 IEEE13 = TST / "13Bus/IEEE13Nodeckt.dss"
 IEEE123 = TST / "123Bus/IEEE123Master.dss"

@@ -488,7 +488,8 @@ def sample_area(
 ) -> AreaEnsemble:
     """Sample ``n`` realisations of every feeder, aligned across feeders.
 
-    Each feeder gets its own stream from ``numpy.random.SeedSequence(rng).spawn(n_feeders)``
+    Realisation k of every feeder uses the same posterior draw of the power model. Each feeder
+    gets its own stream from ``numpy.random.SeedSequence(rng).spawn(...)``
     (so a feeder's realisations do not depend on how many feeders come before it in a run that
     samples them separately with the same seed and index). Loads go on LV buses; every MV bus is
     three-phase (MV/LV transformers are three-phase).
@@ -512,11 +513,13 @@ def sample_area(
     if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
         raise ParameterError(f"n must be a positive integer number of realisations, got {n!r}.")
     model = power_model or BayesianPowerModel()
-    streams = np.random.SeedSequence(rng).spawn(len(area.feeders))
+    draw_ss, *streams = np.random.SeedSequence(rng).spawn(len(area.feeders) + 1)
+    # Realisation k of every feeder uses the same posterior draw: one area, one parameter set.
+    draws = np.random.default_rng(draw_ss).integers(model.parameters.n_draws, size=int(n))
     out = []
     for f, stream in zip(area.feeders, streams):
         power_ss, z_ss = stream.spawn(2)
-        ens = model.sample(f.feeder, int(n), rng=np.random.default_rng(power_ss))
+        ens = model.sample(f.feeder, int(n), rng=np.random.default_rng(power_ss), draws=draws)
         phases = ens.bus_phases.copy()
         phases[:, f.mv_buses] = PHASE_ABC
         ens = ens.with_fields(bus_phases=phases)
