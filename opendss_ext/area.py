@@ -302,6 +302,19 @@ def solve_area(
     The circuit is rebuilt for each realisation (a few thousand elements build in well under a
     second) and solved in snapshot mode.
 
+    Parameters
+    ----------
+    area : Area
+        The area (from :func:`bayesgrid_plugins.area.area_from_osm`).
+    ensemble : AreaEnsemble
+        Aligned realisations of its feeders (:func:`bayesgrid_plugins.area.sample_area`).
+    realisations : sequence of int, optional
+        Which realisations to solve; default all.
+    options : CircuitOptions, optional
+        How the feeders' circuits are built.
+    dss : opendssdirect context, optional
+        Engine to use; default a fresh context.
+
     Returns
     -------
     AreaPowerFlow

@@ -117,6 +117,16 @@ def dss_bus_names(feeder: Feeder) -> np.ndarray:
     Ids that are already safe are kept; others have unsafe characters replaced by ``_`` (so no
     id can add a command, a property or a node to the script), and a name that would collide
     gets the bus index appended (then ``_2``, ``_3``, ... until it is unique).
+
+    Parameters
+    ----------
+    feeder : Feeder
+        The feeder whose ``bus_id`` are named.
+
+    Returns
+    -------
+    ndarray of str, shape (n_buses,)
+        The OpenDSS bus names, aligned with ``feeder.bus_id``.
     """
     names = [_UNSAFE.sub("_", str(b).lower()) or "bus" for b in feeder.bus_id]
     taken = set(names)

@@ -110,6 +110,27 @@ def populate_circuit(
 
     The engine is remembered so that :func:`set_realisation` can switch it to another
     realisation without rebuilding.
+
+    Parameters
+    ----------
+    feeder : Feeder
+        The topology.
+    ensemble : Ensemble
+        Realisations for ``feeder``.
+    realisation : int, default 0
+        Which realisation to build.
+    dss : opendssdirect context, optional
+        Engine to build in; default a fresh ``opendssdirect.NewContext()``.
+    options : CircuitOptions, optional
+        How the circuit is built (frequency, source, default lines, load voltage band).
+    union_of : sequence of int, optional
+        Build every line and load phase these realisations use, so that
+        :func:`set_realisation` can switch between them.
+
+    Returns
+    -------
+    opendssdirect context
+        The engine holding the circuit (not yet solved).
     """
     options = options or CircuitOptions()
     engine = builder.populate_circuit(
@@ -168,6 +189,17 @@ def set_realisation(dss: Any, feeder: Feeder, ensemble: Ensemble, realisation: i
     mode's ``Z0 = Z1`` rule on lines of changing phases), the line matrices are rewritten too.
     The circuit must have been built with every phase the realisation uses (``union_of``).
 
+    Parameters
+    ----------
+    dss : opendssdirect context
+        The engine returned by :func:`populate_circuit`.
+    feeder : Feeder
+        The feeder it was built for.
+    ensemble : Ensemble
+        The ensemble it was built from.
+    realisation : int
+        The realisation to switch to.
+
     Raises
     ------
     AdapterError
@@ -202,7 +234,18 @@ def _check_fits(layout: _Layout, feeder: Feeder, ensemble: Ensemble, k: int) -> 
 
 
 def solve(dss: Any) -> bool:
-    """Solve the circuit (snapshot); return whether it converged."""
+    """Solve the circuit (snapshot); return whether it converged.
+
+    Parameters
+    ----------
+    dss : opendssdirect context
+        An engine holding a circuit.
+
+    Returns
+    -------
+    bool
+        Whether the solution converged; an engine error raises ``AdapterError``.
+    """
     try:
         dss.Text.Command("solve")
     except Exception as exc:

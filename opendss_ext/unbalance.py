@@ -98,7 +98,18 @@ def _three_phase_buses(dss: Any, names: set[str]) -> set[str]:
 
 
 def circuit_load_totals(dss: Any) -> dict[str, tuple[float, float]]:
-    """Total kW and kvar of the enabled loads of a live circuit, by bus (lower case)."""
+    """Total kW and kvar of the enabled loads of a live circuit, by bus (lower case).
+
+    Parameters
+    ----------
+    dss : opendssdirect context
+        An engine holding a compiled circuit.
+
+    Returns
+    -------
+    dict of str to (float, float)
+        Bus name -> (P [kW], Q [kvar]).
+    """
     totals: dict[str, list[float]] = {}
     for load in _loads(dss):
         entry = totals.setdefault(load.bus, [0.0, 0.0])

@@ -355,6 +355,23 @@ def solve_area(
 
     Each realisation is switched in place (loads and line phases) and solved from a DC start
     (the transformers shift the phase by 30 degrees per level).
+
+    Parameters
+    ----------
+    net : pandapowerNet
+        The net returned by :func:`build_area_net`.
+    combined : Ensemble
+        The combined ensemble returned with it.
+    realisations : sequence of int, optional
+        Which realisations to solve; default all.
+    tolerance_mva : float, default 1e-8
+        Power-flow tolerance [MVA].
+    max_iteration : int or "auto"
+        Newton-Raphson iteration limit of ``runpp_3ph``.
+
+    Returns
+    -------
+    AreaPowerFlow
     """
     import pandapower as pp
     from pandapower.powerflow import LoadflowNotConverged

@@ -44,6 +44,15 @@ def _modules(node: Any, found: set[str], depth: int = 0) -> None:
 def read_net(path: str | os.PathLike[str]) -> Any:
     """Load a pandapower net from a JSON file, refusing files that name foreign classes.
 
+    Parameters
+    ----------
+    path : path-like
+        A JSON file written by ``pandapower.to_json``.
+
+    Returns
+    -------
+    pandapowerNet
+
     Raises
     ------
     FileNotFoundError

@@ -398,6 +398,12 @@ def build_net(
 
     Parameters
     ----------
+    feeder : Feeder
+        The topology (bus ids, coordinates, line lengths [km], nominal voltages [kV]).
+    ensemble : Ensemble
+        Realisations for ``feeder``.
+    realisation : int, default 0
+        Which realisation the net holds.
     f_hz : float, default 50.0
         System frequency [Hz].
     name : str

@@ -72,6 +72,11 @@ def check_3ph_ready(net: Any) -> None:
     ``c0_nf_per_km``), on transformers (vector group and zero-sequence short-circuit and
     magnetising data) and short-circuit data on the external grid; pandapower itself reports a
     missing column as a bare ``KeyError``.
+
+    Parameters
+    ----------
+    net : pandapowerNet
+        The net to check; it is not modified.
     """
     problems = []
     if len(net.line):

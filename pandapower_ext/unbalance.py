@@ -469,6 +469,15 @@ def write_realisation(net: Any, ensemble: Ensemble, realisation: int) -> Any:
     Unlike :func:`~pandapower_ext.populate.set_realisation` the values are not rounded, so each
     bus's total stays equal to the ensemble's to float precision.
 
+    Parameters
+    ----------
+    net : pandapowerNet
+        A net prepared by :func:`unbalance_net` (its ``asymmetric_load`` rows are tagged).
+    ensemble : Ensemble
+        The ensemble sampled for it.
+    realisation : int
+        Which realisation to write.
+
     Returns
     -------
     pandapowerNet

@@ -259,7 +259,7 @@ def test_ensemble_too_large_for_memory(tiny):
 
 # ----------------------------------------------------------------------------- parameters
 def _params(**change):
-    d = PowerParameters.default()
+    d = PowerParameters.default().mean()  # one draw, so a scalar change keeps the draw count
     base = {name: getattr(d, name) for name in PowerParameters.FIELDS}
     return PowerParameters(**{**base, **change})
 

@@ -55,7 +55,7 @@ def test_hop_zones_steer_the_three_phase_probability(osm_net) -> None:  # type: 
     net, hop_zone_list, source_bus = osm_net
     # Everything in zone 0 and its p3 at 1: every load three-phase.
     one_zone = [[b for zone in hop_zone_list for b in zone]] + [[] for _ in range(9)]
-    params = bg.BayesianPowerModel().parameters
+    params = bg.BayesianPowerModel().parameters.mean()
     p3 = np.zeros(10)
     p3[0] = 1.0
     model = bg.BayesianPowerModel(

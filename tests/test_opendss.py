@@ -243,7 +243,9 @@ def test_european_lv_sampled_loads_union_circuit():
     from opendss_ext import read_circuit
 
     feeder = read_circuit(EULV).feeder
-    ensemble = BayesianPowerModel().sample(feeder, 4, rng=7)
+    # Point estimates: the heavier draws of the posterior predictive overload this LV feeder,
+    # and this test is about the shared circuit, not about the loads.
+    ensemble = BayesianPowerModel("smartds-counting").sample(feeder, 4, rng=7)
     result = solve_ensemble(feeder, ensemble)
     assert result.converged.all()
     assert np.nanmin(result.vm_pu) > 0.5 and np.nanmax(result.vm_pu) <= 1.0 + 1e-9
@@ -275,7 +277,7 @@ def test_cross_engine_agreement_european_lv():
     from opendss_ext.defaults import SourceType
 
     feeder = read_circuit(EULV).feeder
-    ensemble = BayesianPowerModel().sample(feeder, 20, rng=11)
+    ensemble = BayesianPowerModel("smartds-counting").sample(feeder, 20, rng=11)
     net = pp.create_empty_network(f_hz=50.0)
     populate_net(net, feeder, ensemble, 0, source=SourceParameters(s_sc_max_mva=1e8))
     with warnings.catch_warnings():

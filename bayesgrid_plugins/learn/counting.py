@@ -29,6 +29,7 @@ from typing import Any
 import numpy as np
 from scipy import optimize, stats
 
+from .. import __version__
 from ..errors import ParameterError
 from ..models.power import PowerParameters
 from ..phases import PHASE_ABC, n_phases
@@ -158,6 +159,8 @@ def count_power_parameters(
 
     systems = sorted(set(loads["system"].astype(str)))
     record = {
+        "id": "power-counting",
+        "bayesgrid_version": __version__,
         "method": "counting (Algorithm 1), empirical phase shares, moment-matched P",
         "data_source": ", ".join(systems),
         "created": _dt.date.today().isoformat(),

@@ -13,6 +13,7 @@ from __future__ import annotations
 import importlib
 import inspect
 import logging
+import re
 from pathlib import Path
 from typing import Any
 
@@ -165,9 +166,14 @@ def tutorial_scripts() -> list[Path]:
 
 
 # ----------------------------------------------------------------------------- API pages
+_ROLE = re.compile(r":[a-z]+:`~?\.?([^`]+)`")
+
+
 def _first_line(obj: Any) -> str:
+    """The summary line of a docstring, with reST roles reduced to code spans."""
     doc = inspect.getdoc(obj) or ""
-    return doc.strip().splitlines()[0] if doc.strip() else ""
+    line = doc.strip().splitlines()[0] if doc.strip() else ""
+    return _ROLE.sub(lambda m: f"`{m.group(1).rsplit('.', 1)[-1]}`", line)
 
 
 def api_markdown(module_name: str, title: str, intro: str, extra: list[str]) -> str:

@@ -15,9 +15,7 @@
 # tree from the substation. Everything here runs offline on the OpenStreetMap extract of
 # Monaco that ships with the package (© OpenStreetMap contributors, ODbL 1.0).
 #
-# Run it as a script (`python 01_topology.py`) or open it as a notebook
-# (`jupytext --to notebook 01_topology.py`). It writes `monaco_feeder.png` into the working
-# folder.
+# It writes `monaco_feeder.png` into the working folder.
 
 # %%
 import matplotlib
