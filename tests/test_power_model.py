@@ -273,7 +273,7 @@ def test_parameters_round_trip_through_a_file(tmp_path) -> None:  # type: ignore
 
 
 def test_bad_parameter_files(tmp_path) -> None:  # type: ignore[no-untyped-def]
-    good = PowerParameters.default().save(tmp_path / "good.json")
+    good = PowerParameters.default().mean().save(tmp_path / "good.json")
     text = good.read_text()
     (tmp_path / "truncated.json").write_text(text[: len(text) // 2])
     with pytest.raises(PosteriorMismatchError, match="truncated"):
