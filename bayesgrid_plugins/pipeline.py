@@ -415,6 +415,12 @@ def generate(config: GenerateConfig, *, progress: ProgressFactory | None = None)
             save_power_flow(stage / RESULTS_FILE, power_flow)
         from .figures import write_figures
 
+        chosen = np.arange(
+            len(ensemble) if config.network_files is None else min(config.n, config.network_files)
+        )
+        files["reliability"] = write_reliability_tables(
+            stage / "reliability", feeder, reliability, chosen
+        )
         files["figures"] = write_figures(stage, osm, ensemble, power_flow, reliability)
         step.update(len(formats) + 1)
         timings["writing"] = time.perf_counter() - start
@@ -431,6 +437,36 @@ def generate(config: GenerateConfig, *, progress: ProgressFactory | None = None)
     # Paths now live under the final folder.
     files = {k: [out / Path(p).relative_to(stage) for p in v] for k, v in files.items()}
     return GenerateResult(out, feeder, ensemble, power_flow, summary, reliability, files, timings)
+
+
+def write_reliability_tables(
+    folder: Path, feeder: Feeder, result: Any, realisations: np.ndarray
+) -> list[Path]:
+    """Reliability beside the networks: per-bus CSVs of the chosen realisations, and the system
+    indices (expected and one sampled year) of every realisation in ``system_indices.csv``."""
+    import io
+
+    import pandas as pd
+
+    from .fileio import atomic_write_text
+
+    folder.mkdir()
+    written = []
+    for k in realisations.tolist():
+        buffer = io.StringIO()
+        pd.DataFrame(result.bus_table(k, feeder.bus_id)).to_csv(buffer, index=False)
+        path = folder / f"realisation_{k:04d}.csv"
+        written.append(atomic_write_text(path, buffer.getvalue(), what="reliability table"))
+    columns = {"realisation": np.arange(len(result.expected["saifi"]))}
+    for kind in ("expected", "sampled"):
+        for name in ("saifi", "saidi_h", "caifi", "caidi_h"):
+            columns[f"{name}_{kind}"] = getattr(result, kind)[name]
+    buffer = io.StringIO()
+    pd.DataFrame(columns).to_csv(buffer, index=False)
+    written.append(
+        atomic_write_text(folder / "system_indices.csv", buffer.getvalue(), what="reliability")
+    )
+    return written
 
 
 def save_power_flow(path: Path, result: Any) -> Path:

@@ -58,6 +58,7 @@ def test_every_output_is_written_and_consistent(run: Path) -> None:
         "demand.png",
         "voltages.png",
         "reliability.png",
+        "reliability",
         "manifest.json",
     }
     for png in ("feeder_phases.png", "demand.png", "voltages.png", "reliability.png"):
@@ -82,6 +83,13 @@ def test_every_output_is_written_and_consistent(run: Path) -> None:
     assert len(list((run / "opendss").iterdir())) == 2
     assert len(list((run / "geojson").glob("*.geojson"))) == 2
     assert "Converged: 6 of 6" in (run / "summary.md").read_text()
+    # Reliability tables beside the networks: per bus for the written realisations, and the
+    # system indices of every realisation.
+    system = (run / "reliability" / "system_indices.csv").read_text().splitlines()
+    assert len(system) == 1 + 6 and system[0].startswith("realisation,saifi_expected")
+    per_bus = (run / "reliability" / "realisation_0001.csv").read_text().splitlines()
+    assert len(per_bus) == 1 + feeder.n_buses and "caidi_h" in per_bus[0]
+    assert not (run / "reliability" / "realisation_0002.csv").exists()
     assert verify_manifest(run) == []  # complete, and nothing changed since it was written
     # Impedances and reliability were sampled too, and the summary reports them.
     assert ensemble.r1_ohm_per_km is not None and ensemble.caidi_h is not None
