@@ -71,6 +71,14 @@ class Ensemble:
         Customer average interruption duration [h / interruption].
     metadata : dict
         Provenance: model ids, seed, feeder name. JSON-serialisable.
+
+    Examples
+    --------
+    >>> from bayesgrid_plugins import BayesianPowerModel, Feeder
+    >>> feeder = Feeder.from_edges([("s", "a", 0.1), ("a", "b", 0.05)], "s")  # lengths [km]
+    >>> ensemble = BayesianPowerModel().sample(feeder, 10, rng=1)
+    >>> ensemble.p_kw.shape  # (realisations, buses, phases A/B/C) [kW]
+    (10, 3, 3)
     """
 
     bus_id: np.ndarray

@@ -47,6 +47,14 @@ class LineParameters:
         Thermal current limit [kA].
     kind : str
         pandapower line type: ``"cs"`` (cable) or ``"ol"`` (overhead line).
+
+    Examples
+    --------
+    >>> import dataclasses
+    >>> from pandapower_ext.defaults import DEFAULT_LV_LINE
+    >>> DEFAULT_LV_LINE.r1_ohm_per_km, DEFAULT_LV_LINE.max_i_ka  # [ohm/km], [kA]
+    (0.208, 0.27)
+    >>> derated = dataclasses.replace(DEFAULT_LV_LINE, max_i_ka=0.22)
     """
 
     name: str

@@ -25,47 +25,136 @@ __all__ = [
 
 
 class BayesGridError(Exception):
-    """Base class of every error raised by bayesgrid."""
+    """Base class of every error raised by bayesgrid.
+
+    Examples
+    --------
+    >>> from bayesgrid_plugins import BayesGridError, ParameterError
+    >>> issubclass(ParameterError, BayesGridError)  # catch every bayesgrid error at once
+    True
+    """
 
 
 class FeederValidationError(BayesGridError, ValueError):
-    """A topology is not a valid radial feeder (cycle, island, several sources, bad length)."""
+    """A topology is not a valid radial feeder (cycle, island, several sources, bad length).
+
+    Examples
+    --------
+    >>> from bayesgrid_plugins import Feeder, FeederValidationError
+    >>> Feeder.from_edges([("s", "a", 0.0)], "s")  # doctest: +IGNORE_EXCEPTION_DETAIL
+    Traceback (most recent call last):
+    FeederValidationError: length_km must be positive and finite; lines ['s-a'] have [0.0] km.
+    """
 
 
 class PhaseConsistencyError(BayesGridError, ValueError):
-    """A bus or line carries a phase that its parent does not have."""
+    """A bus or line carries a phase that its parent does not have.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from bayesgrid_plugins import Feeder, check_phase_consistency
+    >>> feeder = Feeder.from_edges([("s", "a", 0.1), ("a", "b", 0.05)], "s")
+    >>> check_phase_consistency(feeder, np.array([7, 1, 2]))  # doctest: +IGNORE_EXCEPTION_DETAIL
+    Traceback (most recent call last):
+    PhaseConsistencyError: 1 phase inconsistencies:
+      realisation 0: bus 'b' has B but its parent 'a' has A
+    ...
+    """
 
 
 class ParameterError(BayesGridError, ValueError):
-    """A model parameter is invalid (NaN, negative scale, probabilities not summing to 1, ...)."""
+    """A model parameter is invalid (NaN, negative scale, probabilities not summing to 1, ...).
+
+    Examples
+    --------
+    >>> from bayesgrid_plugins import ParameterError, scenario_parameters
+    >>> scenario_parameters(p3=1.5)  # doctest: +IGNORE_EXCEPTION_DETAIL
+    Traceback (most recent call last):
+    ParameterError: p3 must lie in [0, 1], got [1.5, 1.5, ...].
+    """
 
 
 class PosteriorMismatchError(BayesGridError, ValueError):
-    """A parameter file belongs to another model or format version, or is truncated."""
+    """A parameter file belongs to another model or format version, or is truncated.
+
+    Examples
+    --------
+    >>> from bayesgrid_plugins import PowerParameters, PosteriorMismatchError
+    >>> PowerParameters.load("my_impedance.json")  # an impedance file  # doctest: +SKIP
+    Traceback (most recent call last):
+    PosteriorMismatchError: the file holds parameters of another model
+    """
 
 
 class UnknownExporterError(BayesGridError, KeyError):
-    """No exporter is registered under the requested name."""
+    """No exporter is registered under the requested name.
+
+    Examples
+    --------
+    >>> from bayesgrid_plugins import get_exporter
+    >>> get_exporter("xlsx")  # doctest: +IGNORE_EXCEPTION_DETAIL
+    Traceback (most recent call last):
+    UnknownExporterError: no exporter is called 'xlsx'; available: csv, geojson, npz, ...
+    """
 
     def __str__(self) -> str:  # KeyError quotes its message; show it plainly instead
         return str(self.args[0]) if self.args else ""
 
 
 class DuplicateExporterError(BayesGridError, ValueError):
-    """Two exporters were registered under the same name."""
+    """Two exporters were registered under the same name.
+
+    Examples
+    --------
+    >>> from bayesgrid_plugins import BayesGridError, DuplicateExporterError
+    >>> issubclass(DuplicateExporterError, (BayesGridError, ValueError))
+    True
+    """
 
 
 class AdapterError(BayesGridError, RuntimeError):
-    """pandapower or OpenDSS rejected what an adapter built or asked for."""
+    """pandapower or OpenDSS rejected what an adapter built or asked for.
+
+    Examples
+    --------
+    >>> from bayesgrid_plugins import AdapterError
+    >>> from pandapower_ext import check_3ph_ready
+    >>> check_3ph_ready(net)  # a net without zero-sequence line data  # doctest: +SKIP
+    Traceback (most recent call last):
+    AdapterError: line: r0_ohm_per_km, x0_ohm_per_km, c0_nf_per_km missing
+    """
 
 
 class OfflineError(BayesGridError, RuntimeError):
-    """An online query was asked for, but OpenStreetMap cannot be reached."""
+    """An online query was asked for, but OpenStreetMap cannot be reached.
+
+    Examples
+    --------
+    >>> from bayesgrid_plugins import OfflineError, feeder_from_osm
+    >>> feeder_from_osm("place", "Vaduz, Liechtenstein")  # without network  # doctest: +SKIP
+    Traceback (most recent call last):
+    OfflineError: OpenStreetMap cannot be reached
+    """
 
 
 class OutputExistsError(BayesGridError, FileExistsError):
-    """An output already exists and overwriting was not asked for."""
+    """An output already exists and overwriting was not asked for.
+
+    Examples
+    --------
+    >>> from bayesgrid_plugins import OutputExistsError
+    >>> issubclass(OutputExistsError, FileExistsError)  # pass overwrite=True to replace
+    True
+    """
 
 
 class MissingDataWarning(UserWarning):
-    """Data a calculation needs were missing and documented defaults were filled in."""
+    """Data a calculation needs were missing and documented defaults were filled in.
+
+    Examples
+    --------
+    >>> import warnings
+    >>> from bayesgrid_plugins import MissingDataWarning
+    >>> warnings.simplefilter("error", MissingDataWarning)  # doctest: +SKIP
+    """

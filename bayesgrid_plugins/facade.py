@@ -156,6 +156,13 @@ def create_osm_pandapower_network(
         pandapower bus indices in each zone of normalised distance.
     source_bus : int
         pandapower index of the substation bus.
+
+    Examples
+    --------
+    >>> import bayesgrid_plugins as bg
+    >>> net, zones, source = bg.create_osm_pandapower_network(dist=300)  # [m]  # doctest: +SKIP
+    >>> model = bg.BayesianPowerModel()
+    >>> ensemble = model.generate_consistent_data(net, zones, source, n=10, rng=1)  # doctest: +SKIP
     """
     from pandapower_ext import build_net
     from pandapower_ext._netmap import bus_labels
@@ -236,6 +243,13 @@ def save_synthetic_network(
         Which realisations (default all).
     overwrite : bool, default False
         Replace existing files.
+
+    Examples
+    --------
+    >>> import bayesgrid_plugins as bg
+    >>> net, zones, source = bg.create_osm_pandapower_network(dist=300)  # doctest: +SKIP
+    >>> bg.BayesianPowerModel().generate_consistent_data(net, zones, source, n=10)  # doctest: +SKIP
+    >>> files = bg.save_synthetic_network(net, ["opendss", "npz"], "out")  # doctest: +SKIP
     """
     from . import plugins
 

@@ -98,6 +98,13 @@ class Feeder:
         ``i`` is ``preorder[position[i]:subtree_end[i]]``.
     position : ndarray of int
         Position of each bus in ``preorder``.
+
+    Examples
+    --------
+    >>> from bayesgrid_plugins import Feeder
+    >>> feeder = Feeder(["s", "a", "b"], parent=[-1, 0, 1], length_km=[0.0, 0.12, 0.05])
+    >>> feeder.n_buses, feeder.source, feeder.distance_km.round(2).tolist()  # distances [km]
+    (3, 0, [0.0, 0.12, 0.17])
     """
 
     bus_id: np.ndarray

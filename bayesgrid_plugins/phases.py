@@ -92,6 +92,14 @@ def enforce_phase_consistency(feeder: Feeder, masks: np.ndarray) -> np.ndarray:
     ndarray of uint8, same shape
         For every bus, the union of its own mask and the masks of its whole subtree: the
         smallest consistent result that keeps every original phase.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from bayesgrid_plugins import Feeder, enforce_phase_consistency
+    >>> feeder = Feeder.from_edges([("s", "a", 0.1), ("a", "b", 0.05)], "s")  # lengths [km]
+    >>> enforce_phase_consistency(feeder, np.array([0, 1, 2]))  # load on A at a, on B at b
+    array([3, 3, 2], dtype=uint8)
     """
     arr, single = _as_masks(feeder, masks, "masks")
     pre = arr[:, feeder.preorder].astype(np.int64)
@@ -155,6 +163,13 @@ def check_phase_consistency(feeder: Feeder, masks: np.ndarray) -> None:
         The topology.
     masks : ndarray of int, shape (n_buses,) or (n_realisations, n_buses)
         Phase masks per bus.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from bayesgrid_plugins import Feeder, check_phase_consistency
+    >>> feeder = Feeder.from_edges([("s", "a", 0.1), ("a", "b", 0.05)], "s")  # lengths [km]
+    >>> check_phase_consistency(feeder, np.array([7, 3, 1]))  # ABC > AB > A: passes
     """
     bad = np.atleast_2d(phase_inconsistencies(feeder, masks))
     if not bad.any():

@@ -106,6 +106,14 @@ class GenerateConfig:
     network_files : int or None
         How many realisations the per-realisation formats write (network files, GIS layers;
         ``None``: all). The ``npz`` ensemble file always holds every realisation.
+
+    Examples
+    --------
+    >>> from pathlib import Path
+    >>> from bayesgrid_plugins import GenerateConfig
+    >>> config = GenerateConfig(dist_m=300, n=20, seed=1, engine="none", out=Path("out"))
+    >>> config.formats
+    ('npz', 'opendss', 'pandapower', 'geojson')
     """
 
     source: str = "file"
@@ -325,6 +333,13 @@ def generate(config: GenerateConfig, *, progress: ProgressFactory | None = None)
     -------
     GenerateResult
         The feeder, the ensemble, the power-flow results, the summary and the files written.
+
+    Examples
+    --------
+    >>> from pathlib import Path
+    >>> from bayesgrid_plugins import GenerateConfig, generate
+    >>> config = GenerateConfig(dist_m=300, n=20, seed=1, formats=("npz",), out=Path("out"))
+    >>> result = generate(config)  # 20 realisations solved with OpenDSS  # doctest: +SKIP
     """
     from . import plugins
     from .models.impedance import BayesianImpedanceModel

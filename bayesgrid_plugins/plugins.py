@@ -705,12 +705,25 @@ def get_exporter(name: str) -> Exporter:
     -------
     Exporter
         Raises ``UnknownExporterError`` listing the available names when there is none.
+
+    Examples
+    --------
+    >>> from bayesgrid_plugins import get_exporter
+    >>> get_exporter("npz").name
+    'npz'
     """
     return get_plugin_manager().get_exporter(name)
 
 
 def available_exporters() -> list[str]:
-    """Sorted names of the exporters of the shared manager."""
+    """Sorted names of the exporters of the shared manager.
+
+    Examples
+    --------
+    >>> from bayesgrid_plugins import available_exporters
+    >>> {"csv", "geojson", "npz", "opendss", "pandapower"} <= set(available_exporters())
+    True
+    """
     return get_plugin_manager().available_exporters()
 
 

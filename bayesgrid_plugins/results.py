@@ -29,6 +29,14 @@ def voltage_unbalance_percent(v_abc: np.ndarray) -> np.ndarray:
     -------
     ndarray of float, shape (...)
         Negative- over positive-sequence magnitude, in percent (NaN where V1 is zero).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from pandapower_ext import voltage_unbalance_percent
+    >>> a = np.exp(-2j * np.pi / 3)
+    >>> print(f"{voltage_unbalance_percent(np.array([1.0, 0.95 * a, a**2])):.2f}")  # [%]
+    1.69
     """
     v = np.asarray(v_abc, dtype=complex)
     v1 = (v[..., 0] + _A * v[..., 1] + _A**2 * v[..., 2]) / 3
@@ -72,6 +80,13 @@ class PowerFlowResult:
         Wall time [s] of each realisation's update and solve.
     metadata : dict
         Solver options used.
+
+    Examples
+    --------
+    >>> from pandapower_ext import build_net, solve_ensemble
+    >>> net = build_net(feeder, ensemble)  # doctest: +SKIP
+    >>> result = solve_ensemble(net, feeder, ensemble)  # doctest: +SKIP
+    >>> result.vm_min_pu.min(), result.vuf_percent.max()  # [p.u.], [%]  # doctest: +SKIP
     """
 
     bus_id: np.ndarray

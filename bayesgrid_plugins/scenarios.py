@@ -159,6 +159,14 @@ def scenario_parameters(
     ------
     ParameterError
         Naming the parameter whose value is invalid, or an unknown scenario.
+
+    Examples
+    --------
+    >>> from bayesgrid_plugins import BayesianPowerModel, scenario_parameters
+    >>> params = scenario_parameters(scenario="unbalanced", p3=0.2, p_mu_kw=3.0)  # mean [kW]
+    >>> params.provenance["scenario"], params.phase_probs[0].tolist()
+    ('unbalanced', [0.1, 0.6, 0.3])
+    >>> model = BayesianPowerModel(params)
     """
     if base is None:
         base = PowerParameters.default()

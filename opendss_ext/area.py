@@ -134,6 +134,13 @@ def to_area_dss_commands(
     list of str
         clear, frequency, circuit, transmission line codes and lines, transformers, feeder line
         codes, lines and transformers, loads, voltage bases, ``calcvoltagebases``, tolerance.
+
+    Examples
+    --------
+    >>> from opendss_ext import to_area_dss_commands
+    >>> script = to_area_dss_commands(area, area_ensemble, realisation=0)  # doctest: +SKIP
+    >>> script[0]  # doctest: +SKIP
+    'clear'
     """
     options = options or CircuitOptions()
     if len(ensemble.ensembles) != area.n_feeders:
@@ -320,6 +327,13 @@ def solve_area(
     AreaPowerFlow
         Voltages of the transmission buses, substation busbars and every feeder bus except the
         feeders' sources (the busbars stand for them), in that order.
+
+    Examples
+    --------
+    >>> from bayesgrid_plugins.area import area_from_osm, sample_area
+    >>> from opendss_ext import solve_area_dss
+    >>> area = area_from_osm(dist_m=1000)  # embedded Monaco extract, radius [m]  # doctest: +SKIP
+    >>> flows = solve_area_dss(area, sample_area(area, 5, rng=1))  # doctest: +SKIP
     """
     options = options or CircuitOptions()
     engine = new_engine(dss)

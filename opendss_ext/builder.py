@@ -98,6 +98,12 @@ class CircuitOptions:
         default makes constant-PQ loads draw their power to about 1e-9 relative).
     name : str
         Circuit name.
+
+    Examples
+    --------
+    >>> from opendss_ext import CircuitOptions, to_dss_commands
+    >>> options = CircuitOptions(frequency_hz=60.0, all_three_phase=True)  # [Hz]
+    >>> script = to_dss_commands(feeder, ensemble, options=options)  # doctest: +SKIP
     """
 
     frequency_hz: float = 50.0
@@ -127,6 +133,13 @@ def dss_bus_names(feeder: Feeder) -> np.ndarray:
     -------
     ndarray of str, shape (n_buses,)
         The OpenDSS bus names, aligned with ``feeder.bus_id``.
+
+    Examples
+    --------
+    >>> from bayesgrid_plugins import Feeder
+    >>> from opendss_ext import dss_bus_names
+    >>> dss_bus_names(Feeder.from_edges([("Sub 1", "A/2", 0.1)], "Sub 1")).tolist()
+    ['sub_1', 'a_2']
     """
     names = [_UNSAFE.sub("_", str(b).lower()) or "bus" for b in feeder.bus_id]
     taken = set(names)
@@ -326,6 +339,14 @@ def to_dss_commands(
     list of str or str
         The commands, in order: clear, frequency, circuit, line codes, lines, loads, voltage
         bases, ``calcvoltagebases``, solver tolerance.
+
+    Examples
+    --------
+    >>> from bayesgrid_plugins import BayesianPowerModel, Feeder
+    >>> from opendss_ext import to_dss_commands
+    >>> feeder = Feeder.from_edges([("s", "a", 0.1), ("a", "b", 0.05)], "s")  # lengths [km]
+    >>> to_dss_commands(feeder, BayesianPowerModel().sample(feeder, 5, rng=1))[:2]
+    ['clear', 'set defaultbasefrequency=50']
     """
     options = options or CircuitOptions()
     if not isinstance(options.name, str) or _CONTROL.search(options.name):

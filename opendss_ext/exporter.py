@@ -137,6 +137,11 @@ class OpenDSSExporter:
 
     Options (``ExportRequest.options``): ``frequency_hz``, ``all_three_phase``, ``vminpu``,
     ``vmaxpu``, ``tolerance``, ``name`` (see :class:`~opendss_ext.builder.CircuitOptions`).
+
+    Examples
+    --------
+    >>> from bayesgrid_plugins import export
+    >>> export(feeder, ensemble, "opendss", "out", realisations=[0, 1])  # doctest: +SKIP
     """
 
     name = "opendss"

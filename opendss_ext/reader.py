@@ -92,6 +92,12 @@ class OpenDSSCircuit:
         Loads on islands the source cannot reach (de-energised in the circuit as given): names,
         primary phase masks (found as for the other loads, each island walked from its
         highest-voltage bus) and total active power [kW]. They are not in the table.
+
+    Examples
+    --------
+    >>> from opendss_ext import read_circuit
+    >>> circuit = read_circuit("IEEE13/Master.dss")  # doctest: +SKIP
+    >>> circuit.feeder.n_buses, circuit.p_kw.sum()  # total load [kW]  # doctest: +SKIP
     """
 
     name: str
@@ -391,6 +397,12 @@ def read_circuit(
         Zones of normalised distance.
     max_iterations : int, default 20
         Solver iteration limit set after compiling.
+
+    Examples
+    --------
+    >>> from opendss_ext import read_circuit
+    >>> circuit = read_circuit("ieee37/ieee37.dss", length_unit="kft")  # doctest: +SKIP
+    >>> circuit.feeder.distance_km.max()  # longest path from the feeder head [km]  # doctest: +SKIP
     """
     master = Path(master_dss_path)
     dss = compile_master(master, dss=dss, loads_file=loads_file, max_iterations=max_iterations)
@@ -671,6 +683,12 @@ def training_table(
     TrainingTable
         One row per load (primary phases, P and Q per phase [kW, kvar], distance [km], d, zone,
         branch) and per line (phases, R1, X1, R0, X0 [ohm/km], length [km], ampacity [kA]).
+
+    Examples
+    --------
+    >>> from opendss_ext import training_table
+    >>> master = "p1uhs0_1247/Master.dss"  # a SMART-DS feeder
+    >>> table = training_table(master, loads_file="Loads_original.dss")  # doctest: +SKIP
     """
     circuit = read_circuit(
         master_dss_path,

@@ -131,6 +131,13 @@ def populate_circuit(
     -------
     opendssdirect context
         The engine holding the circuit (not yet solved).
+
+    Examples
+    --------
+    >>> from opendss_ext import populate_circuit, set_realisation, solve
+    >>> dss = populate_circuit(feeder, ensemble, union_of=range(10))  # doctest: +SKIP
+    >>> set_realisation(dss, feeder, ensemble, 3); solve(dss)  # doctest: +SKIP
+    True
     """
     options = options or CircuitOptions()
     engine = builder.populate_circuit(
@@ -205,6 +212,14 @@ def set_realisation(dss: Any, feeder: Feeder, ensemble: Ensemble, realisation: i
     AdapterError
         If the engine was not built by :func:`populate_circuit` for this feeder, or the
         realisation needs line or load phases the circuit lacks.
+
+    Examples
+    --------
+    >>> from opendss_ext import populate_circuit, set_realisation, solve
+    >>> dss = populate_circuit(feeder, ensemble, union_of=[0, 1])  # doctest: +SKIP
+    >>> set_realisation(dss, feeder, ensemble, 1)  # doctest: +SKIP
+    >>> solve(dss)  # doctest: +SKIP
+    True
     """
     layout = _LAYOUTS.get(dss)
     if layout is None or (
@@ -245,6 +260,13 @@ def solve(dss: Any) -> bool:
     -------
     bool
         Whether the solution converged; an engine error raises ``AdapterError``.
+
+    Examples
+    --------
+    >>> from opendss_ext import populate_circuit, solve
+    >>> dss = populate_circuit(feeder, ensemble)  # doctest: +SKIP
+    >>> solve(dss)  # doctest: +SKIP
+    True
     """
     try:
         dss.Text.Command("solve")
@@ -304,6 +326,14 @@ def solve_ensemble(
     PowerFlowResult
         Per realisation: voltages (n, n_buses, 3) [p.u.], convergence, line loading [%],
         per-phase extreme voltages, highest unbalance [%], losses [kW], wall time [s].
+
+    Examples
+    --------
+    >>> import bayesgrid_plugins as bg
+    >>> from opendss_ext import solve_ensemble
+    >>> feeder = bg.feeder_from_osm(dist_m=300).feeder  # embedded Monaco extract  # doctest: +SKIP
+    >>> ensemble = bg.BayesianPowerModel().sample(feeder, 20, rng=1)  # doctest: +SKIP
+    >>> result = solve_ensemble(feeder, ensemble)  # voltages [p.u.]  # doctest: +SKIP
     """
     options = options or CircuitOptions()
     check_inputs(feeder, ensemble)

@@ -109,6 +109,12 @@ def circuit_load_totals(dss: Any) -> dict[str, tuple[float, float]]:
     -------
     dict of str to (float, float)
         Bus name -> (P [kW], Q [kvar]).
+
+    Examples
+    --------
+    >>> from opendss_ext import circuit_load_totals, populate_circuit
+    >>> dss = populate_circuit(feeder, ensemble)  # doctest: +SKIP
+    >>> circuit_load_totals(dss)  # {bus: (P [kW], Q [kvar])}  # doctest: +SKIP
     """
     totals: dict[str, list[float]] = {}
     for load in _loads(dss):
@@ -136,6 +142,12 @@ class UnbalancedCircuit:
         Bus -> (phase-to-neutral kV, model, vminpu, vmaxpu) of the new loads.
     loads_file : str or None
         Passed to :func:`~opendss_ext.reader.compile_master` when the circuit is rebuilt.
+
+    Examples
+    --------
+    >>> from opendss_ext import unbalance_circuit
+    >>> result = unbalance_circuit("IEEE13/Master.dss", n=10, rng=1)  # doctest: +SKIP
+    >>> result.ensemble.p_kw.shape  # (10, buses, 3) [kW]  # doctest: +SKIP
     """
 
     master: Path
@@ -256,6 +268,13 @@ def unbalance_circuit(
     ------
     ParameterError
         If ``loads`` is unknown or no load can be converted.
+
+    Examples
+    --------
+    >>> from opendss_ext import unbalance_circuit
+    >>> master = "IEEE13/Master.dss"
+    >>> result = unbalance_circuit(master, n=100, scenario="unbalanced", rng=1)  # doctest: +SKIP
+    >>> result.ensemble.bus_phases.shape  # (100, buses)  # doctest: +SKIP
     """
     if loads not in ("three_phase", "all"):
         raise ParameterError(f"loads must be 'three_phase' or 'all', got {loads!r}.")

@@ -127,6 +127,13 @@ def build_area_net(
     (pandapowerNet, Ensemble)
         The net, and the combined ensemble whose ids tag its distribution rows (pass it to
         :func:`solve_area` or :func:`~pandapower_ext.populate.set_realisation`).
+
+    Examples
+    --------
+    >>> from bayesgrid_plugins.area import area_from_osm, sample_area
+    >>> from pandapower_ext import build_area_net
+    >>> area = area_from_osm(dist_m=1000)  # embedded Monaco extract, radius [m]  # doctest: +SKIP
+    >>> net, combined = build_area_net(area, sample_area(area, 5, rng=1))  # doctest: +SKIP
     """
     import pandapower as pp
 
@@ -372,6 +379,12 @@ def solve_area(
     Returns
     -------
     AreaPowerFlow
+
+    Examples
+    --------
+    >>> from pandapower_ext import build_area_net, solve_area_pp
+    >>> net, combined = build_area_net(area, area_ensemble)  # doctest: +SKIP
+    >>> flows = solve_area_pp(net, combined, realisations=[0, 1])  # doctest: +SKIP
     """
     import pandapower as pp
     from pandapower.powerflow import LoadflowNotConverged

@@ -66,6 +66,12 @@ class TrafoParameters:
         Zero-sequence data required by ``runpp_3ph``.
     sn_mva : float or None
         Rating [MVA]; None chooses one from the load below (:func:`trafo_rating_mva`).
+
+    Examples
+    --------
+    >>> from pandapower_ext import TrafoParameters, build_net
+    >>> trafo = TrafoParameters(sn_mva=0.4)  # fixed rating [MVA] instead of sized by load
+    >>> net = build_net(feeder, ensemble, trafo=trafo)  # doctest: +SKIP
     """
 
     name: str = "0.63 MVA 20/0.4 kV"
@@ -122,6 +128,12 @@ class SourceParameters:
         X0/X1 ratio.
     r0x0_max : float
         R0/X0 ratio.
+
+    Examples
+    --------
+    >>> from pandapower_ext import SourceParameters, build_net
+    >>> weak = SourceParameters(vm_pu=1.02, s_sc_max_mva=100.0)  # set point [p.u.], [MVA]
+    >>> net = build_net(feeder, ensemble, source=weak)  # doctest: +SKIP
     """
 
     vm_pu: float = 1.0

@@ -77,6 +77,12 @@ def write_realisations(
     ------
     OutputExistsError
         If a target exists and ``overwrite`` is False (checked before anything is written).
+
+    Examples
+    --------
+    >>> from pandapower_ext import build_net, write_realisations
+    >>> net = build_net(feeder, ensemble)  # doctest: +SKIP
+    >>> files = write_realisations(net, ensemble, "out/pp", realisations=[0, 1])  # doctest: +SKIP
     """
     import pandapower as pp
 
@@ -129,6 +135,11 @@ class PandapowerJsonExporter:
     """pandapower JSON nets, one per realisation, solvable with ``pandapower.runpp_3ph``.
 
     Options (``request.options``): ``f_hz`` (system frequency [Hz], default 50).
+
+    Examples
+    --------
+    >>> from bayesgrid_plugins import export
+    >>> export(feeder, ensemble, "pandapower", "out", realisations=[0, 1])  # doctest: +SKIP
     """
 
     name = "pandapower"

@@ -59,6 +59,11 @@ def read_net(path: str | os.PathLike[str]) -> Any:
         If the file does not exist.
     ParameterError
         If the file is not JSON, or names a class outside :data:`ALLOWED_MODULES`.
+
+    Examples
+    --------
+    >>> from pandapower_ext import read_net
+    >>> net = read_net("out/pandapower/realisation_0.json")  # doctest: +SKIP
     """
     import pandapower as pp
 

@@ -234,6 +234,13 @@ def populate_net(
         If sampled line data are not finite and positive.
     AdapterError
         If ``net`` is not empty or pandapower rejects an element.
+
+    Examples
+    --------
+    >>> import pandapower as pp
+    >>> from pandapower_ext import populate_net
+    >>> net = populate_net(pp.create_empty_network(), feeder, ensemble)  # doctest: +SKIP
+    >>> len(net.asymmetric_load)  # one load per loaded bus  # doctest: +SKIP
     """
     import pandapower as pp
 
@@ -410,6 +417,13 @@ def build_net(
         Name of the net.
     **options
         Keyword options of :func:`populate_net`.
+
+    Examples
+    --------
+    >>> import bayesgrid_plugins as bg
+    >>> from pandapower_ext import build_net
+    >>> feeder = bg.feeder_from_osm(dist_m=300).feeder  # embedded Monaco extract  # doctest: +SKIP
+    >>> net = build_net(feeder, bg.BayesianPowerModel().sample(feeder, 10, rng=1))  # doctest: +SKIP
     """
     import pandapower as pp
 
@@ -447,6 +461,14 @@ def populate_loads(net: Any, feeder: Feeder, ensemble: Ensemble, realisation: in
     -------
     pandapowerNet
         ``net`` itself.
+
+    Examples
+    --------
+    >>> from bayesgrid_plugins import BayesianPowerModel
+    >>> from pandapower_ext import feeder_from_net, populate_loads
+    >>> feeder = feeder_from_net(net)  # doctest: +SKIP
+    >>> ensemble = BayesianPowerModel().sample(feeder, 10, rng=1)  # doctest: +SKIP
+    >>> net = populate_loads(net, feeder, ensemble)  # doctest: +SKIP
     """
     check_aligned(feeder, ensemble)
     k = _check_realisation(ensemble, realisation)
@@ -491,6 +513,14 @@ def set_realisation(net: Any, ensemble: Ensemble, realisation: int) -> bool:
     ------
     AdapterError
         If the net's tagged rows name buses the ensemble does not have.
+
+    Examples
+    --------
+    >>> import pandapower as pp
+    >>> from pandapower_ext import build_net, set_realisation
+    >>> net = build_net(feeder, ensemble, realisation=0)  # doctest: +SKIP
+    >>> set_realisation(net, ensemble, 5)  # switch without rebuilding  # doctest: +SKIP
+    >>> pp.runpp_3ph(net)  # doctest: +SKIP
     """
     k = _check_realisation(ensemble, realisation)
     changed = False

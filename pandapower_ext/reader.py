@@ -140,6 +140,12 @@ def feeder_from_net(net: Any, *, n_zones: int = DEFAULT_N_ZONES) -> Feeder:
     FeederValidationError
         If the net has no or several external grids, three-winding transformers, a loop, or
         buses that cannot be reached from the external grid; the message names the elements.
+
+    Examples
+    --------
+    >>> from pandapower_ext import feeder_from_net, read_net
+    >>> feeder = feeder_from_net(read_net("feeder.json"), n_zones=10)  # doctest: +SKIP
+    >>> feeder.distance_km.max()  # longest path from the external grid [km]  # doctest: +SKIP
     """
     missing = [
         t
@@ -266,6 +272,11 @@ def training_table(
         Number of zones.
     feeder : Feeder, optional
         ``feeder_from_net(net, n_zones=n_zones)`` if already computed.
+
+    Examples
+    --------
+    >>> from pandapower_ext import read_net, training_table
+    >>> table = training_table(read_net("feeder.json"), system="my-utility")  # doctest: +SKIP
     """
     if feeder is None:
         feeder = feeder_from_net(net, n_zones=n_zones)

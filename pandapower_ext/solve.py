@@ -77,6 +77,12 @@ def check_3ph_ready(net: Any) -> None:
     ----------
     net : pandapowerNet
         The net to check; it is not modified.
+
+    Examples
+    --------
+    >>> from pandapower_ext import check_3ph_ready, read_net
+    >>> net = read_net("feeder.json")  # doctest: +SKIP
+    >>> check_3ph_ready(net)  # raises AdapterError naming what is missing  # doctest: +SKIP
     """
     problems = []
     if len(net.line):
@@ -197,6 +203,13 @@ def solve_ensemble(
         If the net lacks three-phase data (naming the elements), if pandapower fails for another
         reason than non-convergence (naming the realisation), or on non-convergence when
         ``raise_on_failure`` is set.
+
+    Examples
+    --------
+    >>> from pandapower_ext import build_net, solve_ensemble
+    >>> net = build_net(feeder, ensemble)  # doctest: +SKIP
+    >>> result = solve_ensemble(net, feeder, ensemble, realisations=range(10))  # doctest: +SKIP
+    >>> result.vm_min_pu  # lowest voltage per realisation and phase [p.u.]  # doctest: +SKIP
     """
     import pandapower as pp
     from pandapower.powerflow import LoadflowNotConverged

@@ -127,6 +127,12 @@ def bus_load_totals(net: Any, *, include_asymmetric: bool = True) -> pd.DataFram
     -------
     pandas.DataFrame
         Indexed by pandapower bus, columns ``p_kw`` and ``q_kvar`` (``scaling`` applied).
+
+    Examples
+    --------
+    >>> from pandapower_ext import bus_load_totals, read_net
+    >>> net = read_net("feeder.json")  # doctest: +SKIP
+    >>> bus_load_totals(net)[["p_kw", "q_kvar"]].sum()  # [kW], [kvar]  # doctest: +SKIP
     """
     parts = []
     load = _in_service(net.load)
@@ -245,6 +251,12 @@ def unbalance_feeder(net: Any, *, n_zones: int = 10) -> tuple[Feeder, _ForestInf
     ------
     FeederValidationError
         If the net has no in-service external grid, or in-service three-winding transformers.
+
+    Examples
+    --------
+    >>> from pandapower_ext import read_net, unbalance_feeder
+    >>> feeder, info = unbalance_feeder(read_net("feeder.json"))  # doctest: +SKIP
+    >>> info.loop_elements  # elements that close loops  # doctest: +SKIP
     """
     grids = _in_service(net.ext_grid)
     if len(grids) == 0:
@@ -412,6 +424,12 @@ def add_zero_sequence_data(net: Any, *, warn: bool = True) -> dict[str, int]:
     -------
     dict
         ``{"table.column": number of rows filled}``.
+
+    Examples
+    --------
+    >>> from pandapower_ext import add_zero_sequence_data, read_net
+    >>> net = read_net("feeder.json")  # doctest: +SKIP
+    >>> add_zero_sequence_data(net, warn=False)  # {"table.column": rows filled}  # doctest: +SKIP
     """
     filled: dict[str, int] = {}
     line = net.line
@@ -482,6 +500,12 @@ def write_realisation(net: Any, ensemble: Ensemble, realisation: int) -> Any:
     -------
     pandapowerNet
         ``net`` itself.
+
+    Examples
+    --------
+    >>> from pandapower_ext import unbalance_net, write_realisation
+    >>> result = unbalance_net(net, n=10, rng=1)  # doctest: +SKIP
+    >>> write_realisation(result.net, result.ensemble, 4)  # doctest: +SKIP
     """
     n = ensemble.n_realisations
     if not isinstance(realisation, (int, np.integer)) or not -n <= realisation < n:
@@ -583,6 +607,13 @@ class UnbalancedNet:
         Elements left out of the tree because they close a loop.
     removed : dict
         Indices of the ``load`` / ``asymmetric_load`` rows replaced.
+
+    Examples
+    --------
+    >>> from pandapower_ext import unbalance_net
+    >>> result = unbalance_net(net, n=10, rng=1)  # doctest: +SKIP
+    >>> result.net.asymmetric_load.head()  # realisation 0 [MW]  # doctest: +SKIP
+    >>> result.realisation(3)  # doctest: +SKIP
     """
 
     net: Any
@@ -665,6 +696,13 @@ def unbalance_net(
         If the net has no external grid or has three-winding transformers.
     ParameterError
         If no load is reached by an external grid, or a bus's total P is negative.
+
+    Examples
+    --------
+    >>> from pandapower_ext import read_net, unbalance_net
+    >>> net = read_net("feeder.json")  # a net with balanced loads  # doctest: +SKIP
+    >>> result = unbalance_net(net, n=100, scenario="unbalanced", rng=1)  # doctest: +SKIP
+    >>> result.ensemble.p_kw.shape  # (100, buses, 3) [kW]  # doctest: +SKIP
     """
     params = _model_parameters(model, scenario)
     target = net if inplace else copy.deepcopy(net)

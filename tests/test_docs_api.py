@@ -1,9 +1,11 @@
-"""Every public function and class has a docstring; functions that take parameters document them.
+"""Every public function and class has a docstring with an example; parameters are documented.
 
 "Public" means listed in ``__all__`` of ``bayesgrid_plugins``, ``pandapower_ext`` or
 ``opendss_ext`` and defined in one of bayesgrid's packages (re-exported third-party objects,
 such as pluggy's ``hookimpl`` marker, are documented by their own project). The API reference
-of the documentation site is generated from these docstrings.
+of the documentation site is generated from these docstrings. Every public callable carries a
+NumPy-style ``Examples`` section (for a class, in the class docstring); functions that take
+parameters also carry a ``Parameters`` section naming each of them.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ import pytest
 PACKAGES = ("bayesgrid_plugins", "pandapower_ext", "opendss_ext")
 OWN = tuple(f"{p}." for p in PACKAGES) + PACKAGES
 SECTION = re.compile(r"^Parameters\n-{10,}$", re.MULTILINE)
+EXAMPLES = re.compile(r"^Examples\n-{8,}\n(?:\s*\n)*>>> ", re.MULTILINE)
 
 
 def public_objects() -> list[tuple[str, object]]:
@@ -55,6 +58,9 @@ def problems(objects: list[tuple[str, object]]) -> list[str]:
         if not doc.strip():
             out.append(f"{name}: no docstring")
             continue
+        if not EXAMPLES.search(doc):
+            out.append(f"{name}: no 'Examples' section with a '>>>' example")
+            continue
         if inspect.isclass(obj):
             continue  # a class documents itself; its __init__ parameters may live on the class
         params = documented_parameters(obj)
@@ -75,21 +81,36 @@ def test_the_public_api_is_large_enough_to_mean_something() -> None:
     assert {"bayesgrid_plugins.Feeder", "pandapower_ext.unbalance_net"} <= names
 
 
-def test_every_public_callable_has_a_docstring_with_its_parameters() -> None:
+def test_every_public_callable_has_a_docstring_with_its_parameters_and_an_example() -> None:
     missing = problems(public_objects())
     assert not missing, "document these public callables:\n" + "\n".join(missing)
+
+
+EX = "\n    Examples\n    --------\n    >>> f(1)\n"
 
 
 @pytest.mark.parametrize(
     ("source", "expected"),
     [
-        ('def f(x):\n    """Nothing about it."""\n', "no 'Parameters' section"),
+        ('def f(x):\n    """Nothing about it."""\n', "no 'Examples' section"),
+        (f'def f(x):\n    """Nothing about it.\n{EX}    """\n', "no 'Parameters' section"),
         ("def f(x):\n    pass\n", "no docstring"),
         (
-            'def f(x, y):\n    """Do.\n\n    Parameters\n    ----------\n    x : int\n    """\n',
+            'def f(x, y):\n    """Do.\n\n    Parameters\n    ----------\n    x : int\n'
+            f'{EX}    """\n',
             "not described: y",
         ),
+        (
+            'def f(x):\n    """Do.\n\n    Parameters\n    ----------\n    x : int\n    """\n',
+            "no 'Examples' section",
+        ),
+        (
+            'def f():\n    """Do.\n\n    Examples\n    --------\n    Call it with no arguments.\n'
+            '    """\n',
+            "no 'Examples' section",
+        ),
         ("class C:\n    pass\n", "no docstring"),
+        ('class C:\n    """A thing, without an example."""\n', "no 'Examples' section"),
     ],
 )
 def test_the_check_catches_what_is_missing(source: str, expected: str) -> None:
@@ -110,7 +131,20 @@ def test_a_complete_docstring_passes() -> None:
             Value [kW].
         n : int
             Factor.
+
+        Examples
+        --------
+        >>> f(2.0, n=3)
+        6.0
         """
         return x * n
 
-    assert problems([("f", f)]) == []
+    class C:
+        """A documented class.
+
+        Examples
+        --------
+        >>> C()  # doctest: +SKIP
+        """
+
+    assert problems([("f", f), ("C", C)]) == []

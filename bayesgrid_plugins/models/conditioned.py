@@ -173,6 +173,14 @@ def sample_conditioned(
     ParameterError
         If a total is negative (P) or not finite, or has the wrong shape, or zones do not
         match the parameters.
+
+    Examples
+    --------
+    >>> from bayesgrid_plugins import Feeder, sample_conditioned
+    >>> feeder = Feeder.from_edges([("s", "a", 0.1), ("a", "b", 0.05)], "s")  # lengths [km]
+    >>> ensemble = sample_conditioned(feeder, [0.0, 4.0, 2.5], [0.0, 1.0, 0.5], n=5, rng=1)
+    >>> ensemble.p_kw.sum(-1)[0]  # each bus keeps its total [kW]
+    array([0. , 4. , 2.5])
     """
     params = _parameters(model)
     if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:

@@ -80,6 +80,14 @@ class ImpedanceParameters(ParameterFile):
         Standard deviation of the log-normal factor on the line's impedances (0: none).
     provenance : dict
         Where the parameters came from; ``type_names`` names the types.
+
+    Examples
+    --------
+    >>> from bayesgrid_plugins import BayesianImpedanceModel, ImpedanceParameters
+    >>> params = ImpedanceParameters.default()  # the shipped posterior
+    >>> params.n_types, params.n_zones
+    (8, 10)
+    >>> model = BayesianImpedanceModel(params.with_variation(0.1))  # sd of log impedance
     """
 
     r1_ohm_per_km: np.ndarray
@@ -267,7 +275,8 @@ class BayesianImpedanceModel:
     Examples
     --------
     >>> ensemble = BayesianPowerModel().sample(feeder, 100, rng=1)  # doctest: +SKIP
-    >>> ensemble = BayesianImpedanceModel().sample(feeder, 100, rng=2, ensemble=ensemble)
+    >>> model = BayesianImpedanceModel()
+    >>> ensemble = model.sample(feeder, 100, rng=2, ensemble=ensemble)  # doctest: +SKIP
     """
 
     def __init__(

@@ -92,6 +92,14 @@ class PowerParameters(ParameterFile):
         Probabilities of ``pf_values``; sum to 1.
     provenance : dict
         Where the parameters came from (id, data source, method, date, version).
+
+    Examples
+    --------
+    >>> from bayesgrid_plugins import BayesianPowerModel, PowerParameters
+    >>> params = PowerParameters.default()  # the shipped posterior
+    >>> params.p3.shape  # (posterior draws, zones)
+    (1000, 10)
+    >>> model = BayesianPowerModel(params.mean())  # one draw: the posterior mean
     """
 
     MODEL: ClassVar[str] = "power"

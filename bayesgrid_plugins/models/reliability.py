@@ -460,6 +460,14 @@ class BayesianFrequencyModel:
     ----------
     parameters : FrequencyParameters or path-like, optional
         Default: the shipped parameters (learned from the physical model on SMART-DS feeders).
+
+    Examples
+    --------
+    >>> from bayesgrid_plugins import BayesianFrequencyModel, Feeder
+    >>> feeder = Feeder.from_edges([("s", "a", 0.1), ("a", "b", 0.05)], "s")  # lengths [km]
+    >>> ensemble = BayesianFrequencyModel().sample(feeder, 100, rng=1)
+    >>> ensemble.caifi.shape  # [interruptions / customer interrupted / year], NaN at the source
+    (100, 3)
     """
 
     def __init__(self, parameters: FrequencyParameters | str | os.PathLike[str] | None = None):
@@ -527,6 +535,14 @@ class BayesianDurationModel:
     ----------
     parameters : DurationParameters or path-like, optional
         Default: the shipped parameters (learned from the physical model on SMART-DS feeders).
+
+    Examples
+    --------
+    >>> from bayesgrid_plugins import BayesianDurationModel, Feeder
+    >>> feeder = Feeder.from_edges([("s", "a", 0.1), ("a", "b", 0.05)], "s")  # lengths [km]
+    >>> ensemble = BayesianDurationModel().sample(feeder, 100, rng=1)
+    >>> ensemble.caidi_h.shape  # [h / interruption], NaN at the source
+    (100, 3)
     """
 
     def __init__(self, parameters: DurationParameters | str | os.PathLike[str] | None = None):

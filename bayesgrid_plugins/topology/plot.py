@@ -88,6 +88,13 @@ def plot_feeder(
     Returns
     -------
     matplotlib Axes
+
+    Examples
+    --------
+    >>> import bayesgrid_plugins as bg
+    >>> osm = bg.feeder_from_osm(dist_m=300)  # embedded Monaco, radius [m]  # doctest: +SKIP
+    >>> ensemble = bg.BayesianPowerModel().sample(osm.feeder, 10, rng=1)  # doctest: +SKIP
+    >>> ax = bg.plot_feeder(osm, ensemble, realisation=3)  # doctest: +SKIP
     """
     from matplotlib.collections import LineCollection
     from matplotlib.lines import Line2D
