@@ -9,6 +9,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from .cli_types import bbox, point, positive_float, positive_int
 from .pipeline import DEFAULT_FORMATS, DEFAULT_N, DEFAULT_NETWORK_FILES, ENGINES, Progress
 
 __all__ = ["add_generate_command", "add_validate_command", "cmd_generate", "cmd_validate"]
@@ -36,44 +37,8 @@ class BarProgress(Progress):
         sys.stderr.flush()
 
 
-def _point(text: str) -> tuple[float, float]:
-    try:
-        lat, lon = (float(v) for v in text.split(","))
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected LAT,LON in degrees, got {text!r}") from None
-    return lat, lon
-
-
-def _bbox(text: str) -> tuple[float, float, float, float]:
-    try:
-        west, south, east, north = (float(v) for v in text.split(","))
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected W,S,E,N in degrees, got {text!r}") from None
-    return west, south, east, north
-
-
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
-    return value
-
-
-def _positive_float(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}") from None
-    if not value > 0:
-        raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}")
-    return value
-
-
 def _network_files(text: str) -> int | None:
-    return None if text == "all" else _positive_int(text)
+    return None if text == "all" else positive_int(text)
 
 
 def add_generate_command(subparsers: Any) -> None:
@@ -93,24 +58,24 @@ def add_generate_command(subparsers: Any) -> None:
     where.add_argument("--osm", type=Path, metavar="FILE", help="OSM file (.osm, .osm.bz2, .pbf)")
     where.add_argument("--place", metavar="NAME", help="place name (needs network access)")
     where.add_argument("--address", metavar="TEXT", help="address (needs network access)")
-    where.add_argument("--bbox", type=_bbox, metavar="W,S,E,N", help="area as a box [deg]")
+    where.add_argument("--bbox", type=bbox, metavar="W,S,E,N", help="area as a box [deg]")
     parser.add_argument(
         "--point",
-        type=_point,
+        type=point,
         metavar="LAT,LON",
         help="centre of the area [deg]; with --osm it crops the file, alone it "
         "queries OpenStreetMap",
     )
     parser.add_argument(
         "--dist",
-        type=_positive_float,
+        type=positive_float,
         metavar="M",
         help="radius of the area around --point or --address [m]",
     )
     parser.add_argument(
         "-n",
         "--samples",
-        type=_positive_int,
+        type=positive_int,
         default=DEFAULT_N,
         metavar="N",
         help=f"realisations (default {DEFAULT_N})",
@@ -212,7 +177,7 @@ def add_validate_command(subparsers: Any) -> None:
     parser.add_argument("folder", type=Path, metavar="DIR", help="output folder of a run")
     parser.add_argument(
         "--tolerance",
-        type=_positive_float,
+        type=positive_float,
         default=1e-6,
         metavar="PU",
         help="largest accepted voltage difference [p.u.] (default %(default)s)",

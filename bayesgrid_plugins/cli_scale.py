@@ -32,7 +32,7 @@ def _region(text: str) -> tuple[tuple[float, float], float]:
 
 
 def _shared_arguments(parser: argparse.ArgumentParser, default_out: str) -> None:
-    from .cli_generate import _positive_int
+    from .cli_types import positive_int as _positive_int
     from .scale.runner import DEFAULT_CHUNK_SIZE
 
     where = parser.add_argument_group("regions")
@@ -133,7 +133,7 @@ def add_run_command(subparsers: Any) -> None:
 
 def add_hosting_capacity_command(subparsers: Any) -> None:
     """Declare ``bayesgrid hosting-capacity``."""
-    from .cli_generate import _positive_float
+    from .cli_types import positive_float as _positive_float
 
     parser = subparsers.add_parser(
         "hosting-capacity",

@@ -19,21 +19,12 @@ from typing import Any
 
 import numpy as np
 
+from .cli_types import positive_float, positive_int
 from .errors import ParameterError
 
 __all__ = ["add_unbalance_command", "cmd_unbalance"]
 
 logger = logging.getLogger(__name__)
-
-
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
-    return value
 
 
 def _shares(text: str) -> tuple[float, float, float]:
@@ -57,16 +48,6 @@ def _p3(text: str) -> float | list[float]:
     return values[0] if len(values) == 1 else values
 
 
-def _positive_float(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}") from None
-    if not value > 0:
-        raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}")
-    return value
-
-
 def add_unbalance_command(subparsers: Any) -> None:
     """Declare ``bayesgrid unbalance``."""
     parser = subparsers.add_parser(
@@ -81,7 +62,7 @@ def add_unbalance_command(subparsers: Any) -> None:
     )
     parser.add_argument("input", type=Path, metavar="NET.json|MASTER.dss", help="the network")
     parser.add_argument(
-        "-n", "--samples", type=_positive_int, default=1, metavar="N", help="realisations (1)"
+        "-n", "--samples", type=positive_int, default=1, metavar="N", help="realisations (1)"
     )
     parser.add_argument("--out", type=Path, required=True, metavar="DIR", help="output folder")
     parser.add_argument(
@@ -100,7 +81,7 @@ def add_unbalance_command(subparsers: Any) -> None:
     )
     parser.add_argument(
         "--concentration",
-        type=_positive_float,
+        type=positive_float,
         metavar="C",
         help="Dirichlet concentration of three-phase shares (sum of alpha)",
     )

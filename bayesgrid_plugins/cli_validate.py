@@ -16,29 +16,11 @@ import logging
 from pathlib import Path
 from typing import Any
 
+from .cli_types import count, positive_int
+
 __all__ = ["add_validate_model_command", "cmd_validate_model"]
 
 logger = logging.getLogger(__name__)
-
-
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
-    return value
-
-
-def _count(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected an integer >= 0, got {text!r}") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"expected an integer >= 0, got {text!r}")
-    return value
 
 
 def add_validate_model_command(subparsers: Any) -> None:
@@ -67,7 +49,7 @@ def add_validate_model_command(subparsers: Any) -> None:
         "--loads-file", metavar="NAME", help="OpenDSS: file that replaces the master's Loads.dss"
     )
     parser.add_argument(
-        "-n", "--samples", type=_positive_int, default=100, metavar="N", help="realisations (100)"
+        "-n", "--samples", type=positive_int, default=100, metavar="N", help="realisations (100)"
     )
     parser.add_argument(
         "--mode",
@@ -77,7 +59,7 @@ def add_validate_model_command(subparsers: Any) -> None:
     )
     parser.add_argument(
         "--solve",
-        type=_count,
+        type=count,
         default=0,
         metavar="K",
         help="solve the first K realisations of each mode in pandapower and OpenDSS (0)",

@@ -1,0 +1,60 @@
+"""Argument types shared by the ``bayesgrid`` subcommands (argparse ``type=`` callables).
+
+Each raises ``argparse.ArgumentTypeError`` with what was expected, so a bad value ends in
+argparse's usage message and exit status 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+
+__all__ = ["bbox", "count", "point", "positive_float", "positive_int"]
+
+
+def _number(text: str, kind: type, expected: str) -> float:
+    try:
+        return kind(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected {expected}, got {text!r}") from None
+
+
+def positive_int(text: str) -> int:
+    """An integer >= 1."""
+    value = int(_number(text, int, "a positive integer"))
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
+    return value
+
+
+def count(text: str) -> int:
+    """An integer >= 0."""
+    value = int(_number(text, int, "an integer >= 0"))
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"expected an integer >= 0, got {text!r}")
+    return value
+
+
+def positive_float(text: str) -> float:
+    """A number > 0."""
+    value = float(_number(text, float, "a positive number"))
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}")
+    return value
+
+
+def point(text: str) -> tuple[float, float]:
+    """``LAT,LON`` in degrees."""
+    try:
+        lat, lon = (float(v) for v in text.split(","))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected LAT,LON in degrees, got {text!r}") from None
+    return lat, lon
+
+
+def bbox(text: str) -> tuple[float, float, float, float]:
+    """``W,S,E,N`` in degrees."""
+    try:
+        west, south, east, north = (float(v) for v in text.split(","))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected W,S,E,N in degrees, got {text!r}") from None
+    return west, south, east, north
