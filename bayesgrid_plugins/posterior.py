@@ -194,6 +194,15 @@ class ParameterFile:
         return cls(**{k: arrays[k] for k in cls.FIELDS}, provenance=provenance)  # type: ignore[call-arg]
 
     @classmethod
+    def coerce(cls, value: Any) -> Self:
+        """``value`` as parameters: None gives the default, a path is loaded, an instance kept."""
+        if value is None:
+            return cls.default()
+        if isinstance(value, cls):
+            return value
+        return cls.load(value)
+
+    @classmethod
     def default(cls) -> Self:
         """The shipped default parameters (no network access)."""
         return cls.load(default_parameter_path(cls.DEFAULT_FILE))

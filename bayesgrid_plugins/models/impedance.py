@@ -285,10 +285,7 @@ class BayesianImpedanceModel:
         *,
         variation: float | None = None,
     ):
-        if parameters is None:
-            parameters = ImpedanceParameters.default()
-        elif not isinstance(parameters, ImpedanceParameters):
-            parameters = ImpedanceParameters.load(parameters)
+        parameters = ImpedanceParameters.coerce(parameters)
         if variation is not None:
             parameters = parameters.with_variation(variation)
         self.parameters = parameters

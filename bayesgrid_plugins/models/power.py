@@ -336,16 +336,12 @@ class BayesianPowerModel:
     """
 
     def __init__(self, parameters: PowerParameters | str | os.PathLike[str] | None = None):
-        if parameters is None:
-            parameters = PowerParameters.default()
-        elif not isinstance(parameters, PowerParameters):
+        if isinstance(parameters, str):
             from ..learn.registry import POSTERIORS, load_power_posterior
 
-            if isinstance(parameters, str) and parameters.strip().lower() in POSTERIORS:
+            if parameters.strip().lower() in POSTERIORS:
                 parameters = load_power_posterior(parameters)
-            else:
-                parameters = PowerParameters.load(parameters)
-        self.parameters = parameters
+        self.parameters = PowerParameters.coerce(parameters)
 
     @classmethod
     def learn(cls, table: Any, **options: Any) -> BayesianPowerModel:

@@ -204,10 +204,7 @@ class ReliabilityModel:
     """
 
     def __init__(self, parameters: FailureParameters | str | os.PathLike[str] | None = None):
-        if parameters is None:
-            parameters = FailureParameters.default()
-        elif not isinstance(parameters, FailureParameters):
-            parameters = FailureParameters.load(parameters)
+        parameters = FailureParameters.coerce(parameters)
         self.parameters = parameters
 
     def __repr__(self) -> str:
@@ -471,10 +468,7 @@ class BayesianFrequencyModel:
     """
 
     def __init__(self, parameters: FrequencyParameters | str | os.PathLike[str] | None = None):
-        if parameters is None:
-            parameters = FrequencyParameters.default()
-        elif not isinstance(parameters, FrequencyParameters):
-            parameters = FrequencyParameters.load(parameters)
+        parameters = FrequencyParameters.coerce(parameters)
         self.parameters = parameters
 
     def __repr__(self) -> str:
@@ -546,10 +540,7 @@ class BayesianDurationModel:
     """
 
     def __init__(self, parameters: DurationParameters | str | os.PathLike[str] | None = None):
-        if parameters is None:
-            parameters = DurationParameters.default()
-        elif not isinstance(parameters, DurationParameters):
-            parameters = DurationParameters.load(parameters)
+        parameters = DurationParameters.coerce(parameters)
         self.parameters = parameters
 
     def __repr__(self) -> str:
