@@ -100,7 +100,11 @@ def add_generate_command(subparsers: Any) -> None:
         metavar="DIR",
         help="output folder (default %(default)s)",
     )
-    parser.add_argument("--posterior", metavar="FILE", help="power-model parameter file")
+    parser.add_argument(
+        "--posterior",
+        metavar="NAME|FILE",
+        help="power-model posterior: a shipped name (smartds, epri, smartds-counting) or a file",
+    )
     parser.add_argument(
         "--network-files",
         type=_network_files,

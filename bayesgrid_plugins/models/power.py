@@ -341,6 +341,11 @@ class BayesianPowerModel:
 
             if parameters.strip().lower() in POSTERIORS:
                 parameters = load_power_posterior(parameters)
+            elif not os.path.exists(parameters):
+                raise FileNotFoundError(
+                    f"{parameters!r} is neither a shipped posterior ({', '.join(POSTERIORS)}) "
+                    "nor an existing parameter file; pass one of those names or a file path."
+                )
         self.parameters = PowerParameters.coerce(parameters)
 
     @classmethod
