@@ -343,8 +343,9 @@ class BayesianPowerModel:
                 parameters = load_power_posterior(parameters)
             elif not os.path.exists(parameters):
                 raise FileNotFoundError(
-                    f"{parameters!r} is neither a shipped posterior ({', '.join(POSTERIORS)}) "
-                    "nor an existing parameter file; pass one of those names or a file path."
+                    f"{parameters!r} does not exist: it is neither a shipped posterior "
+                    f"({', '.join(POSTERIORS)}) nor a parameter file; pass one of those names "
+                    "or a file path."
                 )
         self.parameters = PowerParameters.coerce(parameters)
 
