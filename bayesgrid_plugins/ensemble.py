@@ -39,6 +39,38 @@ LINE_FIELDS = (
 BUS_FIELDS = ("caifi", "caidi_h")
 
 
+def check_line_data(ensemble: Ensemble, lines: np.ndarray, bus_id: np.ndarray) -> None:
+    """Raise :class:`ParameterError` where sampled line data are not usable by an engine.
+
+    Every set line field must be finite and non-negative on the given lines, and ``r1`` and the
+    ampacity strictly positive (a line without resistance or rating cannot be solved or loaded).
+
+    Parameters
+    ----------
+    ensemble : Ensemble
+        The realisations; unset line fields are skipped (the adapters use default conductors).
+    lines : ndarray of int
+        Indices of the buses whose lines are checked (the line into bus ``i``).
+    bus_id : ndarray of str
+        The feeder's bus ids, to name the line at fault.
+    """
+    for name in LINE_FIELDS:
+        values = getattr(ensemble, name)
+        if values is None:
+            continue
+        sub = np.asarray(values, dtype=float)[:, lines]
+        bad = ~np.isfinite(sub) | (sub < 0)
+        if name in ("r1_ohm_per_km", "max_i_ka"):
+            bad |= sub <= 0
+        if bad.any():
+            r, c = np.nonzero(bad)
+            raise ParameterError(
+                f"ensemble.{name} is invalid ({sub[r[0], c[0]]!r}) for the line into bus "
+                f"{bus_id[lines[c[0]]]!r} in realisation {r[0]} (and {r.size - 1} more): "
+                "sampled line data must be finite and positive on every line."
+            )
+
+
 @dataclass(frozen=True, eq=False)
 class Ensemble:
     """n realisations of one feeder.

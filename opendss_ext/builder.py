@@ -37,7 +37,7 @@ from typing import Any
 
 import numpy as np
 
-from bayesgrid_plugins.ensemble import Ensemble
+from bayesgrid_plugins.ensemble import Ensemble, check_line_data
 from bayesgrid_plugins.errors import AdapterError, ParameterError, PhaseConsistencyError
 from bayesgrid_plugins.feeder import Feeder
 from bayesgrid_plugins.phases import PHASE_ABC, PHASE_NAMES, check_phase_consistency
@@ -212,21 +212,7 @@ def check_inputs(feeder: Feeder, ensemble: Ensemble) -> None:
             "different nominal voltage; this adapter builds lines only. Give the feeder one "
             "voltage level."
         )
-    for name in _LINE_FIELDS:
-        values = getattr(ensemble, name)
-        if values is None:
-            continue
-        sub = np.asarray(values, dtype=float)[:, child]
-        bad = ~np.isfinite(sub) | (sub < 0)
-        if name in ("r1_ohm_per_km", "max_i_ka"):
-            bad |= sub <= 0
-        if bad.any():
-            r, c = np.nonzero(bad)
-            raise ParameterError(
-                f"ensemble.{name} is invalid ({sub[r[0], c[0]]!r}) for the line into bus "
-                f"{feeder.bus_id[child[c[0]]]!r} in realisation {r[0]}: sampled line data must "
-                "be finite and positive."
-            )
+    check_line_data(ensemble, child, feeder.bus_id)
 
 
 def line_parameters(

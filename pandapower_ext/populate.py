@@ -33,10 +33,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from bayesgrid_plugins.ensemble import Ensemble
+from bayesgrid_plugins.ensemble import Ensemble, check_line_data
 from bayesgrid_plugins.errors import (
     AdapterError,
-    ParameterError,
     PhaseConsistencyError,
 )
 from bayesgrid_plugins.feeder import Feeder
@@ -87,33 +86,6 @@ def _check_phases(feeder: Feeder, ensemble: Ensemble) -> None:
             f"{PHASE_NAMES[ensemble.bus_phases[r[0], b[0]]]}). Enforce consistency over the load "
             "phases (enforce_phase_consistency) before building the net."
         )
-
-
-def _check_line_fields(feeder: Feeder, ensemble: Ensemble) -> None:
-    lines = feeder.lines
-    for name in (
-        "r1_ohm_per_km",
-        "x1_ohm_per_km",
-        "r0_ohm_per_km",
-        "x0_ohm_per_km",
-        "c1_nf_per_km",
-        "c0_nf_per_km",
-        "max_i_ka",
-    ):
-        values = getattr(ensemble, name)
-        if values is None:
-            continue
-        sub = np.asarray(values, dtype=float)[:, lines]
-        bad = ~np.isfinite(sub) | (sub < 0)
-        if name in ("r1_ohm_per_km", "max_i_ka"):
-            bad |= sub <= 0
-        if bad.any():
-            r, c = np.nonzero(bad)
-            raise ParameterError(
-                f"ensemble.{name} is invalid ({sub[r[0], c[0]]!r}) for the line into bus "
-                f"{feeder.bus_id[lines[c[0]]]!r} in realisation {r[0]} (and {r.size - 1} more): "
-                "sampled line data must be finite and positive on every line."
-            )
 
 
 # ---------------------------------------------------------------------------- helpers
@@ -247,7 +219,7 @@ def populate_net(
     check_aligned(feeder, ensemble)
     k = _check_realisation(ensemble, realisation)
     _check_phases(feeder, ensemble)
-    _check_line_fields(feeder, ensemble)
+    check_line_data(ensemble, feeder.lines, feeder.bus_id)
     if len(net.bus):
         raise AdapterError(
             f"populate_net fills an empty net, but this one has {len(net.bus)} buses. Start from "

@@ -77,3 +77,15 @@ def test_shape_mismatch_is_rejected(ensemble: Ensemble) -> None:
             power_factor=ensemble.power_factor,
             draw=ensemble.draw,
         )
+
+
+def test_bad_sampled_line_data_names_the_line(ensemble: Ensemble) -> None:
+    from bayesgrid_plugins.ensemble import check_line_data
+    from bayesgrid_plugins.errors import ParameterError
+
+    lines = np.flatnonzero(np.arange(ensemble.n_buses) != ensemble.source)
+    r1 = np.full((len(ensemble), ensemble.n_buses), 0.2)
+    check_line_data(ensemble.with_fields(r1_ohm_per_km=r1), lines, ensemble.bus_id)
+    r1[3, lines[5]] = 0.0
+    with pytest.raises(ParameterError, match=rf"r1_ohm_per_km.*'{ensemble.bus_id[lines[5]]}'.*3"):
+        check_line_data(ensemble.with_fields(r1_ohm_per_km=r1), lines, ensemble.bus_id)
