@@ -122,14 +122,19 @@ def _subtree_peak_mva(feeder: Feeder, ensemble: Ensemble) -> np.ndarray:
     return below.max(axis=0)
 
 
-def _load_rows(
-    ensemble: Ensemble, buses: np.ndarray, labels: np.ndarray, start: int
+def load_rows(
+    ensemble: Ensemble, buses: np.ndarray, labels: np.ndarray, start: int, *, prefix: str = "load"
 ) -> pd.DataFrame:
+    """Empty ``asymmetric_load`` rows (zero power) for ``buses``, tagged with our bus ids.
+
+    Rows are named ``<prefix>_<bus id>``, indexed from ``start``, on the net buses
+    ``labels[buses]``; :func:`set_realisation` fills in the powers.
+    """
     ids = ensemble.bus_id[buses].astype(str)
     m = buses.size
     frame = pd.DataFrame(
         {
-            "name": [f"load_{b}" for b in ids],
+            "name": [f"{prefix}_{b}" for b in ids],
             "bus": labels[buses].astype(np.uint32),
             "p_a_mw": 0.0,
             "q_a_mvar": 0.0,
@@ -406,7 +411,7 @@ def build_net(
 def _replace_loads(net: Any, ensemble: Ensemble, labels: np.ndarray) -> None:
     buses = np.flatnonzero(ensemble.has_load.any(axis=0))
     net.asymmetric_load = net.asymmetric_load.iloc[0:0]
-    frame = _load_rows(ensemble, buses, labels, 0)
+    frame = load_rows(ensemble, buses, labels, 0)
     _append_rows(net, "asymmetric_load", frame)
 
 

@@ -74,6 +74,7 @@ from bayesgrid_plugins.scenarios import scenario_parameters
 
 from ._netmap import ID_COLUMN
 from .defaults import DEFAULT_LV_LINE, DEFAULT_MV_LINE, DEFAULT_SOURCE, DEFAULT_TRAFO, LV_MAX_KV
+from .populate import load_rows
 
 __all__ = [
     "LINK_LENGTH_KM",
@@ -552,29 +553,7 @@ def _replace_load_rows(
     buses = np.flatnonzero(ensemble.has_load.any(axis=0))
     old = net.asymmetric_load
     start = int(old.index.max()) + 1 if len(old) else 0
-    ids = feeder.bus_id[buses]
-    frame = pd.DataFrame(
-        {
-            "name": [f"unbalanced_{b}" for b in ids],
-            "bus": labels[buses].astype(np.uint32),
-            "p_a_mw": 0.0,
-            "q_a_mvar": 0.0,
-            "p_b_mw": 0.0,
-            "q_b_mvar": 0.0,
-            "p_c_mw": 0.0,
-            "q_c_mvar": 0.0,
-            "sn_a_mva": np.nan,
-            "sn_b_mva": np.nan,
-            "sn_c_mva": np.nan,
-            "sn_mva": np.nan,
-            "scaling": 1.0,
-            "in_service": True,
-            "type": "wye",
-            ID_COLUMN: ids.astype(str),
-            "phases": "",
-        },
-        index=pd.RangeIndex(start, start + buses.size),
-    )
+    frame = load_rows(ensemble, buses, labels, start, prefix="unbalanced")
     dtypes = old.dtypes
     if old.empty:
         new = frame.reindex(columns=list(old.columns) + [c for c in frame if c not in old])
