@@ -111,6 +111,17 @@ def test_chunk_streams_are_one_vectorised_draw_per_chunk() -> None:
         SamplingSettings(streams="bus")
 
 
+def test_a_shipped_posterior_is_chosen_by_name() -> None:
+    feeder = _lv_tree(25, 1)
+    counting = SamplingSettings(impedance=False, power_parameters="smartds-counting")
+    default = SamplingSettings(impedance=False)
+    assert counting.settings()["power_parameters"].startswith("smartds-counting:")
+    assert counting.settings() != default.settings()
+    a = sample_realisations(feeder, seed=3, region=0, realisations=range(4), sampling=counting)
+    b = sample_realisations(feeder, seed=3, region=0, realisations=range(4), sampling=default)
+    assert not np.array_equal(a.p_kw, b.p_kw)
+
+
 def test_chunk_size_changes_solutions_only_at_solver_level(serial_run, tmp_path: Path) -> None:
     other = run(regions=REGIONS[:1], n=N, seed=SEED, chunk_size=3, out=tmp_path / "c3", serial=True)
     a, b = serial_run.results[0], other.results[0]

@@ -46,7 +46,8 @@ class SamplingSettings:
     Attributes
     ----------
     power_parameters : str, optional
-        Parameter file of the power model (default: the shipped one).
+        Parameter file of the power model, or the name of a shipped posterior (``"smartds"``,
+        ``"epri"``, ``"smartds-counting"``); default: the shipped default.
     impedance : bool, default True
         Sample line impedances with the impedance model (otherwise the engine's default line
         type of the voltage level is used on every line).
@@ -72,8 +73,8 @@ class SamplingSettings:
         from ..models.power import BayesianPowerModel
 
         def digest(path: str | None, model: Any) -> str:
-            if path is None:
-                return f"default:{model().parameters.provenance.get('id')}"
+            if path is None or not Path(path).is_file():  # the default or a shipped name
+                return f"{path or 'default'}:{model(path).parameters.provenance.get('id')}"
             return hashlib.sha256(Path(path).read_bytes()).hexdigest()
 
         return {
