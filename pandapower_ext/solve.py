@@ -4,11 +4,16 @@ Each realisation is switched in place (:func:`~pandapower_ext.populate.set_reali
 solved with ``pandapower.runpp_3ph``; results are gathered into a
 :class:`~pandapower_ext.results.PowerFlowResult` aligned with the feeder.
 
-Speed (``benchmarks/bench_pandapower.py``, IEEE European LV net, 100 realisations of the default
-power model, a shared 2-core machine): pandapower's defaults take 0.44 s per realisation without
-numba and 0.48 s with it (plus 5.8 s of compilation on the first call); with the flat start and the
-reuse of admittance matrices chosen here, 0.26 s without numba and 0.32 s with it. Numba does not
-pay for itself on nets of this size, so ``numba=False`` is the default.
+Speed (``python benchmarks/bench_pandapower.py -n 100``: IEEE European LV net, 907 buses, 100
+realisations of the counting posterior, a 2-core machine at load average 1.3-1.7): pandapower's
+defaults take 0.28 s per realisation without numba and 0.20 s with it; with the flat start and the
+reuse of admittance matrices chosen here, 0.17 s without numba and **0.135 s with it** (median
+0.128 s), after about 5 s of numba compilation on the first call in a process. So
+``numba=True`` is the default. What remains is inside ``runpp_3ph``: about five outer
+iterations per realisation, each rebuilding the positive-sequence admittance matrix and running
+a sparse Newton-Raphson, plus pandas result tables; skipping the connectivity check or solving
+several realisations as islands of one net (the latter is slower: pandapower multiplies with a
+dense admittance matrix) did not help.
 """
 
 from __future__ import annotations
@@ -150,7 +155,7 @@ def solve_ensemble(
     ensemble: Ensemble,
     *,
     realisations: Sequence[int] | np.ndarray | None = None,
-    numba: bool = False,
+    numba: bool = True,
     init: str | None = None,
     reuse: bool = True,
     max_iteration: int | str = "auto",
@@ -173,9 +178,10 @@ def solve_ensemble(
         The realisations.
     realisations : sequence of int, optional
         Which realisations to solve (default all, in order).
-    numba : bool, default False
-        Passed to ``runpp_3ph``. Measured slower per realisation on a 907-bus net and costs
-        about 5 s of compilation on the first call in a process (see the module docstring).
+    numba : bool, default True
+        Passed to ``runpp_3ph``: about a fifth faster per realisation on a 907-bus net, after
+        about 5 s of compilation on the first call in a process (see the module docstring); pass
+        False for a few quick solves.
     init : str, optional
         Start of ``runpp_3ph`` (``"flat"``, ``"dc"``, ...). Default: ``"flat"`` (it saves the
         DC power flow that pandapower's ``"auto"`` runs in every outer iteration) unless a
