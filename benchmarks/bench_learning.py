@@ -25,26 +25,33 @@ _CHILD = r"""
 import json, sys, time
 t0 = time.perf_counter()
 from pathlib import Path
+from bayesgrid_plugins.learn.power_fit import _import_pymc, fit_power_posterior
 from bayesgrid_plugins.learn.sources import SMARTDS, read_tables
-from bayesgrid_plugins.learn.power_fit import fit_power_posterior
-table, _ = read_tables(SMARTDS, data_dir=Path(sys.argv[1]))
+_import_pymc()
 t1 = time.perf_counter()
+table, _ = read_tables(SMARTDS, data_dir=Path(sys.argv[1]))
+t2 = time.perf_counter()
 backend = sys.argv[4]
 fit = fit_power_posterior(
-    table, draws=int(sys.argv[2]), tune=int(sys.argv[3]), seed=1,
+    table, draws=int(sys.argv[2]), tune=int(sys.argv[3]), seed=1, cores=int(sys.argv[5]),
     nuts_sampler="nutpie" if backend == "nutpie" else "pymc",
     mode="NUMBA" if backend == "numba" else None, warn=False,
 )
-t2 = time.perf_counter()
-print(json.dumps({"read_s": t1 - t0, "fit_s": t2 - t1, "diagnostics": fit.diagnostics.as_dict()}))
+t3 = time.perf_counter()
+stats = fit.idata.sample_stats
+print(json.dumps({
+    "import_s": t1 - t0, "read_s": t2 - t1, "fit_s": t3 - t2,
+    "sampling_s": float(stats.attrs.get("sampling_time", float("nan"))),
+    "steps": float(stats["n_steps"].mean()), "diagnostics": fit.diagnostics.as_dict(),
+}))
 """
 
 
-def run(backend: str, data: Path, draws: int, tune: int, compiledir: Path) -> dict:
+def run(backend: str, data: Path, draws: int, tune: int, cores: int, compiledir: Path) -> dict:
     env = dict(os.environ, PYTENSOR_FLAGS=f"base_compiledir={compiledir}")
     start = time.perf_counter()
     out = subprocess.run(
-        [sys.executable, "-c", _CHILD, str(data), str(draws), str(tune), backend],
+        [sys.executable, "-c", _CHILD, str(data), str(draws), str(tune), backend, str(cores)],
         env=env,
         capture_output=True,
         text=True,
@@ -64,11 +71,16 @@ def main() -> None:
     parser.add_argument("--draws", type=int, default=1000)
     parser.add_argument("--tune", type=int, default=1000)
     parser.add_argument("--backends", nargs="+", default=["c", "numba", "nutpie"])
+    parser.add_argument("--cores", type=int, default=2, help="processes for the chains")
     args = parser.parse_args()
     print(
         f"power model on SMART-DS (5 feeders), 2 chains x ({args.tune} tune + {args.draws} draws)"
     )
-    print(f"{'backend':8} {'run':5} {'fit [s]':>8} {'process [s]':>12}  diagnostics")
+    print(f"load average {os.getloadavg()}, {os.cpu_count()} CPUs, chains on {args.cores} cores")
+    print(
+        f"{'backend':8} {'run':5} {'fit [s]':>8} {'sampling':>9} {'steps':>6} {'import':>7} "
+        f"{'process [s]':>12}  diagnostics"
+    )
     for backend in args.backends:
         if backend == "nutpie":
             try:
@@ -78,13 +90,14 @@ def main() -> None:
                 continue
         with tempfile.TemporaryDirectory(prefix="bayesgrid-bench-") as tmp:
             for label in ("cold", "warm"):
-                r = run(backend, args.data, args.draws, args.tune, Path(tmp))
+                r = run(backend, args.data, args.draws, args.tune, args.cores, Path(tmp))
                 if "error" in r:
                     print(f"{backend:8} {label:5} failed: {r['error']}")
                     break
                 d = r["diagnostics"]
                 print(
-                    f"{backend:8} {label:5} {r['fit_s']:8.1f} {r['wall_s']:12.1f}  "
+                    f"{backend:8} {label:5} {r['fit_s']:8.1f} {r['sampling_s']:9.1f} "
+                    f"{r['steps']:6.1f} {r['import_s']:7.1f} {r['wall_s']:12.1f}  "
                     f"r-hat {d['rhat_max']:.3f}, ESS {d['ess_bulk_min']:.0f}, "
                     f"{d['divergences']} divergences"
                 )

@@ -2,9 +2,10 @@
 
 Loads are sampled onto the net's 55 load buses (``feeder_from_net`` + ``populate_loads``) with
 the counting posterior (``"smartds-counting"``, about 250 kW in all: this 800 kVA net's scale;
-the default NUTS posterior's wide new-feeder predictive overloads it in some realisations), then :func:`pandapower_ext.solve_ensemble` solves
-every realisation. Each configuration runs in a fresh process so that the first call (numba
-compilation, if any) is measured as a real user would see it.
+the default NUTS posterior's wide new-feeder predictive overloads it in some realisations),
+then :func:`pandapower_ext.solve_ensemble` solves every realisation. Each configuration runs in
+a fresh process so that the first call (numba compilation, if any) is measured as a real user
+would see it.
 
 Run: ``python benchmarks/bench_pandapower.py [-n 100] [--configs all|default]``.
 Reports wall time per realisation after the warm-up realisation (median and mean), CPU time per

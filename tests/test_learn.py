@@ -213,11 +213,32 @@ def test_hierarchical_fit_carries_between_feeder_spread(hierarchical_fit):
     # The new-feeder mu spreads over the feeders' range: wider than any one feeder's posterior.
     assert params.p_mu_kw.std() > 3 * mu_feeder.std(axis=0).max()
     prov = params.provenance
-    assert prov["model"] == "power-hierarchical-nuts" and prov["model_version"] == 1
+    assert prov["model"] == "power-hierarchical-nuts" and prov["model_version"] == 2
     assert prov["n_feeders"] == 3 and prov["feeders"] == ["f1", "f2", "f3"]
     assert len(prov["training_table_sha256"]) == 64
     assert set(prov["diagnostics"]) >= {"rhat_max", "ess_bulk_min", "divergences"}
     assert prov["sampler"]["seed"] == 3
+
+
+def test_new_feeder_p3_undoes_the_zero_sum_shift_exactly():
+    """level + b_new of the original model, from draws of the sampled form (level', s)."""
+    from bayesgrid_plugins.learn.power_fit import PRIORS, _new_feeder_p3
+
+    rng = np.random.default_rng(5)
+    n, n_feeders, s = 400_000, 5, 0.8
+    mean, sd = PRIORS["p3_level"]
+    level = mean + sd * rng.standard_normal(n)  # the original parameters, from the prior
+    level_shifted = level + (s * rng.standard_normal((n, n_feeders))).mean(axis=1)
+    p3 = _new_feeder_p3(np.repeat(level_shifted[:, None], 2, axis=1), np.full(n, s), n_feeders, rng)
+    logit = np.log(p3[:, 0] / (1.0 - p3[:, 0]))
+    # logit = level + b_new: mean -2, variance sd^2 + s^2, covariance with level' = sd^2
+    var = sd**2 + s**2
+    assert abs(logit.mean() - mean) < 4 * np.sqrt(var / n)
+    assert abs(logit.var() / var - 1.0) < 4 * np.sqrt(2.0 / n)
+    cov = np.cov(logit, level_shifted)[0, 1]
+    sd_cov = np.sqrt((var * (sd**2 + s**2 / n_feeders) + sd**4) / n)
+    assert abs(cov - sd**2) < 4 * sd_cov
+    np.testing.assert_array_equal(p3[:, 0], p3[:, 1])
 
 
 def test_saved_posterior_samples_alike_in_a_fresh_process_without_pymc(hierarchical_fit, tmp_path):
