@@ -7,7 +7,7 @@ PyTensor's default C backend and ``mode=NUMBA`` (and nutpie when it is installed
 Usage::
 
     python benchmarks/bench_learning.py [--data ../shared/data] [--draws 1000] [--tune 1000]
-        [--backends c numba nutpie]
+        [--backends c numba nutpie] [--cores 2] [--model hierarchical|pooled]
 """
 
 from __future__ import annotations
@@ -34,6 +34,7 @@ t2 = time.perf_counter()
 backend = sys.argv[4]
 fit = fit_power_posterior(
     table, draws=int(sys.argv[2]), tune=int(sys.argv[3]), seed=1, cores=int(sys.argv[5]),
+    hierarchical=sys.argv[6] == "hierarchical",
     nuts_sampler="nutpie" if backend == "nutpie" else "pymc",
     mode="NUMBA" if backend == "numba" else None, warn=False,
 )
@@ -47,11 +48,14 @@ print(json.dumps({
 """
 
 
-def run(backend: str, data: Path, draws: int, tune: int, cores: int, compiledir: Path) -> dict:
+def run(
+    backend: str, data: Path, draws: int, tune: int, cores: int, model: str, compiledir: Path
+) -> dict:
     env = dict(os.environ, PYTENSOR_FLAGS=f"base_compiledir={compiledir}")
     start = time.perf_counter()
+    args = (str(data), str(draws), str(tune), backend, str(cores), model)
     out = subprocess.run(
-        [sys.executable, "-c", _CHILD, str(data), str(draws), str(tune), backend, str(cores)],
+        [sys.executable, "-c", _CHILD, *args],
         env=env,
         capture_output=True,
         text=True,
@@ -72,9 +76,16 @@ def main() -> None:
     parser.add_argument("--tune", type=int, default=1000)
     parser.add_argument("--backends", nargs="+", default=["c", "numba", "nutpie"])
     parser.add_argument("--cores", type=int, default=2, help="processes for the chains")
+    parser.add_argument(
+        "--model",
+        choices=("hierarchical", "pooled"),
+        default="hierarchical",
+        help="the default hierarchical model, or all loads pooled in one population (the paper's)",
+    )
     args = parser.parse_args()
     print(
-        f"power model on SMART-DS (5 feeders), 2 chains x ({args.tune} tune + {args.draws} draws)"
+        f"{args.model} power model on SMART-DS (5 feeders), 2 chains x ({args.tune} tune + "
+        f"{args.draws} draws)"
     )
     print(f"load average {os.getloadavg()}, {os.cpu_count()} CPUs, chains on {args.cores} cores")
     print(
@@ -90,7 +101,9 @@ def main() -> None:
                 continue
         with tempfile.TemporaryDirectory(prefix="bayesgrid-bench-") as tmp:
             for label in ("cold", "warm"):
-                r = run(backend, args.data, args.draws, args.tune, args.cores, Path(tmp))
+                r = run(
+                    backend, args.data, args.draws, args.tune, args.cores, args.model, Path(tmp)
+                )
                 if "error" in r:
                     print(f"{backend:8} {label:5} failed: {r['error']}")
                     break
