@@ -44,7 +44,7 @@ from .defaults import (
     LineParameters,
     SourceParameters,
 )
-from .populate import set_realisation
+from .populate import line_type_columns, set_realisation
 
 __all__ = ["SHIFT_DEGREE", "AreaPowerFlow", "build_area_net", "solve_area"]
 
@@ -53,7 +53,6 @@ logger = logging.getLogger(__name__)
 #: Phase shift [degree] of every Dyn transformer of the area.
 SHIFT_DEGREE = 30.0
 LEVEL_COLUMN = "bayesgrid_level"
-_ZERO_SEQ_BASE = ("bayesgrid_r0_ohm_per_km", "bayesgrid_x0_ohm_per_km", "bayesgrid_c0_nf_per_km")
 
 
 def _trafos(
@@ -159,23 +158,15 @@ def build_area_net(
             dtype=np.int64,
         )
         if tr.n_lines:
-            types = tr.line_type
-            pick = lambda attr: np.asarray([getattr(t, attr) for t in types], dtype=float)  # noqa: E731
             pp.create_lines_from_parameters(
                 net,
                 from_buses=t_bus[tr.line_from],
                 to_buses=t_bus[tr.line_to],
                 length_km=tr.line_length_km,
-                r_ohm_per_km=pick("r1_ohm_per_km"),
-                x_ohm_per_km=pick("x1_ohm_per_km"),
-                c_nf_per_km=pick("c1_nf_per_km"),
-                max_i_ka=pick("max_i_ka"),
-                r0_ohm_per_km=pick("r0_ohm_per_km"),
-                x0_ohm_per_km=pick("x0_ohm_per_km"),
-                c0_nf_per_km=pick("c0_nf_per_km"),
                 parallel=tr.line_parallel,
                 type="ol",
                 name=[f"tline_{k}" for k in range(tr.n_lines)],
+                **line_type_columns(tr.line_type, zero_sequence_base=False),
                 **{ID_COLUMN: None},
             )
         _trafos(
@@ -245,30 +236,15 @@ def build_area_net(
             lines = rest[~is_trafo]
             lv = vn[lines] <= LV_MAX_KV
             chosen = [lv_line if flag else mv_line for flag in lv]
-            get = lambda attr, types=chosen: np.asarray(  # noqa: E731
-                [getattr(t, attr) for t in types], dtype=float
-            )
             pp.create_lines_from_parameters(
                 net,
                 from_buses=labels[fd.parent[lines]],
                 to_buses=labels[lines],
                 length_km=fd.length_km[lines],
-                r_ohm_per_km=get("r1_ohm_per_km"),
-                x_ohm_per_km=get("x1_ohm_per_km"),
-                c_nf_per_km=get("c1_nf_per_km"),
-                max_i_ka=get("max_i_ka"),
-                r0_ohm_per_km=get("r0_ohm_per_km"),
-                x0_ohm_per_km=get("x0_ohm_per_km"),
-                c0_nf_per_km=get("c0_nf_per_km"),
                 type="cs",
                 name=[f"line_{b}" for b in fd.bus_id[lines]],
-                **{
-                    ID_COLUMN: fd.bus_id[lines].tolist(),
-                    "phases": "ABC",
-                    _ZERO_SEQ_BASE[0]: get("r0_ohm_per_km"),
-                    _ZERO_SEQ_BASE[1]: get("x0_ohm_per_km"),
-                    _ZERO_SEQ_BASE[2]: get("c0_nf_per_km"),
-                },
+                **line_type_columns(chosen, zero_sequence_base=True),
+                **{ID_COLUMN: fd.bus_id[lines].tolist(), "phases": "ABC"},
             )
             sites = f.sites
             _trafos(

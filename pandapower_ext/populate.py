@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -62,9 +63,35 @@ MW_DECIMALS = 9
 logger = logging.getLogger(__name__)
 
 _ZERO_SEQ_BASE = ("bayesgrid_r0_ohm_per_km", "bayesgrid_x0_ohm_per_km", "bayesgrid_c0_nf_per_km")
+#: pandapower's line columns <- the attributes of a line type (``equipment.LineType``).
+_LINE_TYPE_COLUMNS = {
+    "r_ohm_per_km": "r1_ohm_per_km",
+    "x_ohm_per_km": "x1_ohm_per_km",
+    "c_nf_per_km": "c1_nf_per_km",
+    "max_i_ka": "max_i_ka",
+    "r0_ohm_per_km": "r0_ohm_per_km",
+    "x0_ohm_per_km": "x0_ohm_per_km",
+    "c0_nf_per_km": "c0_nf_per_km",
+}
 _PHASE_TEXT = np.asarray(["" if name == "none" else name for name in PHASE_NAMES], dtype=object)
 _LOAD_P = ("p_a_mw", "p_b_mw", "p_c_mw")
 _LOAD_Q = ("q_a_mvar", "q_b_mvar", "q_c_mvar")
+
+
+def line_type_columns(types: Sequence[Any], *, zero_sequence_base: bool) -> dict[str, np.ndarray]:
+    """Sequence data and ampacity of one line type per line, as pandapower line columns.
+
+    With ``zero_sequence_base`` the zero-sequence values are also returned under the columns
+    that :func:`set_realisation` restores a full three-phase line from.
+    """
+    columns = {
+        column: np.asarray([getattr(t, attr) for t in types], dtype=float)
+        for column, attr in _LINE_TYPE_COLUMNS.items()
+    }
+    if zero_sequence_base:
+        for base, column in zip(_ZERO_SEQ_BASE, ("r0_ohm_per_km", "x0_ohm_per_km", "c0_nf_per_km")):
+            columns[base] = columns[column]
+    return columns
 
 
 # ---------------------------------------------------------------------------- checks
@@ -255,10 +282,6 @@ def populate_net(
         if line_child.size:
             lv = vn[line_child] <= LV_MAX_KV
             types = [lv_line if flag else mv_line for flag in lv]
-
-            def pick(attr: str) -> np.ndarray:
-                return np.asarray([getattr(t, attr) for t in types], dtype=float)
-
             geodata = None
             xy = np.column_stack([feeder.x, feeder.y])
             if np.isfinite(xy).all():
@@ -272,24 +295,12 @@ def populate_net(
                 from_buses=labels[feeder.parent[line_child]],
                 to_buses=labels[line_child],
                 length_km=feeder.length_km[line_child],
-                r_ohm_per_km=pick("r1_ohm_per_km"),
-                x_ohm_per_km=pick("x1_ohm_per_km"),
-                c_nf_per_km=pick("c1_nf_per_km"),
-                max_i_ka=pick("max_i_ka"),
-                r0_ohm_per_km=pick("r0_ohm_per_km"),
-                x0_ohm_per_km=pick("x0_ohm_per_km"),
-                c0_nf_per_km=pick("c0_nf_per_km"),
                 name=[f"line_{b}" for b in line_ids],
                 type=[t.kind for t in types],
                 geodata=geodata,
                 std_type=[t.name if sampled_z is None else None for t in types],
-                **{
-                    ID_COLUMN: line_ids,
-                    "phases": "ABC",
-                    _ZERO_SEQ_BASE[0]: pick("r0_ohm_per_km"),
-                    _ZERO_SEQ_BASE[1]: pick("x0_ohm_per_km"),
-                    _ZERO_SEQ_BASE[2]: pick("c0_nf_per_km"),
-                },
+                **line_type_columns(types, zero_sequence_base=True),
+                **{ID_COLUMN: line_ids, "phases": "ABC"},
             )
 
         trafo_child = child[is_trafo]
