@@ -46,7 +46,7 @@ import numpy as np
 from .ensemble import Ensemble
 from .errors import ParameterError
 from .feeder import Feeder
-from .scale.streams import realisation_stream, sample_realisations
+from .scale.streams import realisation_stream
 from .scale.tasks import ChunkSpec, process_engine
 
 __all__ = [
@@ -126,14 +126,7 @@ class HostingCapacityTask:
         }
 
     def __call__(self, feeder: Feeder, spec: ChunkSpec) -> dict[str, np.ndarray]:
-        ensemble = sample_realisations(
-            feeder,
-            seed=spec.seed,
-            region=spec.region,
-            realisations=spec.realisations,
-            sampling=spec.sampling,
-            chunk=spec.chunk,
-        )
+        ensemble = spec.sample(feeder)
         pv_buses = None
         if self.share < 1:
             pv_buses = np.zeros((len(ensemble), feeder.n_buses), dtype=bool)

@@ -19,6 +19,7 @@ from typing import Any
 
 import numpy as np
 
+from ..ensemble import Ensemble
 from ..feeder import Feeder
 from .streams import SamplingSettings, sample_realisations
 
@@ -66,6 +67,17 @@ class ChunkSpec:
         """Global indices of the chunk's realisations."""
         return np.arange(self.start, self.stop, dtype=np.int64)
 
+    def sample(self, feeder: Feeder) -> Ensemble:
+        """The chunk's realisations of ``feeder``, from their own random streams."""
+        return sample_realisations(
+            feeder,
+            seed=self.seed,
+            region=self.region,
+            realisations=self.realisations,
+            sampling=self.sampling,
+            chunk=self.chunk,
+        )
+
 
 def _nanmax(values: np.ndarray, axis: int) -> np.ndarray:
     with warnings.catch_warnings():
@@ -105,14 +117,7 @@ class PowerFlowTask:
     def __call__(self, feeder: Feeder, spec: ChunkSpec) -> dict[str, np.ndarray]:
         from opendss_ext import solve_ensemble
 
-        ensemble = sample_realisations(
-            feeder,
-            seed=spec.seed,
-            region=spec.region,
-            realisations=spec.realisations,
-            sampling=spec.sampling,
-            chunk=spec.chunk,
-        )
+        ensemble = spec.sample(feeder)
         result = solve_ensemble(feeder, ensemble, dss=process_engine(), options=self.options)
         out = {
             "realisation": spec.realisations,
