@@ -26,9 +26,15 @@ from typing import Any
 import numpy as np
 
 from .errors import ParameterError
-from .models.power import PowerParameters
+from .models.power import BayesianPowerModel, PowerParameters
 
-__all__ = ["SCENARIOS", "parse_shares", "scenario_names", "scenario_parameters"]
+__all__ = [
+    "SCENARIOS",
+    "parse_shares",
+    "resolve_parameters",
+    "scenario_names",
+    "scenario_parameters",
+]
 
 #: Named scenarios of the paper's Section III-B: mean phase shares (A, B, C).
 SCENARIOS: dict[str, tuple[float, float, float]] = {
@@ -267,4 +273,47 @@ def scenario_parameters(
         pf_values=pf_values,
         pf_probs=pf_probs,
         provenance=provenance,
+    )
+
+
+def resolve_parameters(model: Any, scenario: Any = None) -> PowerParameters:
+    """The parameters an unbalancing run samples from: a model, optionally under a scenario.
+
+    Parameters
+    ----------
+    model : BayesianPowerModel, PowerParameters, path or None
+        The power model, its parameters or a parameter file; None: the shipped default.
+    scenario : str or PowerParameters, optional
+        A scenario name (applied to ``model``'s parameters by :func:`scenario_parameters`), or
+        parameters that replace them.
+
+    Returns
+    -------
+    PowerParameters
+
+    Raises
+    ------
+    ParameterError
+        If ``scenario`` is neither a name nor parameters.
+
+    Examples
+    --------
+    >>> params = resolve_parameters(None, "unbalanced")  # doctest: +SKIP
+    """
+    if model is None:
+        params = PowerParameters.default()
+    elif isinstance(model, BayesianPowerModel):
+        params = model.parameters
+    elif isinstance(model, PowerParameters):
+        params = model
+    else:
+        params = PowerParameters.load(model)
+    if scenario is None:
+        return params
+    if isinstance(scenario, str):
+        return scenario_parameters(params, scenario=scenario)
+    if isinstance(scenario, PowerParameters):
+        return scenario
+    raise ParameterError(
+        f"scenario must be a scenario name or PowerParameters, got {type(scenario).__name__}."
     )

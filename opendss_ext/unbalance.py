@@ -40,7 +40,7 @@ from bayesgrid_plugins.errors import OutputExistsError, ParameterError
 from bayesgrid_plugins.feeder import Feeder
 from bayesgrid_plugins.models.conditioned import sample_conditioned
 from bayesgrid_plugins.models.power import BayesianPowerModel, PowerParameters
-from bayesgrid_plugins.scenarios import scenario_parameters
+from bayesgrid_plugins.scenarios import resolve_parameters
 
 from .engine import bus_name, node_mask, run_commands
 from .reader import compile_master, read_circuit
@@ -278,18 +278,7 @@ def unbalance_circuit(
     """
     if loads not in ("three_phase", "all"):
         raise ParameterError(f"loads must be 'three_phase' or 'all', got {loads!r}.")
-    if model is None:
-        params = PowerParameters.default()
-    elif isinstance(model, BayesianPowerModel):
-        params = model.parameters
-    elif isinstance(model, PowerParameters):
-        params = model
-    else:
-        params = PowerParameters.load(model)
-    if isinstance(scenario, str):
-        params = scenario_parameters(params, scenario=scenario)
-    elif isinstance(scenario, PowerParameters):
-        params = scenario
+    params = resolve_parameters(model, scenario)
     master = Path(master_dss_path).resolve()
     circuit = read_circuit(master, dss=dss, loads_file=loads_file, n_zones=params.n_zones)
     feeder = circuit.feeder

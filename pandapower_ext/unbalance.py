@@ -70,7 +70,7 @@ from bayesgrid_plugins.feeder import Feeder
 from bayesgrid_plugins.models.conditioned import sample_conditioned
 from bayesgrid_plugins.models.power import BayesianPowerModel, PowerParameters
 from bayesgrid_plugins.phases import PHASE_NAMES
-from bayesgrid_plugins.scenarios import scenario_parameters
+from bayesgrid_plugins.scenarios import resolve_parameters
 
 from ._netmap import ID_COLUMN
 from .defaults import DEFAULT_LV_LINE, DEFAULT_MV_LINE, DEFAULT_SOURCE, DEFAULT_TRAFO, LV_MAX_KV
@@ -609,26 +609,6 @@ class UnbalancedNet:
         return write_realisation(net, self.ensemble, k)
 
 
-def _model_parameters(model: Any, scenario: Any) -> PowerParameters:
-    if model is None:
-        params = PowerParameters.default()
-    elif isinstance(model, BayesianPowerModel):
-        params = model.parameters
-    elif isinstance(model, PowerParameters):
-        params = model
-    else:
-        params = PowerParameters.load(model)
-    if scenario is None:
-        return params
-    if isinstance(scenario, str):
-        return scenario_parameters(params, scenario=scenario)
-    if isinstance(scenario, PowerParameters):
-        return scenario
-    raise ParameterError(
-        f"scenario must be a scenario name or PowerParameters, got {type(scenario).__name__}."
-    )
-
-
 def unbalance_net(
     net: Any,
     *,
@@ -683,7 +663,7 @@ def unbalance_net(
     >>> result = unbalance_net(net, n=100, scenario="unbalanced", rng=1)  # doctest: +SKIP
     >>> result.ensemble.p_kw.shape  # (100, buses, 3) [kW]  # doctest: +SKIP
     """
-    params = _model_parameters(model, scenario)
+    params = resolve_parameters(model, scenario)
     target = net if inplace else copy.deepcopy(net)
     feeder, info = unbalance_feeder(target, n_zones=params.n_zones)
     totals = bus_load_totals(target, include_asymmetric=include_asymmetric)

@@ -110,3 +110,18 @@ def test_parse_shares():
         parse_shares("0.1;0.6;0.3")
     with pytest.raises(ParameterError, match="sum to 1"):
         parse_shares("0.1,0.6,0.6")
+
+
+def test_resolve_parameters_applies_a_scenario_and_rejects_other_types():
+    from bayesgrid_plugins.models.power import BayesianPowerModel, PowerParameters
+    from bayesgrid_plugins.scenarios import resolve_parameters
+
+    base = PowerParameters.default()
+    assert resolve_parameters(BayesianPowerModel(base)) is base
+    balanced = resolve_parameters(base, "balanced")
+    np.testing.assert_array_equal(
+        balanced.phase_probs, scenario_parameters(base, scenario="balanced").phase_probs
+    )
+    assert resolve_parameters(base, balanced) is balanced
+    with pytest.raises(ParameterError, match="scenario must be a scenario name"):
+        resolve_parameters(base, 3)
