@@ -11,6 +11,7 @@ import io
 import json
 import os
 import zipfile
+from collections.abc import Sequence
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
@@ -69,6 +70,23 @@ def check_line_data(ensemble: Ensemble, lines: np.ndarray, bus_id: np.ndarray) -
                 f"{bus_id[lines[c[0]]]!r} in realisation {r[0]} (and {r.size - 1} more): "
                 "sampled line data must be finite and positive on every line."
             )
+
+
+def stack_realisations(parts: Sequence[Any], shared: tuple[str, ...]) -> Any:
+    """Stack dataclasses of consecutive realisations (ensembles, results) along axis 0.
+
+    Every array field is concatenated except those named in ``shared``, which (like every
+    field that is not an array) are taken from the first part.
+    """
+    first = parts[0]
+    if len(parts) == 1:
+        return first
+    stacked = {
+        f.name: np.concatenate([getattr(p, f.name) for p in parts], axis=0)
+        for f in fields(first)
+        if f.name not in shared and isinstance(getattr(first, f.name), np.ndarray)
+    }
+    return replace(first, **stacked)
 
 
 @dataclass(frozen=True, eq=False)

@@ -23,7 +23,7 @@ from typing import Any
 
 import numpy as np
 
-from .ensemble import Ensemble
+from .ensemble import Ensemble, stack_realisations
 from .errors import BayesGridError, FeederValidationError, OutputExistsError, ParameterError
 from .feeder import Feeder
 from .fileio import write_manifest
@@ -301,18 +301,7 @@ def solve(
 
 def concat_results(parts: Sequence[Any]) -> Any:
     """Stack power-flow results of consecutive chunks of realisations."""
-    from dataclasses import fields, replace
-
-    first = parts[0]
-    if len(parts) == 1:
-        return first
-    stacked = {}
-    for f in fields(first):
-        value = getattr(first, f.name)
-        if f.name in ("bus_id", "engine", "metadata") or not isinstance(value, np.ndarray):
-            continue
-        stacked[f.name] = np.concatenate([getattr(p, f.name) for p in parts], axis=0)
-    return replace(first, **stacked)
+    return stack_realisations(parts, shared=("bus_id", "engine", "metadata"))
 
 
 def _make_progress(factory: ProgressFactory | None, label: str, total: int) -> Progress:

@@ -17,13 +17,13 @@ run's identity anyway), still not on the number of workers or the order of execu
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from ..ensemble import Ensemble
+from ..ensemble import Ensemble, stack_realisations
 from ..errors import ParameterError
 from ..feeder import Feeder
 
@@ -113,16 +113,7 @@ def realisation_stream(seed: int, region: int, realisation: int) -> np.random.Se
 
 def concat_ensembles(parts: list[Ensemble]) -> Ensemble:
     """Stack ensembles of the same feeder along the realisation axis."""
-    first = parts[0]
-    if len(parts) == 1:
-        return first
-    stacked = {}
-    for f in fields(first):
-        value = getattr(first, f.name)
-        if f.name in ("bus_id", "source", "metadata") or value is None:
-            continue
-        stacked[f.name] = np.concatenate([getattr(p, f.name) for p in parts], axis=0)
-    return replace(first, **stacked)
+    return stack_realisations(parts, shared=("bus_id", "source", "metadata"))
 
 
 def sample_realisations(
