@@ -12,6 +12,7 @@ from __future__ import annotations
 __all__ = [
     "AdapterError",
     "BayesGridError",
+    "DuplicateEngineError",
     "DuplicateExporterError",
     "FeederValidationError",
     "MissingDataWarning",
@@ -20,6 +21,7 @@ __all__ = [
     "ParameterError",
     "PhaseConsistencyError",
     "PosteriorMismatchError",
+    "UnknownEngineError",
     "UnknownExporterError",
 ]
 
@@ -109,6 +111,32 @@ class DuplicateExporterError(BayesGridError, ValueError):
     --------
     >>> from bayesgrid_plugins import BayesGridError, DuplicateExporterError
     >>> issubclass(DuplicateExporterError, (BayesGridError, ValueError))
+    True
+    """
+
+
+class UnknownEngineError(BayesGridError, KeyError):
+    """No power-flow engine is registered under the requested name.
+
+    Examples
+    --------
+    >>> from bayesgrid_plugins import get_engine
+    >>> get_engine("no-such-engine")  # doctest: +IGNORE_EXCEPTION_DETAIL
+    Traceback (most recent call last):
+    UnknownEngineError: no engine is called 'no-such-engine'; available: ...
+    """
+
+    def __str__(self) -> str:  # KeyError quotes its message; show it plainly instead
+        return str(self.args[0]) if self.args else ""
+
+
+class DuplicateEngineError(BayesGridError, ValueError):
+    """Two plugins register a power-flow engine under the same name.
+
+    Examples
+    --------
+    >>> from bayesgrid_plugins import BayesGridError, DuplicateEngineError
+    >>> issubclass(DuplicateEngineError, (BayesGridError, ValueError))
     True
     """
 

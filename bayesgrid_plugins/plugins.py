@@ -1,9 +1,10 @@
-"""The plugin manager and the exporter registry.
+"""The plugin manager: the exporter registry, the engine registry and the network readers.
 
-Exporters come from plugins: modules with a ``bayesgrid_register_exporters`` hook implementation
-(see :mod:`bayesgrid_plugins.hookspecs`), found through the entry-point group
-``bayesgrid.exporters``. bayesgrid's own exporters are registered the same way, from its own
-``pyproject.toml``.
+Exporters, engines and readers come from plugins: modules with ``bayesgrid_register_exporters``,
+``bayesgrid_register_engines`` or ``bayesgrid_read_network`` hook implementations (see
+:mod:`bayesgrid_plugins.hookspecs`), found through the entry-point groups ``bayesgrid.plugins``
+and ``bayesgrid.exporters`` (the older group, still read). bayesgrid's own exporters and engines
+are registered the same way, from its own ``pyproject.toml``.
 
 Entry points are loaded lazily, on the first call that needs an exporter, never at import time. A
 plugin that fails to import or to register is logged and reported as failed; the others still
@@ -32,18 +33,27 @@ from . import hookspecs
 from .ensemble import Ensemble
 from .errors import (
     BayesGridError,
+    DuplicateEngineError,
     DuplicateExporterError,
     ParameterError,
+    UnknownEngineError,
     UnknownExporterError,
 )
+from .engines import Engine, InvalidEngineError, validate_engine
 from .exporters.base import Exporter, ExportRequest
 from .feeder import Feeder
+from .readers import NetworkReading
 from .fileio import MANIFEST_FILE, manifest_formats, restore_manifest, write_manifest
 
 __all__ = [
     "BLOCK_ENV_VAR",
     "ENTRY_POINT_GROUP",
+    "ENTRY_POINT_GROUPS",
     "ExporterRegistry",
+    "InvalidEngineError",
+    "available_engines",
+    "get_engine",
+    "read_network",
     "InvalidExporterError",
     "PluginInfo",
     "PluginManager",
@@ -60,8 +70,10 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
-#: Entry-point group scanned for plugins.
-ENTRY_POINT_GROUP = "bayesgrid.exporters"
+#: Entry-point group scanned for plugins of every kind.
+ENTRY_POINT_GROUP = "bayesgrid.plugins"
+#: Every group scanned: the current one, then the older exporter-only group.
+ENTRY_POINT_GROUPS = (ENTRY_POINT_GROUP, "bayesgrid.exporters")
 #: Environment variable naming plugins not to load: ``BAYESGRID_BLOCK_PLUGINS=name1,name2``.
 BLOCK_ENV_VAR = "BAYESGRID_BLOCK_PLUGINS"
 #: Owner recorded for exporters registered directly in code rather than by a plugin.
@@ -69,6 +81,8 @@ CODE_OWNER = "<registered in code>"
 
 _NAME = re.compile(r"^[a-z0-9][a-z0-9_.-]*$")
 _HOOK = "bayesgrid_register_exporters"
+_ENGINE_HOOK = "bayesgrid_register_engines"
+_READER_HOOK = "bayesgrid_read_network"
 
 
 class InvalidExporterError(BayesGridError, TypeError):
@@ -96,8 +110,12 @@ class PluginInfo:
     exporters : tuple of str
         Names of the exporters it registered.
     error : str or None
-        Why it failed; for a loaded plugin, which of its exporter names clash with another
-        plugin's, or that it registered no exporter.
+        Why it failed; for a loaded plugin, which of its names clash with another plugin's, or
+        that it registered nothing.
+    engines : tuple of str
+        Names of the engines it registered.
+    reader : bool
+        Whether it implements the network reader hook.
     """
 
     name: str
@@ -107,6 +125,8 @@ class PluginInfo:
     version: str | None = None
     exporters: tuple[str, ...] = ()
     error: str | None = None
+    engines: tuple[str, ...] = ()
+    reader: bool = False
 
     @property
     def label(self) -> str:
@@ -118,6 +138,7 @@ class PluginInfo:
         """A JSON-serialisable dict of the fields."""
         out = asdict(self)
         out["exporters"] = list(self.exporters)
+        out["engines"] = list(self.engines)
         return out
 
 
@@ -154,96 +175,96 @@ def validate_exporter(exporter: object) -> Exporter:
     return exporter  # type: ignore[return-value]
 
 
-class ExporterRegistry:
-    """Exporters by name, each with the plugin that registered it.
+class _Registry:
+    """Objects of one kind (exporters or engines) by name, each with who registered it.
 
-    A name registered twice is an error (:class:`DuplicateExporterError` naming both owners),
-    never a silent replacement. When plugins are discovered, a clash does not stop the other
-    plugins: the name is marked as conflicting instead, and asking for it raises the error.
+    A name registered twice is an error naming both owners, never a silent replacement. When
+    plugins are discovered, a clash does not stop the other plugins: the name is marked as
+    conflicting instead, and asking for it raises the error.
     """
 
+    kind = "exporter"
+    option = "--format"
+    duplicate_error: type[BayesGridError] = DuplicateExporterError
+    unknown_error: type[BayesGridError] = UnknownExporterError
+
     def __init__(self) -> None:
-        self._exporters: dict[str, Exporter] = {}
+        self._items: dict[str, Any] = {}
         self._owners: dict[str, str] = {}
         self._conflicts: dict[str, list[str]] = {}
 
-    def register(self, exporter: Exporter, *, owner: str = CODE_OWNER) -> None:
-        """Add ``exporter``; ``owner`` names who registered it (shown in errors).
+    def validate(self, item: object) -> Any:
+        """Check the protocol of ``item`` and return it."""
+        raise NotImplementedError
+
+    def register(self, item: Any, *, owner: str = CODE_OWNER) -> None:
+        """Add ``item``; ``owner`` names who registered it (shown in errors).
 
         Raises
         ------
-        InvalidExporterError
-            If ``exporter`` does not follow the protocol.
-        DuplicateExporterError
+        InvalidExporterError or InvalidEngineError
+            If ``item`` does not follow the protocol.
+        DuplicateExporterError or DuplicateEngineError
             If its name is taken already.
         """
-        validate_exporter(exporter)
-        name = exporter.name
+        self.validate(item)
+        name = item.name
         self.check_free([name], owner=owner)
-        self._exporters[name] = exporter
+        self._items[name] = item
         self._owners[name] = owner
 
     def check_free(self, names: Sequence[str], *, owner: str) -> None:
-        """Raise :class:`DuplicateExporterError` unless every name in ``names`` can be added."""
+        """Raise the duplicate error unless every name in ``names`` can be added."""
         seen: set[str] = set()
         for name in names:
             if name in seen:
-                raise DuplicateExporterError(self._duplicate_message(name, [owner, owner]))
+                raise self.duplicate_error(self._duplicate_message(name, [owner, owner]))
             seen.add(name)
             if name in self._conflicts:
-                raise DuplicateExporterError(
+                raise self.duplicate_error(
                     self._duplicate_message(name, [*self._conflicts[name], owner])
                 )
-            if name in self._exporters:
-                raise DuplicateExporterError(
+            if name in self._items:
+                raise self.duplicate_error(
                     self._duplicate_message(name, [self._owners[name], owner])
                 )
 
     def mark_conflict(self, name: str, owner: str) -> None:
         """Record that ``owner`` also registered ``name``: the name becomes unusable."""
         owners = self._conflicts.setdefault(name, [])
-        if name in self._exporters:
+        if name in self._items:
             owners.append(self._owners.pop(name))
-            del self._exporters[name]
+            del self._items[name]
         owners.append(owner)
 
-    @staticmethod
-    def _duplicate_message(name: str, owners: Sequence[str]) -> str:
+    def _duplicate_message(self, name: str, owners: Sequence[str]) -> str:
         listed = " and ".join(owners)
         return (
-            f"the exporter name {name!r} is registered by {listed}; names must be unique. "
+            f"the {self.kind} name {name!r} is registered by {listed}; names must be unique. "
             f"Uninstall one of them or block it with {BLOCK_ENV_VAR}=<plugin name>."
         )
 
-    def get(self, name: str) -> Exporter:
-        """The exporter called ``name``.
-
-        Raises
-        ------
-        UnknownExporterError
-            Listing the available names.
-        DuplicateExporterError
-            If several plugins registered ``name``.
-        """
+    def get(self, name: str) -> Any:
+        """The object called ``name``; raises the unknown error listing the available names."""
         if name in self._conflicts:
-            raise DuplicateExporterError(self._duplicate_message(name, self._conflicts[name]))
+            raise self.duplicate_error(self._duplicate_message(name, self._conflicts[name]))
         try:
-            return self._exporters[name]
+            return self._items[name]
         except KeyError:
             available = ", ".join(self.names()) or "none"
-            raise UnknownExporterError(
-                f"no exporter is called {name!r}; available: {available}. Run `bayesgrid "
-                "plugins` to see which plugins loaded or failed."
+            raise self.unknown_error(
+                f"no {self.kind} is called {name!r}; available: {available} ({self.option}). "
+                "Run `bayesgrid plugins` to see which plugins loaded or failed."
             ) from None
 
     def owner(self, name: str) -> str:
-        """Who registered exporter ``name``."""
+        """Who registered ``name``."""
         self.get(name)
         return self._owners[name]
 
     def names(self) -> list[str]:
-        """Sorted names of the usable exporters."""
-        return sorted(self._exporters)
+        """Sorted names of the usable objects."""
+        return sorted(self._items)
 
     @property
     def conflicts(self) -> dict[str, list[str]]:
@@ -251,13 +272,34 @@ class ExporterRegistry:
         return {name: list(owners) for name, owners in self._conflicts.items()}
 
     def __contains__(self, name: object) -> bool:
-        return name in self._exporters
+        return name in self._items
 
     def __iter__(self) -> Iterator[str]:
         return iter(self.names())
 
     def __len__(self) -> int:
-        return len(self._exporters)
+        return len(self._items)
+
+
+class ExporterRegistry(_Registry):
+    """Exporters by name, each with the plugin that registered it."""
+
+    def validate(self, item: object) -> Exporter:
+        """Check the :class:`Exporter` protocol."""
+        return validate_exporter(item)
+
+
+class EngineRegistry(_Registry):
+    """Power-flow engines by name, each with the plugin that registered it."""
+
+    kind = "engine"
+    option = "--engine"
+    duplicate_error = DuplicateEngineError
+    unknown_error = UnknownEngineError
+
+    def validate(self, item: object) -> Engine:
+        """Check the :class:`~bayesgrid_plugins.engines.Engine` protocol."""
+        return validate_engine(item)
 
 
 def blocked_from_env(environ: Mapping[str, str] | None = None) -> frozenset[str]:
@@ -267,12 +309,12 @@ def blocked_from_env(environ: Mapping[str, str] | None = None) -> frozenset[str]
 
 
 class PluginManager:
-    """Finds plugins, keeps the exporter registry and dispatches exports.
+    """Finds plugins, keeps the exporter and engine registries and dispatches exports and reads.
 
     Parameters
     ----------
-    group : str, default "bayesgrid.exporters"
-        Entry-point group to scan.
+    group : str or sequence of str, default ("bayesgrid.plugins", "bayesgrid.exporters")
+        Entry-point group(s) to scan.
     blocked : iterable of str, optional
         Plugins not to load, by entry-point name or distribution name. Default: read
         ``BAYESGRID_BLOCK_PLUGINS`` when the plugins are first loaded.
@@ -289,16 +331,18 @@ class PluginManager:
     def __init__(
         self,
         *,
-        group: str = ENTRY_POINT_GROUP,
+        group: str | Sequence[str] = ENTRY_POINT_GROUPS,
         blocked: Iterable[str] | None = None,
         entry_points: bool = True,
     ) -> None:
-        self.group = group
+        self.groups: tuple[str, ...] = (group,) if isinstance(group, str) else tuple(group)
+        self.group = self.groups[0]
         self._blocked_arg = None if blocked is None else frozenset(blocked)
         self._scan = entry_points
         self._pm = pluggy.PluginManager(hookspecs.PROJECT_NAME)
         self._pm.add_hookspecs(hookspecs)
         self._registry = ExporterRegistry()
+        self._engines = EngineRegistry()
         self._infos: dict[str, PluginInfo] = {}
         self._loaded = False
         self._lock = threading.RLock()
@@ -322,7 +366,8 @@ class PluginManager:
     def _load_entry_points(self) -> None:
         from importlib.metadata import entry_points
 
-        for ep in sorted(entry_points(group=self.group), key=lambda e: e.name):
+        found = [ep for group in self.groups for ep in entry_points(group=group)]
+        for ep in sorted(found, key=lambda e: e.name):
             dist = getattr(ep, "dist", None)
             dist_name = None if dist is None else dist.metadata["Name"]
             version = None if dist is None else dist.version
@@ -353,7 +398,7 @@ class PluginManager:
         )
 
     def _add(self, plugin: object, info: PluginInfo, *, strict: bool) -> None:
-        """Register ``plugin`` with pluggy and collect the exporters it registers."""
+        """Register ``plugin`` with pluggy and collect the exporters and engines it registers."""
         try:
             self._pm.register(plugin, name=info.name)
         except Exception as exc:  # pluggy's validation of the hook implementations
@@ -361,15 +406,16 @@ class PluginManager:
                 raise
             self._fail(info, _describe(exc))
             return
-        collected: list[Exporter] = []
-
-        def register_exporter(exporter: Exporter) -> None:
-            collected.append(validate_exporter(exporter))
-
+        exporters: list[Exporter] = []
+        engines: list[Engine] = []
         others = [p for p in self._pm.get_plugins() if p is not plugin]
-        caller = self._pm.subset_hook_caller(_HOOK, remove_plugins=others)
         try:
-            caller(register=register_exporter)
+            for hook, registry, collected in (
+                (_HOOK, self._registry, exporters),
+                (_ENGINE_HOOK, self._engines, engines),
+            ):
+                caller = self._pm.subset_hook_caller(hook, remove_plugins=others)
+                caller(register=lambda item, r=registry, c=collected: c.append(r.validate(item)))
         except Exception as exc:
             self._pm.unregister(plugin)
             if strict:
@@ -379,29 +425,39 @@ class PluginManager:
         owner = f"plugin {info.label}"
         if strict:
             try:
-                self._registry.check_free([e.name for e in collected], owner=owner)
-            except DuplicateExporterError:
+                self._registry.check_free([e.name for e in exporters], owner=owner)
+                self._engines.check_free([e.name for e in engines], owner=owner)
+            except BayesGridError:
                 self._pm.unregister(plugin)
                 raise
+        reader = any(
+            impl.plugin is plugin for impl in self._pm.hook.bayesgrid_read_network.get_hookimpls()
+        )
         notes = []
-        if not collected:
-            notes.append(f"it registered no exporters (does it implement {_HOOK}?)")
+        if not exporters and not engines and not reader:
+            notes.append(
+                f"it registered no exporters, engines or reader (does it implement {_HOOK} or "
+                f"{_ENGINE_HOOK}?)"
+            )
             logger.warning("bayesgrid plugin %s %s", info.label, notes[0])
-        for exporter in collected:
-            try:
-                self._registry.register(exporter, owner=owner)
-            except DuplicateExporterError as exc:
-                logger.warning("%s", exc)
-                self._registry.mark_conflict(exporter.name, owner)
-                notes.append(str(exc))
+        for registry, items in ((self._registry, exporters), (self._engines, engines)):
+            for item in items:
+                try:
+                    registry.register(item, owner=owner)
+                except BayesGridError as exc:
+                    logger.warning("%s", exc)
+                    registry.mark_conflict(item.name, owner)
+                    notes.append(str(exc))
         self._infos[info.name] = PluginInfo(
             info.name,
             "loaded",
             info.module,
             info.distribution,
             info.version,
-            exporters=tuple(e.name for e in collected),
+            exporters=tuple(e.name for e in exporters),
             error=" ".join(notes) or None,
+            engines=tuple(e.name for e in engines),
+            reader=reader,
         )
 
     def register_plugin(self, plugin: object, name: str | None = None) -> str:
@@ -461,6 +517,84 @@ class PluginManager:
     def available_exporters(self) -> list[str]:
         """Sorted names of the exporters that can be used."""
         return self.registry.names()
+
+    @property
+    def engines(self) -> EngineRegistry:
+        """The engine registry (loading the plugins first)."""
+        self.load()
+        return self._engines
+
+    def get_engine(self, name: str) -> Engine:
+        """The engine called ``name``; raises :class:`UnknownEngineError` listing the others."""
+        return self.engines.get(name)
+
+    def available_engines(self) -> list[str]:
+        """Sorted names of the engines that can be used."""
+        return self.engines.names()
+
+    def register_engine(self, engine: Engine) -> None:
+        """Register one engine directly, without a plugin.
+
+        Raises
+        ------
+        InvalidEngineError, DuplicateEngineError
+        """
+        self.load()
+        with self._lock:
+            self._engines.register(engine, owner=CODE_OWNER)
+
+    def describe_engines(self) -> list[dict[str, Any]]:
+        """One dict per usable engine: name, description, phase_accurate, plugin, package."""
+        by_plugin = {
+            name: info for info in self.plugins() if info.status == "loaded" for name in info.engines
+        }
+        rows = []
+        for name in self.available_engines():
+            engine = self._engines.get(name)
+            info = by_plugin.get(name)
+            rows.append(
+                {
+                    "name": name,
+                    "description": engine.description.strip(),
+                    "phase_accurate": engine.phase_accurate,
+                    "plugin": None if info is None else info.name,
+                    "distribution": None if info is None else info.distribution,
+                    "version": None if info is None else info.version,
+                }
+            )
+        return rows
+
+    def read_network(self, source: object, **options: Any) -> NetworkReading:
+        """Read a real network through the first plugin whose reader claims it.
+
+        Parameters
+        ----------
+        source : path or object
+            A ``.dss`` master, a pandapower ``.json`` net, a live pandapower net...
+        **options
+            Reader options (``kind``, ``loads_file``, ``n_zones``).
+
+        Raises
+        ------
+        ParameterError
+            If no installed reader claims ``source``.
+        FileNotFoundError
+            If ``source`` is a path that does not exist.
+        """
+        self.load()
+        if isinstance(source, (str, os.PathLike)):
+            source = Path(source)
+            if not source.is_file():
+                raise FileNotFoundError(f"network file {str(source)!r} does not exist.")
+        reading = self._pm.hook.bayesgrid_read_network(source=source, options=dict(options))
+        if reading is None:
+            what = str(source) if isinstance(source, Path) else type(source).__name__
+            readers = sorted(i.name for i in self._infos.values() if i.reader) or ["none"]
+            raise ParameterError(
+                f"no installed reader reads {what!r} (readers: {', '.join(readers)}); give an "
+                "OpenDSS master (.dss) or a pandapower net (.json), or pass kind=."
+            )
+        return reading  # type: ignore[no-any-return]
 
     def plugins(self) -> list[PluginInfo]:
         """What was loaded, failed and blocked, one entry per plugin, sorted by name."""
@@ -730,6 +864,53 @@ def available_exporters() -> list[str]:
 def register(exporter: Exporter) -> None:
     """Register one exporter with the shared manager."""
     get_plugin_manager().register(exporter)
+
+
+def get_engine(name: str) -> Engine:
+    """The power-flow engine called ``name`` from the shared manager.
+
+    Parameters
+    ----------
+    name : str
+        Engine name, as listed by :func:`available_engines` (``"opendss"``, ``"pandapower"``,
+        ``"power-grid-model"`` or a plugin's).
+
+    Returns
+    -------
+    Engine
+        Raises ``UnknownEngineError`` listing the available names when there is none.
+
+    Examples
+    --------
+    >>> from bayesgrid_plugins import get_engine
+    >>> get_engine("opendss").phase_accurate
+    True
+    """
+    return get_plugin_manager().get_engine(name)
+
+
+def available_engines() -> list[str]:
+    """Sorted names of the engines of the shared manager.
+
+    Examples
+    --------
+    >>> from bayesgrid_plugins import available_engines
+    >>> {"opendss", "pandapower", "power-grid-model"} <= set(available_engines())
+    True
+    """
+    return get_plugin_manager().available_engines()
+
+
+def read_network(source: object, **options: Any) -> NetworkReading:
+    """Read a real network (``.dss``, pandapower JSON or net) through the reader plugins.
+
+    Examples
+    --------
+    >>> from bayesgrid_plugins.plugins import read_network
+    >>> reading = read_network("Master.dss")  # doctest: +SKIP
+    >>> reading.engine, reading.feeder().n_buses  # doctest: +SKIP
+    """
+    return get_plugin_manager().read_network(source, **options)
 
 
 def plugin_report() -> list[PluginInfo]:

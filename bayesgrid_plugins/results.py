@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["PowerFlowResult", "voltage_unbalance_percent"]
+__all__ = ["PowerFlowResult", "power_flow_summary", "voltage_unbalance_percent"]
 
 _A = np.exp(2j * np.pi / 3)
 
@@ -124,3 +124,36 @@ class PowerFlowResult:
         lo = np.fmin.reduce(self.vm_min_pu[ok], axis=0) if ok.any() else np.full(3, np.nan)
         hi = np.fmax.reduce(self.vm_max_pu[ok], axis=0) if ok.any() else np.full(3, np.nan)
         return np.vstack([lo, hi])
+
+
+def power_flow_summary(
+    converged: np.ndarray, vmin: np.ndarray, vmax: np.ndarray
+) -> dict[str, Any]:
+    """Counts and extreme voltages [p.u.] of the converged realisations, for run summaries.
+
+    Parameters
+    ----------
+    converged : ndarray of bool, shape (n,)
+        Whether each realisation converged (with finite voltages).
+    vmin, vmax : ndarray, shape (n, ...)
+        Lowest and highest voltages [p.u.] of each realisation.
+
+    Returns
+    -------
+    dict
+        ``converged``, ``solved``, ``vm_min_pu`` and ``vm_max_pu`` (None when none converged).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> power_flow_summary(np.array([True, False]), np.array([0.97, np.nan]), np.array([1.0, 1.0]))
+    {'converged': 1, 'solved': 2, 'vm_min_pu': 0.97, 'vm_max_pu': 1.0}
+    """
+    ok = np.asarray(converged, dtype=bool)
+    lo, hi = np.asarray(vmin, dtype=float)[ok], np.asarray(vmax, dtype=float)[ok]
+    return {
+        "converged": int(ok.sum()),
+        "solved": int(ok.size),
+        "vm_min_pu": float(np.nanmin(lo)) if ok.any() else None,
+        "vm_max_pu": float(np.nanmax(hi)) if ok.any() else None,
+    }
