@@ -49,8 +49,8 @@ hookimpl = pluggy.HookimplMarker("bayesgrid")
 
 # Public names defined in submodules that are imported only when first used.
 _LAZY = {
-    "create_osm_pandapower_network": "facade",
-    "save_synthetic_network": "facade",
+    "create_osm_pandapower_network": "app.facade",
+    "save_synthetic_network": "app.facade",
     "feeder_from_osm": "topology",
     "plot_feeder": "topology",
     "available_engines": "plugins",
@@ -59,11 +59,11 @@ _LAZY = {
     "read_network": "plugins",
     "export": "plugins",
     "get_exporter": "plugins",
-    "generate": "pipeline",
+    "generate": "app.pipeline",
     "sample_conditioned": "models.conditioned",
     "scenario_parameters": "scenarios",
     "SCENARIOS": "scenarios",
-    "GenerateConfig": "pipeline",
+    "GenerateConfig": "app.pipeline",
 }
 
 __all__ = [

@@ -1,7 +1,8 @@
 """The engine protocol: how a power-flow engine plugin builds, updates and solves an ensemble.
 
 An *engine* (pandapower, OpenDSS, power-grid-model or a third party's) is registered through the
-``bayesgrid_register_engines`` hook and found by name (:func:`bayesgrid_plugins.plugins.get_engine`).
+``bayesgrid_register_engines`` hook and found by name
+(:func:`bayesgrid_plugins.plugins.get_engine`).
 It opens a *case*, one network built from a :class:`~bayesgrid_plugins.feeder.Feeder` and an
 :class:`~bayesgrid_plugins.ensemble.Ensemble`, which is then switched between realisations in
 place::
@@ -289,6 +290,7 @@ class EngineCase(ABC):
 
     def reset(self) -> None:
         """Put the engine back in a clean state after a failed solve (default: nothing)."""
+        return None
 
     def solve(self) -> bool:
         """Solve the current realisation.

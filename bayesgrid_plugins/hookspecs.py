@@ -27,6 +27,7 @@ __all__ = [
     "bayesgrid_read_network",
     "bayesgrid_register_engines",
     "bayesgrid_register_exporters",
+    "bayesgrid_register_fitters",
     "hookspec",
 ]
 
@@ -117,4 +118,26 @@ def bayesgrid_read_network(source: object, options: dict[str, Any]) -> NetworkRe
     NetworkReading or None
         A reading (see :class:`~bayesgrid_plugins.readers.NetworkReading`) when this plugin
         reads ``source``; None to let another plugin try.
+    """
+
+
+@hookspec
+def bayesgrid_register_fitters(register: Callable[[str, Callable[..., Any]], None]) -> None:
+    """Register the functions that learn model parameters from data.
+
+    When it is called
+        When a model's ``learn`` is first called (``BayesianPowerModel.learn`` ...). The models
+        never import the learning code: they ask the plugin manager for a fitter by kind.
+
+    Parameters
+    ----------
+    register : callable
+        Call ``register(kind, function)`` once per kind: ``"power"``, ``"impedance"``,
+        ``"frequency"`` or ``"duration"``. ``function(table, **options)`` returns the model's
+        parameters. bayesgrid's own learning subpackage registers all four.
+
+    Returns
+    -------
+    None
+        The return value is ignored.
     """

@@ -30,6 +30,7 @@ import numpy as np
 import pluggy
 
 from . import hookspecs
+from .engines import Engine, InvalidEngineError, validate_engine
 from .ensemble import Ensemble
 from .errors import (
     BayesGridError,
@@ -39,11 +40,10 @@ from .errors import (
     UnknownEngineError,
     UnknownExporterError,
 )
-from .engines import Engine, InvalidEngineError, validate_engine
 from .exporters.base import Exporter, ExportRequest
 from .feeder import Feeder
-from .readers import NetworkReading
 from .fileio import MANIFEST_FILE, manifest_formats, restore_manifest, write_manifest
+from .readers import NetworkReading
 
 __all__ = [
     "BLOCK_ENV_VAR",
@@ -51,18 +51,18 @@ __all__ = [
     "ENTRY_POINT_GROUPS",
     "ExporterRegistry",
     "InvalidEngineError",
-    "available_engines",
-    "get_engine",
-    "read_network",
     "InvalidExporterError",
     "PluginInfo",
     "PluginManager",
+    "available_engines",
     "available_exporters",
     "blocked_from_env",
     "export",
+    "get_engine",
     "get_exporter",
     "get_plugin_manager",
     "plugin_report",
+    "read_network",
     "register",
     "reset_plugin_manager",
     "validate_exporter",
@@ -82,6 +82,7 @@ CODE_OWNER = "<registered in code>"
 _NAME = re.compile(r"^[a-z0-9][a-z0-9_.-]*$")
 _HOOK = "bayesgrid_register_exporters"
 _ENGINE_HOOK = "bayesgrid_register_engines"
+_FITTER_HOOK = "bayesgrid_register_fitters"
 _READER_HOOK = "bayesgrid_read_network"
 
 
@@ -343,6 +344,7 @@ class PluginManager:
         self._pm.add_hookspecs(hookspecs)
         self._registry = ExporterRegistry()
         self._engines = EngineRegistry()
+        self._fitters: dict[str, Any] = {}
         self._infos: dict[str, PluginInfo] = {}
         self._loaded = False
         self._lock = threading.RLock()
@@ -433,8 +435,13 @@ class PluginManager:
         reader = any(
             impl.plugin is plugin for impl in self._pm.hook.bayesgrid_read_network.get_hookimpls()
         )
+        fitters: dict[str, Any] = {}
+        caller = self._pm.subset_hook_caller(_FITTER_HOOK, remove_plugins=others)
+        caller(register=lambda kind, function: fitters.setdefault(str(kind), function))
+        for kind, function in fitters.items():
+            self._fitters.setdefault(kind, function)
         notes = []
-        if not exporters and not engines and not reader:
+        if not exporters and not engines and not reader and not fitters:
             notes.append(
                 f"it registered no exporters, engines or reader (does it implement {_HOOK} or "
                 f"{_ENGINE_HOOK}?)"
@@ -546,7 +553,10 @@ class PluginManager:
     def describe_engines(self) -> list[dict[str, Any]]:
         """One dict per usable engine: name, description, phase_accurate, plugin, package."""
         by_plugin = {
-            name: info for info in self.plugins() if info.status == "loaded" for name in info.engines
+            name: info
+            for info in self.plugins()
+            if info.status == "loaded"
+            for name in info.engines
         }
         rows = []
         for name in self.available_engines():
@@ -563,6 +573,23 @@ class PluginManager:
                 }
             )
         return rows
+
+    def get_fitter(self, kind: str) -> Any:
+        """The function that learns parameters of model ``kind`` (``"power"``, ...).
+
+        Raises
+        ------
+        ParameterError
+            If no plugin registered a fitter of that kind.
+        """
+        self.load()
+        try:
+            return self._fitters[kind]
+        except KeyError:
+            raise ParameterError(
+                f"no fitter is registered for {kind!r} models (known: {sorted(self._fitters)}); "
+                "is bayesgrid installed with its entry points (pip install -e .)?"
+            ) from None
 
     def read_network(self, source: object, **options: Any) -> NetworkReading:
         """Read a real network through the first plugin whose reader claims it.
@@ -901,8 +928,33 @@ def available_engines() -> list[str]:
     return get_plugin_manager().available_engines()
 
 
+def get_fitter(kind: str) -> Any:
+    """The function that learns parameters of model ``kind`` from the shared manager.
+
+    Examples
+    --------
+    >>> from bayesgrid_plugins.plugins import get_fitter
+    >>> callable(get_fitter("impedance"))
+    True
+    """
+    return get_plugin_manager().get_fitter(kind)
+
+
 def read_network(source: object, **options: Any) -> NetworkReading:
     """Read a real network (``.dss``, pandapower JSON or net) through the reader plugins.
+
+    Parameters
+    ----------
+    source : path or object
+        An OpenDSS master (``.dss``), a pandapower net (``.json``) or a live pandapower net.
+    **options
+        ``kind`` (the format, when the suffix does not tell), ``loads_file`` (OpenDSS),
+        ``n_zones``, ``name``.
+
+    Returns
+    -------
+    NetworkReading
+        The claiming plugin's reading: ``feeder()``, ``training_table()``, ``unbalance_to()``.
 
     Examples
     --------

@@ -11,9 +11,12 @@ import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
+import numpy as np
+
 if TYPE_CHECKING:
+    from .ensemble import Ensemble
     from .feeder import Feeder
-    from .learn.table import TrainingTable
+    from .training import TrainingTable
 
 __all__ = ["NetworkReading", "source_kind"]
 
@@ -44,7 +47,19 @@ class NetworkReading(Protocol):
         ...
 
     def training_table(self, system: str | None = None) -> TrainingTable:
-        """Loads and lines as a :class:`~bayesgrid_plugins.learn.table.TrainingTable`."""
+        """Loads and lines as a :class:`~bayesgrid_plugins.training.TrainingTable`."""
+        ...
+
+    def native_bus_ids(self) -> np.ndarray:
+        """The network's own bus labels, aligned with :meth:`feeder`'s buses."""
+        ...
+
+    def attach(self, feeder: Feeder, ensemble: Ensemble | None) -> None:
+        """Keep ``ensemble`` beside the network and load its realisation 0 into it in place."""
+        ...
+
+    def attached(self) -> tuple[Feeder, Ensemble | None] | None:
+        """The feeder and ensemble attached to the network, or None."""
         ...
 
     def unbalance_to(

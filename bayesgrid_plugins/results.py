@@ -126,9 +126,7 @@ class PowerFlowResult:
         return np.vstack([lo, hi])
 
 
-def power_flow_summary(
-    converged: np.ndarray, vmin: np.ndarray, vmax: np.ndarray
-) -> dict[str, Any]:
+def power_flow_summary(converged: np.ndarray, vmin: np.ndarray, vmax: np.ndarray) -> dict[str, Any]:
     """Counts and extreme voltages [p.u.] of the converged realisations, for run summaries.
 
     Parameters

@@ -1,6 +1,6 @@
 """Scale-out throughput: realisations solved per second, serially and on 1 and 2 Dask workers.
 
-For each case the runner (:func:`bayesgrid_plugins.scale.run`) samples and solves ``--n``
+For each case the runner (:func:`bayesgrid_plugins.app.scale.run`) samples and solves ``--n``
 realisations in chunks of ``--chunk-size`` and writes them to a temporary run folder. Dask runs
 use one warm cluster per worker count (started, then warmed by a small run so that the imports
 in each worker process are not timed); the cluster start is reported separately.
@@ -28,7 +28,7 @@ from pathlib import Path
 
 import numpy as np
 
-from bayesgrid_plugins.scale import (
+from bayesgrid_plugins.app.scale import (
     FeederRegion,
     OsmArea,
     PowerFlowTask,
@@ -37,7 +37,7 @@ from bayesgrid_plugins.scale import (
     run,
     sample_realisations,
 )
-from bayesgrid_plugins.scale.regions import build_region_feeder
+from bayesgrid_plugins.app.scale.regions import build_region_feeder
 
 #: The shared real data beside the checkout (override with BAYESGRID_SHARED_DATA).
 SHARED_DATA = Path(

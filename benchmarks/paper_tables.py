@@ -216,9 +216,7 @@ def main() -> None:
     args = parser.parse_args()
     warnings.simplefilter("ignore")  # third-party deprecation noise in a benchmark's output
 
-    from bayesgrid_plugins.fileio import atomic_write_text
-    from bayesgrid_plugins.phases import check_phase_consistency
-    from bayesgrid_plugins.validation import (
+    from bayesgrid_plugins.app.validation import (
         feasibility,
         feeder_structure,
         load_real_feeder,
@@ -231,6 +229,8 @@ def main() -> None:
         table_zones,
         transfer,
     )
+    from bayesgrid_plugins.fileio import atomic_write_text
+    from bayesgrid_plugins.phases import check_phase_consistency
 
     out = args.out
     out.mkdir(parents=True, exist_ok=True)
@@ -423,7 +423,7 @@ def main() -> None:
 
 
 def _real_as_ensemble(real):
-    from bayesgrid_plugins.validation import real_ensemble
+    from bayesgrid_plugins.app.validation import real_ensemble
 
     return real_ensemble(real)
 

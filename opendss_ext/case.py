@@ -8,6 +8,7 @@ where they differ, line matrices. It is the phase-accurate reference of the thre
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
@@ -34,12 +35,17 @@ def circuit_options(options: Mapping[str, Any] | CircuitOptions | None) -> Circu
         return CircuitOptions()
     if isinstance(options, CircuitOptions):
         return options
-    unknown = sorted(set(options) - _OPTION_FIELDS - {"dss"})
+    extra = {"dss", "source_vm_pu"}
+    unknown = sorted(set(options) - _OPTION_FIELDS - extra)
     if unknown:
         raise ParameterError(
-            f"opendss engine options {unknown} are unknown; known: {sorted(_OPTION_FIELDS)}."
+            f"opendss engine options {unknown} are unknown; known: "
+            f"{sorted(_OPTION_FIELDS | extra)}."
         )
-    return CircuitOptions(**{k: v for k, v in options.items() if k != "dss"})
+    built = CircuitOptions(**{k: v for k, v in options.items() if k not in extra})
+    if "source_vm_pu" in options:
+        built = replace(built, source=replace(built.source, vm_pu=float(options["source_vm_pu"])))
+    return built
 
 
 class OpenDSSCase(EngineCase):
@@ -51,7 +57,7 @@ class OpenDSSCase(EngineCase):
         What to build (every phase any realisation uses).
     options : mapping or CircuitOptions, optional
         Fields of :class:`~opendss_ext.builder.CircuitOptions`, plus ``dss`` (an engine context
-        to build in; default a new one).
+        to build in; default a new one) and ``source_vm_pu`` (the source's set-point [p.u.]).
     """
 
     def __init__(

@@ -35,7 +35,7 @@ from scipy.sparse.csgraph import breadth_first_order, connected_components
 
 from bayesgrid_plugins.errors import AdapterError, ParameterError
 from bayesgrid_plugins.feeder import DEFAULT_N_ZONES, Feeder
-from bayesgrid_plugins.learn.table import TrainingTable, make_training_table
+from bayesgrid_plugins.training import TrainingTable, make_training_table
 
 from .engine import LENGTH_UNIT_KM, bus_name, new_engine, node_mask, run_commands
 
@@ -122,7 +122,7 @@ class OpenDSSCircuit:
     isolated_p_kw: np.ndarray
 
     def training_table(self, *, system: str | None = None) -> TrainingTable:
-        """The circuit as a :class:`~bayesgrid_plugins.learn.table.TrainingTable`."""
+        """The circuit as a :class:`~bayesgrid_plugins.training.TrainingTable`."""
         return make_training_table(
             self.feeder,
             system=self.name if system is None else system,

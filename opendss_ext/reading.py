@@ -9,9 +9,11 @@ from typing import Any
 
 import numpy as np
 
+from bayesgrid_plugins.ensemble import Ensemble
+from bayesgrid_plugins.errors import ParameterError
 from bayesgrid_plugins.feeder import DEFAULT_N_ZONES, Feeder
-from bayesgrid_plugins.learn.table import TrainingTable
 from bayesgrid_plugins.results import power_flow_summary
+from bayesgrid_plugins.training import TrainingTable
 
 from .engine import run_commands
 from .reader import OpenDSSCircuit, compile_master, read_circuit
@@ -69,6 +71,21 @@ class OpenDSSReading:
         """The circuit as a radial feeder rooted at its feeder head."""
         return self.circuit.feeder
 
+    def native_bus_ids(self) -> np.ndarray:
+        """OpenDSS bus names, aligned with the feeder's buses (the feeder uses them as ids)."""
+        return self.feeder().bus_id.copy()
+
+    def attach(self, feeder: Feeder, ensemble: Ensemble | None) -> None:
+        """Not offered for files: write realisations with the ``opendss`` exporter instead."""
+        raise ParameterError(
+            "an OpenDSS file cannot hold an ensemble; sample on reading.feeder() and write the "
+            "realisations with the 'opendss' exporter."
+        )
+
+    def attached(self) -> tuple[Feeder, Ensemble | None] | None:
+        """Always None: nothing is attached to a file."""
+        return None
+
     def training_table(self, system: str | None = None) -> TrainingTable:
         """Loads and lines of the circuit."""
         return self.circuit.training_table(system=system or self.name)
@@ -119,4 +136,3 @@ class OpenDSSReading:
             )
         result.ensemble.save(folder / "ensemble.npz")
         return summary
-

@@ -21,7 +21,7 @@ from bayesgrid_plugins.errors import ParameterError
 from bayesgrid_plugins.feeder import Feeder
 
 from ._netmap import KIND_LINE, KIND_TRAFO, bus_labels, fed_branches
-from .populate import build_net, set_realisation
+from .populate import build_net, populate_loads, set_realisation
 from .solve import _RECYCLE, _default_init, _run, check_3ph_ready
 
 __all__ = ["PandapowerCase", "PandapowerEngine"]
@@ -41,8 +41,9 @@ class PandapowerCase(EngineCase):
     options : mapping, optional
         ``numba`` (default True), ``init`` (default flat, or DC behind phase-shifting
         transformers), ``reuse`` (recycle pandapower's matrices while only loads change, default
-        True), ``max_iteration``, ``tolerance_mva``, ``f_hz``, or ``net``: a net already filled
-        from this ensemble to use instead of building one.
+        True), ``max_iteration``, ``tolerance_mva``, ``f_hz``, or ``net``: the user's own net to
+        solve instead of building one (its loads are replaced, in place, by the ensemble's
+        per-phase loads: :func:`~pandapower_ext.populate.populate_loads`).
     """
 
     def __init__(
@@ -57,9 +58,10 @@ class PandapowerCase(EngineCase):
             )
         net = opts.pop("net", None)
         f_hz = float(opts.pop("f_hz", 50.0))
-        self._net = build_net(feeder, ensemble, 0, f_hz=f_hz) if net is None else net
-        if net is not None:
-            set_realisation(self._net, ensemble, 0)
+        if net is None:
+            self._net = build_net(feeder, ensemble, 0, f_hz=f_hz)
+        else:  # the net solves this ensemble: its loads become the ensemble's, in place
+            self._net = populate_loads(net, feeder, ensemble, 0)
         check_3ph_ready(self._net)
         self.realisation = 0
         self._numba = bool(opts.get("numba", True))

@@ -16,13 +16,13 @@ import pandas as pd
 
 from bayesgrid_plugins.errors import AdapterError, FeederValidationError, ParameterError
 from bayesgrid_plugins.feeder import DEFAULT_N_ZONES, Feeder
-from bayesgrid_plugins.learn.table import TrainingTable, make_training_table
 from bayesgrid_plugins.phases import (
     PHASE_ABC,
     enforce_phase_consistency,
     fill_unserved_phases,
     mask_from_phases,
 )
+from bayesgrid_plugins.training import TrainingTable, make_training_table
 
 __all__ = ["LINK_LENGTH_KM", "feeder_from_net", "training_table"]
 

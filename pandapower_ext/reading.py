@@ -4,18 +4,25 @@ from __future__ import annotations
 
 import os
 import warnings
+import weakref
 from functools import cached_property
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from bayesgrid_plugins.ensemble import Ensemble
 from bayesgrid_plugins.errors import MissingDataWarning, ParameterError
 from bayesgrid_plugins.feeder import DEFAULT_N_ZONES, Feeder
-from bayesgrid_plugins.learn.table import TrainingTable
 from bayesgrid_plugins.results import power_flow_summary
+from bayesgrid_plugins.training import TrainingTable
 
 __all__ = ["PandapowerReading", "is_pandapower_net"]
+
+# id(net) -> (weak reference to the net, its feeder, its ensemble or None): the ensemble generated
+# for a net is kept beside it (not inside it, so pandapower.to_json still works) until the net is
+# garbage-collected.
+_ATTACHED: dict[int, tuple[weakref.ref, Feeder, Ensemble | None]] = {}
 
 
 def is_pandapower_net(obj: object) -> bool:
@@ -38,12 +45,8 @@ class PandapowerReading:
 
     engine = "pandapower"
 
-    def __init__(
-        self, source: Any, *, n_zones: int | None = None, name: str | None = None
-    ) -> None:
-        self.path: Path | None = (
-            Path(source) if isinstance(source, (str, os.PathLike)) else None
-        )
+    def __init__(self, source: Any, *, n_zones: int | None = None, name: str | None = None) -> None:
+        self.path: Path | None = Path(source) if isinstance(source, (str, os.PathLike)) else None
         self._net = None if self.path is not None else source
         self.n_zones = DEFAULT_N_ZONES if n_zones is None else int(n_zones)
         default = self.path.stem if self.path is not None else str(getattr(source, "name", ""))
@@ -70,9 +73,39 @@ class PandapowerReading:
 
     @cached_property
     def _feeder(self) -> Feeder:
+        kept = self.attached()
+        if kept is not None:
+            return kept[0]
         from .reader import feeder_from_net
 
         return feeder_from_net(self.native, n_zones=self.n_zones)
+
+    def native_bus_ids(self) -> np.ndarray:
+        """pandapower bus indices aligned with the feeder's buses."""
+        from ._netmap import bus_labels
+
+        return bus_labels(self.native, self._feeder)
+
+    def attach(self, feeder: Feeder, ensemble: Ensemble | None) -> None:
+        """Keep ``feeder`` and ``ensemble`` beside the net; load realisation 0 into it."""
+        net = self.native
+        if ensemble is not None:
+            from .populate import populate_loads
+
+            populate_loads(net, feeder, ensemble, 0)
+        key = id(net)
+        ref = weakref.ref(net, lambda _: _ATTACHED.pop(key, None))
+        _ATTACHED[key] = (ref, feeder, ensemble)
+        self.__dict__["_feeder"] = feeder
+
+    def attached(self) -> tuple[Feeder, Ensemble | None] | None:
+        """The feeder and ensemble attached to the net, or None."""
+        if self._net is None:
+            return None
+        entry = _ATTACHED.get(id(self._net))
+        if entry is None or entry[0]() is not self._net:
+            return None
+        return entry[1], entry[2]
 
     def feeder(self) -> Feeder:
         """The net as a radial feeder fed by its external grid."""

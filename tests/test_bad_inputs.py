@@ -22,7 +22,8 @@ import numpy as np
 import pytest
 
 from bayesgrid_plugins import plugins
-from bayesgrid_plugins.cli import main
+from bayesgrid_plugins.app.cli import main
+from bayesgrid_plugins.app.pipeline import check_ensemble_size
 from bayesgrid_plugins.errors import (
     AdapterError,
     BayesGridError,
@@ -36,7 +37,6 @@ from bayesgrid_plugins.errors import (
 from bayesgrid_plugins.feeder import Feeder
 from bayesgrid_plugins.fileio import MANIFEST_FILE, atomic_write_text, verify_manifest
 from bayesgrid_plugins.models.power import BayesianPowerModel, PowerParameters
-from bayesgrid_plugins.pipeline import check_ensemble_size
 from bayesgrid_plugins.posterior import default_parameter_path
 from bayesgrid_plugins.topology import default_extract, feeder_from_osm
 
@@ -627,7 +627,7 @@ def test_cli_validate_bad_folders(capsys, tmp_path):
 
 
 def test_cli_unexpected_error_has_no_traceback(capsys, tmp_path, monkeypatch):
-    import bayesgrid_plugins.pipeline as pipeline
+    import bayesgrid_plugins.app.pipeline as pipeline
 
     def broken(*args, **kwargs):
         raise RuntimeError("engine exploded")
@@ -652,7 +652,7 @@ def test_cli_exit_codes_in_a_subprocess(tmp_path, argv, code, fragment):
     (tmp_path / "bad.osm").write_text("garbage")
     argv = [a.replace("{tmp}", str(tmp_path)) for a in argv]
     result = subprocess.run(
-        [sys.executable, "-m", "bayesgrid_plugins.cli", *argv, "--out", str(tmp_path / "out")],
+        [sys.executable, "-m", "bayesgrid_plugins.app.cli", *argv, "--out", str(tmp_path / "out")],
         capture_output=True,
         text=True,
         cwd=tmp_path,
@@ -700,7 +700,7 @@ def test_interrupted_export_never_looks_complete(tiny, tmp_path, monkeypatch):
 
 
 def test_interrupted_run_leaves_nothing(capsys, tmp_path, monkeypatch):
-    import bayesgrid_plugins.figures as figures
+    import bayesgrid_plugins.app.figures as figures
 
     def interrupted(*args, **kwargs):
         raise KeyboardInterrupt

@@ -10,8 +10,8 @@ import pandapower as pp
 import pytest
 
 import bayesgrid_plugins as bg
+from bayesgrid_plugins.app.facade import attached
 from bayesgrid_plugins.errors import ParameterError
-from bayesgrid_plugins.facade import attached
 
 
 @pytest.fixture(scope="module")
@@ -75,7 +75,9 @@ def test_bad_calls_are_explained(osm_net) -> None:  # type: ignore[no-untyped-de
     fresh = pp.create_empty_network()
     with pytest.raises(ParameterError, match="generate_consistent_data"):
         bg.save_synthetic_network(base_net=fresh, format="npz", output_dir="unused")
-    with pytest.raises(ParameterError, match="Feeder, a pandapower net or a networkx graph"):
+    with pytest.raises(
+        ParameterError, match="Feeder, a networkx graph or a network an engine plugin reads"
+    ):
         model.generate_consistent_data([1, 2, 3], n=1)
 
 
@@ -93,9 +95,9 @@ def test_networkx_graph_in_metres_like_osmnx() -> None:
 def test_the_kept_ensemble_goes_with_the_net() -> None:
     net, _, _ = bg.create_osm_pandapower_network(dist=150)
     assert attached(net) is not None
-    from bayesgrid_plugins import facade
+    from pandapower_ext import reading
 
-    before = len(facade._ATTACHED)
+    before = len(reading._ATTACHED)
     del net
     gc.collect()
-    assert len(facade._ATTACHED) == before - 1
+    assert len(reading._ATTACHED) == before - 1

@@ -10,12 +10,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from bayesgrid_plugins.cli import main
+from bayesgrid_plugins.app.cli import main
+from bayesgrid_plugins.app.pipeline import GenerateConfig, generate, load_power_flow
 from bayesgrid_plugins.ensemble import Ensemble
 from bayesgrid_plugins.errors import UnknownExporterError
 from bayesgrid_plugins.exporters.npz import load_export
 from bayesgrid_plugins.fileio import verify_manifest
-from bayesgrid_plugins.pipeline import GenerateConfig, generate, load_power_flow
 
 FORMATS = "npz,opendss,geojson,csv"
 
@@ -141,7 +141,7 @@ def test_a_failure_leaves_nothing_behind(tmp_path: Path) -> None:
 
 
 def test_an_interrupted_run_leaves_no_complete_looking_output(tmp_path: Path) -> None:
-    import bayesgrid_plugins.figures as figures
+    import bayesgrid_plugins.app.figures as figures
 
     out = tmp_path / "out"
     original = figures.write_figures
@@ -171,7 +171,7 @@ def test_an_interrupted_run_leaves_no_complete_looking_output(tmp_path: Path) ->
 def test_exit_codes(tmp_path: Path, args: list[str], code: int, message: str) -> None:
     extra = ["--out", str(tmp_path / "o")] if args[0] == "generate" else []
     result = subprocess.run(
-        [sys.executable, "-m", "bayesgrid_plugins.cli", *args, *extra],
+        [sys.executable, "-m", "bayesgrid_plugins.app.cli", *args, *extra],
         capture_output=True,
         text=True,
         cwd=tmp_path,

@@ -9,11 +9,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from bayesgrid_plugins.app.hosting import HostingCapacityTask, hosting_capacity
+from bayesgrid_plugins.app.scale import ChunkSpec, SamplingSettings
 from bayesgrid_plugins.ensemble import Ensemble
 from bayesgrid_plugins.errors import ParameterError
 from bayesgrid_plugins.feeder import Feeder
-from bayesgrid_plugins.hosting import HostingCapacityTask, hosting_capacity
-from bayesgrid_plugins.scale import ChunkSpec, SamplingSettings
 
 VN_KV, LENGTH_KM, R1, X1 = 0.4, 0.5, 0.208, 0.08  # [kV], [km], [ohm/km]
 STEP_KW = 0.01
@@ -129,7 +129,7 @@ def test_task_rules_and_random_subset() -> None:
 
 
 def _parser() -> argparse.ArgumentParser:
-    from bayesgrid_plugins.cli_scale import add_hosting_capacity_command, add_run_command
+    from bayesgrid_plugins.app.cli_scale import add_hosting_capacity_command, add_run_command
 
     parser = argparse.ArgumentParser(prog="bayesgrid")
     sub = parser.add_subparsers(dest="command")

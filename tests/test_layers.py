@@ -7,6 +7,8 @@ import sys
 
 import pytest
 
+sys.path.insert(0, str(__import__("pathlib").Path(__file__).resolve().parent))
+
 FORBIDDEN = ("pandapower", "opendssdirect", "pymc", "pytensor", "osmnx", "matplotlib", "pandas")
 
 
@@ -30,3 +32,67 @@ def test_core_imports_no_host_library(statement: str) -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, check=True
     )
     assert result.stdout.strip() == "", f"{statement!r} imported {result.stdout.strip()}"
+
+
+# ---------------------------------------------------------------- static layering contract
+ROOT = __import__("pathlib").Path(__file__).resolve().parents[1]
+
+
+def test_core_and_application_import_no_adapter_anywhere() -> None:
+    from layering import check_layers
+
+    violations = check_layers(ROOT)
+    assert not violations, "\n".join(map(str, violations))
+
+
+def test_no_cycle_between_core_units() -> None:
+    from layering import core_cycles
+
+    assert core_cycles(ROOT) == []
+
+
+def _tree(tmp_path, files: dict[str, str]):
+    for name, text in files.items():
+        path = tmp_path / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text)
+    return tmp_path
+
+
+def test_the_check_sees_an_adapter_import_inside_a_core_function(tmp_path) -> None:
+    from layering import check_layers
+
+    root = _tree(
+        tmp_path,
+        {
+            "bayesgrid_plugins/__init__.py": "",
+            "bayesgrid_plugins/models/__init__.py": "",
+            "bayesgrid_plugins/models/power.py": (
+                "def solve():\n    from opendss_ext.solve import solve\n    return solve\n"
+            ),
+            "bayesgrid_plugins/app/__init__.py": "",
+            "bayesgrid_plugins/app/pipeline.py": "def f():\n    import pandapower as pp\n",
+            "bayesgrid_plugins/feeder.py": "from .app import pipeline\n",
+        },
+    )
+    found = {(v.module, v.imported) for v in check_layers(root)}
+    assert ("bayesgrid_plugins.models.power", "opendss_ext.solve") in found
+    assert ("bayesgrid_plugins.app.pipeline", "pandapower") in found
+    assert ("bayesgrid_plugins.feeder", "bayesgrid_plugins.app") in found
+
+
+def test_the_check_sees_a_cycle_between_subpackages(tmp_path) -> None:
+    from layering import core_cycles
+
+    root = _tree(
+        tmp_path,
+        {
+            "bayesgrid_plugins/__init__.py": "",
+            "bayesgrid_plugins/models/__init__.py": "",
+            "bayesgrid_plugins/models/power.py": "def learn():\n    from ..learn import fit\n",
+            "bayesgrid_plugins/learn/__init__.py": "",
+            "bayesgrid_plugins/learn/fit.py": "from ..models.power import learn\n",
+        },
+    )
+    cycles = core_cycles(root)
+    assert len(cycles) == 1 and cycles[0][:2] == ["learn", "models"]

@@ -94,7 +94,7 @@ def test_importing_the_learning_modules_does_not_import_pymc():
         """
         import sys
         import bayesgrid_plugins
-        import bayesgrid_plugins.learn.power_fit, bayesgrid_plugins.learn.cli
+        import bayesgrid_plugins.learn.power_fit, bayesgrid_plugins.app.cli_train
         import bayesgrid_plugins.learn.registry, bayesgrid_plugins.learn.conjugate
         bad = [m for m in ("pymc", "pytensor", "arviz") if m in sys.modules]
         assert not bad, bad
@@ -334,7 +334,7 @@ def test_shipped_nuts_posteriors_load_with_provenance(name):
 
 # ----------------------------------------------------------------------------- CLI
 def _parser() -> argparse.ArgumentParser:
-    from bayesgrid_plugins.learn.cli import add_train_parser
+    from bayesgrid_plugins.app.cli_train import add_train_parser
 
     parser = argparse.ArgumentParser(prog="bayesgrid")
     add_train_parser(parser.add_subparsers(dest="command", required=True))

@@ -29,7 +29,7 @@ from bayesgrid_plugins import (
     hookimpl,
 )
 from bayesgrid_plugins import hookspecs as hookspecs_module
-from bayesgrid_plugins.cli import main
+from bayesgrid_plugins.app.cli import main
 from bayesgrid_plugins.exporters import ExportRequest
 from bayesgrid_plugins.plugins import (
     BLOCK_ENV_VAR,
@@ -405,7 +405,7 @@ def test_cli_plugins_lists_exporters_failures_and_blocked(install, monkeypatch, 
 
 def test_bayesgrid_command_runs_the_plugins_subcommand():
     result = subprocess.run(
-        [sys.executable, "-m", "bayesgrid_plugins.cli", "plugins"],
+        [sys.executable, "-m", "bayesgrid_plugins.app.cli", "plugins"],
         capture_output=True,
         text=True,
         check=True,

@@ -77,7 +77,7 @@ def make_venv(where: Path) -> Path:
 
 
 def list_plugins(python: Path, env: dict[str, str]) -> dict:
-    result = run([str(python), "-m", "bayesgrid_plugins.cli", "plugins", "--json"], env)
+    result = run([str(python), "-m", "bayesgrid_plugins.app.cli", "plugins", "--json"], env)
     assert result.returncode == 0, result.stderr
     return json.loads(result.stdout)
 
@@ -109,7 +109,7 @@ def test_example_plugin_install_list_export_block_uninstall(tmp_path):
         assert rows["element-csv"]["version"] == "0.1.0"
         assert rows["element-csv"]["plugin"] == "element-csv"
         assert {"npz", "csv", "geojson"} <= set(rows)
-        text = run([str(python), "-m", "bayesgrid_plugins.cli", "plugins"], env)
+        text = run([str(python), "-m", "bayesgrid_plugins.app.cli", "plugins"], env)
         assert f"element-csv  (folder)  {DIST} 0.1.0" in text.stdout
 
         # Export through it.

@@ -13,9 +13,7 @@ import numpy as np
 import pytest
 from conftest import random_tree
 
-from bayesgrid_plugins.errors import OutputExistsError, ParameterError
-from bayesgrid_plugins.feeder import Feeder
-from bayesgrid_plugins.scale import (
+from bayesgrid_plugins.app.scale import (
     ChunkSpec,
     FeederRegion,
     OsmArea,
@@ -26,6 +24,8 @@ from bayesgrid_plugins.scale import (
     run,
     sample_realisations,
 )
+from bayesgrid_plugins.errors import OutputExistsError, ParameterError
+from bayesgrid_plugins.feeder import Feeder
 
 N, CHUNK, SEED = 6, 2, 11
 #: The runs of this module sample the counting posterior: a few kW per load, which the 0.4 kV test
@@ -60,7 +60,7 @@ def two_workers():
     """One local cluster of two worker processes for the tests of this module."""
     from distributed import Client
 
-    from bayesgrid_plugins.scale.runner import local_cluster
+    from bayesgrid_plugins.app.scale.runner import local_cluster
 
     with local_cluster(2) as cluster, Client(cluster) as client:
         yield client
@@ -261,8 +261,8 @@ def test_bad_arguments_are_named(tmp_path: Path) -> None:
 
 def test_importing_the_runner_imports_neither_dask_nor_engines() -> None:
     code = (
-        "import sys, bayesgrid_plugins.scale, bayesgrid_plugins.hosting, "
-        "bayesgrid_plugins.cli_scale;"
+        "import sys, bayesgrid_plugins.app.scale, bayesgrid_plugins.app.hosting, "
+        "bayesgrid_plugins.app.cli_scale;"
         "bad = [m for m in ('dask', 'distributed', 'opendssdirect', 'pandapower', 'osmnx') "
         "if m in sys.modules]; print(bad); sys.exit(1 if bad else 0)"
     )

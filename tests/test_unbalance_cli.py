@@ -11,7 +11,7 @@ import pandapower as pp
 import pytest
 from conftest import SHARED_DATA
 
-from bayesgrid_plugins.cli_unbalance import add_unbalance_command
+from bayesgrid_plugins.app.cli_unbalance import add_unbalance_command
 from bayesgrid_plugins.ensemble import Ensemble
 from bayesgrid_plugins.errors import OutputExistsError, ParameterError
 from pandapower_ext.unbalance import bus_load_totals
@@ -85,12 +85,12 @@ def test_errors(tmp_path):
 
 
 def test_wired_into_the_bayesgrid_command(tmp_path, capsys):
-    from bayesgrid_plugins import cli
+    from bayesgrid_plugins.app import cli
 
     parser = cli.build_parser()
     commands = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
     if "unbalance" not in commands.choices:
-        pytest.skip("bayesgrid unbalance is not wired into bayesgrid_plugins.cli yet")
+        pytest.skip("bayesgrid unbalance is not wired into bayesgrid_plugins.app.cli yet")
     status = cli.main(["unbalance", str(tmp_path / "nothing.json"), "--out", str(tmp_path / "o")])
     assert status == 1
     assert capsys.readouterr().err.count("\n") == 1

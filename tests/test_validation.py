@@ -10,13 +10,7 @@ import numpy as np
 import pytest
 from conftest import SHARED_DATA
 
-from bayesgrid_plugins.ensemble import Ensemble
-from bayesgrid_plugins.errors import OutputExistsError, ParameterError
-from bayesgrid_plugins.feeder import Feeder
-from bayesgrid_plugins.learn.table import make_training_table
-from bayesgrid_plugins.phases import check_phase_consistency
-from bayesgrid_plugins.results import PowerFlowResult
-from bayesgrid_plugins.validation import (
+from bayesgrid_plugins.app.validation import (
     MODES,
     RealFeeder,
     compare,
@@ -35,6 +29,12 @@ from bayesgrid_plugins.validation import (
     table_ii,
     transfer,
 )
+from bayesgrid_plugins.ensemble import Ensemble
+from bayesgrid_plugins.errors import OutputExistsError, ParameterError
+from bayesgrid_plugins.feeder import Feeder
+from bayesgrid_plugins.learn.table import make_training_table
+from bayesgrid_plugins.phases import check_phase_consistency
+from bayesgrid_plugins.results import PowerFlowResult
 
 DATA = Path(f"{SHARED_DATA}/feeders")
 TST = DATA / "electricdss-tst/Version8/Distrib/IEEETestCases"
@@ -232,7 +232,7 @@ def test_small_transfer_to_the_european_lv_feeder_gives_the_paper_tables(
 def test_feasibility_of_the_european_lv_transfer_in_both_engines(
     european_lv: RealFeeder,
 ) -> None:
-    from bayesgrid_plugins.validation import feasibility
+    from bayesgrid_plugins.app.validation import feasibility
 
     real = european_lv
     result = transfer(real, "smartds", n=2, rng=5, modes=("conditioned",))["conditioned"]
@@ -246,7 +246,7 @@ def test_feasibility_of_the_european_lv_transfer_in_both_engines(
 
 # ----------------------------------------------------------------------------- CLI
 def _run_cli(argv: list[str]) -> int:
-    from bayesgrid_plugins.cli_validate import add_validate_model_command
+    from bayesgrid_plugins.app.cli_validate import add_validate_model_command
 
     parser = argparse.ArgumentParser()
     add_validate_model_command(parser.add_subparsers(dest="command"))

@@ -1,5 +1,8 @@
 """Shipped power-model posteriors, selectable by name (no PyMC, no network).
 
+The names and files live in the core (:mod:`bayesgrid_plugins.shipped`); this module adds
+loading them as :class:`~bayesgrid_plugins.models.power.PowerParameters`.
+
 >>> available_posteriors()  # doctest: +SKIP
 {'smartds': 'power_smartds_nuts.json', 'epri': 'power_epri_ieee8500_nuts.json', ...}
 >>> params = load_power_posterior("epri")  # doctest: +SKIP
@@ -7,11 +10,8 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
-from ..errors import ParameterError
 from ..models.power import PowerParameters
-from ..posterior import default_parameter_path
+from ..shipped import DEFAULT_POSTERIOR, POSTERIORS, available_posteriors, posterior_path
 
 __all__ = [
     "DEFAULT_POSTERIOR",
@@ -20,41 +20,6 @@ __all__ = [
     "load_power_posterior",
     "posterior_path",
 ]
-
-#: Name -> (file in ``bayesgrid_plugins/data/posteriors``, description).
-POSTERIORS: dict[str, tuple[str, str]] = {
-    "smartds": (
-        "power_smartds_nuts.json",
-        "hierarchical NUTS fit on five SMART-DS feeders (Austin, Greensboro), new-feeder "
-        "posterior predictive",
-    ),
-    "epri": (
-        "power_epri_ieee8500_nuts.json",
-        "hierarchical NUTS fit on EPRI ckt5, ckt7 and IEEE 8500, new-feeder posterior predictive",
-    ),
-    "smartds-counting": (
-        "power_smartds_counting.json",
-        "point estimates counted on the five SMART-DS feeders (Algorithm 1)",
-    ),
-}
-#: The name meant as the default of :class:`~bayesgrid_plugins.models.power.BayesianPowerModel`.
-DEFAULT_POSTERIOR = "smartds"
-
-
-def available_posteriors() -> dict[str, str]:
-    """Names of the shipped power posteriors and their descriptions."""
-    return {name: description for name, (_, description) in POSTERIORS.items()}
-
-
-def posterior_path(name: str) -> Path:
-    """Path of the shipped posterior ``name`` (see :func:`available_posteriors`)."""
-    key = str(name).strip().lower()
-    if key not in POSTERIORS:
-        raise ParameterError(
-            f"no shipped power posterior is named {name!r}; choose one of "
-            f"{sorted(POSTERIORS)} or pass a parameter file path."
-        )
-    return default_parameter_path(POSTERIORS[key][0])
 
 
 def load_power_posterior(name: str = DEFAULT_POSTERIOR) -> PowerParameters:

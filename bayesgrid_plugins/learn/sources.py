@@ -1,7 +1,7 @@
 """The real feeders the shipped posteriors are fitted on, and reading them with their hashes.
 
 Paths are relative to the public data folder (``shared/data`` beside the checkout; see its
-``PROVENANCE.md``). Reading needs the OpenDSS adapter (:mod:`opendss_ext`), which is imported
+``PROVENANCE.md``). Reading needs the OpenDSS reader plugin, which is loaded
 only by :func:`read_tables`.
 """
 
@@ -125,7 +125,7 @@ def read_tables(
         The concatenated table, and per feeder its name, master path, origin, the SHA-256 of
         the master file and of the folder's ``.dss`` files, and its numbers of loads and lines.
     """
-    from opendss_ext.reader import training_table
+    from ..plugins import read_network
 
     root = Path(data_dir)
     tables, records = [], []
@@ -136,7 +136,8 @@ def read_tables(
                 f"master file {str(master)!r} of {source.system!r} is missing; pass the public "
                 "data folder (shared/data) as data_dir."
             )
-        table = training_table(master, system=source.system, loads_file=source.loads_file)
+        reading = read_network(master, kind="opendss", loads_file=source.loads_file)
+        table = reading.training_table(system=source.system)
         logger.info("%s: %d loads, %d lines", source.system, len(table.loads), len(table.lines))
         tables.append(table)
         records.append(

@@ -35,7 +35,7 @@ from ..phases import n_phases
 from ..posterior import ParameterFile
 
 if TYPE_CHECKING:
-    from ..learn.table import TrainingTable
+    from ..training import TrainingTable
 
 __all__ = [
     "DEFAULT_IMPEDANCE_PARAMETERS",
@@ -304,9 +304,9 @@ class BayesianImpedanceModel:
         ``options`` go to
         :func:`bayesgrid_plugins.learn.impedance_counting.count_impedance_parameters`.
         """
-        from ..learn.impedance_counting import count_impedance_parameters
+        from ..plugins import get_fitter
 
-        return cls(count_impedance_parameters(table, **options))
+        return cls(get_fitter("impedance")(table, **options))
 
     def sample_types(
         self,

@@ -337,10 +337,10 @@ class BayesianPowerModel:
 
     def __init__(self, parameters: PowerParameters | str | os.PathLike[str] | None = None):
         if isinstance(parameters, str):
-            from ..learn.registry import POSTERIORS, load_power_posterior
+            from ..shipped import POSTERIORS, posterior_path
 
             if parameters.strip().lower() in POSTERIORS:
-                parameters = load_power_posterior(parameters)
+                parameters = PowerParameters.load(posterior_path(parameters))
             elif not os.path.exists(parameters):
                 raise FileNotFoundError(
                     f"{parameters!r} does not exist: it is neither a shipped posterior "
@@ -362,9 +362,9 @@ class BayesianPowerModel:
             Keywords of :func:`bayesgrid_plugins.learn.power_fit.fit_power_model` (``draws``,
             ``tune``, ``chains``, ``seed``, ``hierarchical``).
         """
-        from ..learn.power_fit import fit_power_model
+        from ..plugins import get_fitter
 
-        return cls(fit_power_model(table, **options))
+        return cls(get_fitter("power")(table, **options))
 
     def __repr__(self) -> str:
         return (
@@ -475,6 +475,6 @@ class BayesianPowerModel:
         rng : seed or numpy.random.Generator, optional
             Random generator or seed.
         """
-        from ..facade import generate_for
+        from ..networks import generate_for
 
         return generate_for(self, graph, hop_zone_list, source_bus, n, rng)

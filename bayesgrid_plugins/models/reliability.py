@@ -482,9 +482,9 @@ class BayesianFrequencyModel:
         ``table`` has columns ``zone`` and ``interruptions`` and optionally ``customers``; see
         :func:`bayesgrid_plugins.learn.reliability_counting.count_frequency_parameters`.
         """
-        from ..learn.reliability_counting import count_frequency_parameters
+        from ..plugins import get_fitter
 
-        return cls(count_frequency_parameters(table, n_zones=n_zones, **options))
+        return cls(get_fitter("frequency")(table, n_zones=n_zones, **options))
 
     def sample_rates(
         self, feeder: Feeder, n: int, *, rng: Any = None, zones: np.ndarray | None = None
@@ -555,9 +555,9 @@ class BayesianDurationModel:
         ``customers``; see
         :func:`bayesgrid_plugins.learn.reliability_counting.count_duration_parameters`.
         """
-        from ..learn.reliability_counting import count_duration_parameters
+        from ..plugins import get_fitter
 
-        return cls(count_duration_parameters(table, n_zones=n_zones, **options))
+        return cls(get_fitter("duration")(table, n_zones=n_zones, **options))
 
     def sample_year(
         self, feeder: Feeder, n: int, *, rng: Any = None, zones: np.ndarray | None = None

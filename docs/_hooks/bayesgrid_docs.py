@@ -99,7 +99,7 @@ API_PAGES = [
     (
         "api/scale.md",
         "Scale-out",
-        "bayesgrid_plugins.scale",
+        "bayesgrid_plugins.app.scale",
         "Many regions and realisations on Dask or serially.",
     ),
     ("api/pandapower_ext.md", "pandapower_ext", "pandapower_ext", "The pandapower adapter."),
@@ -227,7 +227,7 @@ def cli_markdown() -> str:
     import argparse
     import os
 
-    from bayesgrid_plugins.cli import build_parser
+    from bayesgrid_plugins.app.cli import build_parser
 
     old = os.environ.get("COLUMNS")
     os.environ["COLUMNS"] = "100"

@@ -10,7 +10,7 @@
 # %% [markdown]
 # # 7. An ensemble on a Dask cluster
 #
-# `bayesgrid_plugins.scale.run` samples and solves `n` realisations of several regions in
+# `bayesgrid_plugins.app.scale.run` samples and solves `n` realisations of several regions in
 # chunks, on a Dask cluster or serially. Realisation `j` of region `r` always draws from the same
 # random stream, so the samples do not depend on the number of workers or the chunk size, and an
 # interrupted run resumes where it stopped. Every chunk is written to the run folder as it
@@ -25,7 +25,7 @@
 import numpy as np
 from distributed import Client
 
-from bayesgrid_plugins.scale import OsmArea, PowerFlowTask, load_results, local_cluster, run
+from bayesgrid_plugins.app.scale import OsmArea, PowerFlowTask, load_results, local_cluster, run
 
 regions = [
     OsmArea("centre", (43.7384, 7.4246), 250.0),

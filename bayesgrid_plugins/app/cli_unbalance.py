@@ -13,14 +13,14 @@ import argparse
 import json
 import logging
 import time
-import warnings
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from ..errors import ParameterError
+from ..plugins import read_network
 from .cli_types import positive_float, positive_int
-from .errors import ParameterError
 
 __all__ = ["add_unbalance_command", "cmd_unbalance"]
 
@@ -28,7 +28,7 @@ logger = logging.getLogger(__name__)
 
 
 def _shares(text: str) -> tuple[float, float, float]:
-    from .scenarios import parse_shares
+    from ..scenarios import parse_shares
 
     try:
         return parse_shares(text)
@@ -107,8 +107,8 @@ def add_unbalance_command(subparsers: Any) -> None:
 
 
 def _parameters(args: argparse.Namespace) -> Any:
-    from .models.power import PowerParameters
-    from .scenarios import scenario_parameters
+    from ..models.power import PowerParameters
+    from ..scenarios import scenario_parameters
 
     base = PowerParameters.load(args.posterior) if args.posterior else PowerParameters.default()
     return scenario_parameters(
@@ -121,7 +121,7 @@ def _parameters(args: argparse.Namespace) -> Any:
 
 
 def _phase_summary(ensemble: Any) -> dict[str, Any]:
-    from .phases import n_phases
+    from ..phases import n_phases
 
     single = n_phases(ensemble.load_phases) == 1
     per_phase = ensemble.p_kw.sum(axis=1)
@@ -132,109 +132,6 @@ def _phase_summary(ensemble: Any) -> dict[str, Any]:
         "three_phase_share_mean": float(ensemble.three_phase_share().mean()),
         "load_buses": int(ensemble.has_load[0].sum()),
     }
-
-
-def _pandapower(args: argparse.Namespace, params: Any, seed: int, stage: Path) -> dict[str, Any]:
-    import pandapower as pp
-
-    from pandapower_ext.netfile import read_net
-    from pandapower_ext.unbalance import MissingDataWarning, bus_load_totals, unbalance_net
-
-    try:
-        net = read_net(args.input)
-    except (ValueError, KeyError, TypeError) as exc:
-        raise ParameterError(
-            f"{str(args.input)!r} is not a readable pandapower JSON net ({exc})."
-        ) from exc
-    before = bus_load_totals(net)
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always", MissingDataWarning)
-        result = unbalance_net(net, n=args.samples, model=params, rng=seed)
-    for warning in caught:
-        if issubclass(warning.category, MissingDataWarning):
-            logger.warning("%s", warning.message)
-        else:
-            warnings.warn_explicit(
-                warning.message, warning.category, warning.filename, warning.lineno
-            )
-    summary: dict[str, Any] = {
-        "engine": "pandapower",
-        "filled_with_defaults": result.filled,
-        "loop_elements": list(result.loop_elements),
-        "replaced_rows": {k: len(v) for k, v in result.removed.items()},
-    }
-    worst = 0.0
-    files = []
-    for k in range(result.ensemble.n_realisations):
-        result.realisation(k)
-        after = bus_load_totals(net).reindex(before.index)
-        err = np.abs(after.to_numpy() - before.to_numpy()) / np.maximum(
-            np.abs(before.to_numpy()), np.finfo(float).tiny
-        )
-        worst = max(worst, float(err.max()))
-        path = stage / f"realisation_{k:04d}.json"
-        pp.to_json(net, str(path))
-        files.append(path.name)
-    summary["max_relative_bus_total_error"] = worst
-    summary["files"] = files
-    if args.solve:
-        from pandapower_ext import solve_ensemble
-
-        res = solve_ensemble(net, result.feeder, result.ensemble)
-        summary["power_flow"] = _pf_summary(res.converged, res.vm_min_pu, res.vm_max_pu)
-        result.realisation(result.ensemble.n_realisations - 1)
-    result.ensemble.save(stage / "ensemble.npz")
-    return summary
-
-
-def _pf_summary(converged: np.ndarray, vmin: np.ndarray, vmax: np.ndarray) -> dict[str, Any]:
-    ok = np.asarray(converged, dtype=bool)
-    return {
-        "converged": int(ok.sum()),
-        "solved": int(ok.size),
-        "vm_min_pu": float(np.nanmin(vmin[ok])) if ok.any() else None,
-        "vm_max_pu": float(np.nanmax(vmax[ok])) if ok.any() else None,
-    }
-
-
-def _opendss(args: argparse.Namespace, params: Any, seed: int, stage: Path) -> dict[str, Any]:
-    from opendss_ext.engine import run_commands
-    from opendss_ext.reader import compile_master
-    from opendss_ext.unbalance import circuit_load_totals, unbalance_circuit
-
-    result = unbalance_circuit(args.input, n=args.samples, model=params, rng=seed, loads=args.loads)
-    folders = result.write(stage)
-    before = circuit_load_totals(compile_master(result.master))
-    worst = 0.0
-    converged, vmin, vmax = [], [], []
-    for folder in folders:
-        engine = compile_master(folder / "Master.dss")
-        after = circuit_load_totals(engine)
-        for bus, (p, q) in before.items():
-            got = after.get(bus, (0.0, 0.0))
-            for a, b in ((got[0], p), (got[1], q)):
-                worst = max(worst, abs(a - b) / max(abs(b), np.finfo(float).tiny))
-        if args.solve:
-            run_commands(engine, ["calcvoltagebases", "solve"], what=folder.name)
-            ok = bool(engine.Solution.Converged())
-            v = np.asarray(engine.Circuit.AllBusMagPu(), dtype=float)
-            v = v[v > 0]
-            converged.append(ok)
-            vmin.append(v.min() if v.size else np.nan)
-            vmax.append(v.max() if v.size else np.nan)
-    summary: dict[str, Any] = {
-        "engine": "opendss",
-        "replaced_loads": sum(len(v) for v in result.replaced.values()),
-        "buses": len(result.replaced),
-        "max_relative_bus_total_error": worst,
-        "files": [f.name for f in folders],
-    }
-    if args.solve:
-        summary["power_flow"] = _pf_summary(
-            np.asarray(converged), np.asarray(vmin), np.asarray(vmax)
-        )
-    result.ensemble.save(stage / "ensemble.npz")
-    return summary
 
 
 def cmd_unbalance(args: argparse.Namespace) -> int:
@@ -254,8 +151,10 @@ def cmd_unbalance(args: argparse.Namespace) -> int:
     seed = args.seed if args.seed is not None else int(np.random.SeedSequence().entropy % 2**63)
     start = time.perf_counter()
     with staged_folder(args.out, overwrite=args.overwrite) as stage:
-        run = _pandapower if suffix == ".json" else _opendss
-        summary = run(args, params, seed, stage)
+        reading = read_network(source)
+        summary = reading.unbalance_to(
+            stage, n=args.samples, model=params, rng=seed, solve=args.solve, loads=args.loads
+        )
         summary.update(_phase_summary_from(stage))
         summary.update(
             {
@@ -281,6 +180,6 @@ def cmd_unbalance(args: argparse.Namespace) -> int:
 
 
 def _phase_summary_from(stage: Path) -> dict[str, Any]:
-    from .ensemble import Ensemble
+    from ..ensemble import Ensemble
 
     return _phase_summary(Ensemble.load(stage / "ensemble.npz"))

@@ -5,8 +5,8 @@ returning a dict of NumPy arrays with one row per realisation. :func:`execute_ch
 function the runner hands to Dask (or calls itself when serial); it adds the wall time and the
 process id under ``meta_`` keys, which are not part of the result.
 
-OpenDSS is not thread-safe: each process keeps one engine context of its own
-(:func:`process_engine`) and every chunk clears and rebuilds its circuit in it.
+Each chunk opens its own case of the chosen engine (found by name through the plugin manager)
+and closes it when done, so no engine state is kept between chunks or shared between threads.
 """
 
 from __future__ import annotations
@@ -19,22 +19,12 @@ from typing import Any
 
 import numpy as np
 
-from ..ensemble import Ensemble
-from ..feeder import Feeder
+from ...ensemble import Ensemble
+from ...feeder import Feeder
+from ...plugins import get_engine
 from .streams import SamplingSettings, sample_realisations
 
-__all__ = ["ChunkSpec", "PowerFlowTask", "execute_chunk", "process_engine"]
-
-_ENGINE: list[Any] = []
-
-
-def process_engine() -> Any:
-    """This process's OpenDSS engine context (created on first use)."""
-    if not _ENGINE:
-        from opendss_ext.engine import new_engine
-
-        _ENGINE.append(new_engine())
-    return _ENGINE[0]
+__all__ = ["ChunkSpec", "PowerFlowTask", "execute_chunk"]
 
 
 @dataclass(frozen=True)
@@ -87,15 +77,17 @@ def _nanmax(values: np.ndarray, axis: int) -> np.ndarray:
 
 @dataclass(frozen=True)
 class PowerFlowTask:
-    """Monte Carlo power flow in OpenDSS: per realisation, compact results.
+    """Monte Carlo power flow: per realisation, compact results.
 
     Attributes
     ----------
+    engine : str, default "opendss"
+        The engine, by name (``bayesgrid plugins`` lists them).
     full_voltages : bool, default False
         Also return every bus's per-phase voltage magnitude ``vm_pu`` (n, n_buses, 3) [p.u.]
         (24 bytes per bus and realisation instead of about 100 bytes per realisation).
-    options : opendss_ext.CircuitOptions, optional
-        How circuits are built (default: ``CircuitOptions()``).
+    options : mapping, optional
+        The engine's options (for ``opendss``, fields of its ``CircuitOptions`` or an instance).
 
     Notes
     -----
@@ -107,18 +99,21 @@ class PowerFlowTask:
 
     full_voltages: bool = False
     options: Any = None
+    engine: str = "opendss"
 
     kind = "power-flow"
 
     def settings(self) -> dict[str, Any]:
         """What changes the results (hashed into the run's identity)."""
-        return {"full_voltages": self.full_voltages, "options": repr(self.options)}
+        settings = {"full_voltages": self.full_voltages, "options": repr(self.options)}
+        if self.engine != "opendss":  # runs of earlier versions keep their identity
+            settings["engine"] = self.engine
+        return settings
 
     def __call__(self, feeder: Feeder, spec: ChunkSpec) -> dict[str, np.ndarray]:
-        from opendss_ext import solve_ensemble
-
         ensemble = spec.sample(feeder)
-        result = solve_ensemble(feeder, ensemble, dss=process_engine(), options=self.options)
+        with get_engine(self.engine).open(feeder, ensemble, options=self.options) as case:
+            result = case.solve_batch()
         out = {
             "realisation": spec.realisations,
             "converged": result.converged,

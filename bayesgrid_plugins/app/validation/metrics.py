@@ -24,10 +24,10 @@ from typing import Any
 import numpy as np
 from scipy import stats
 
-from ..ensemble import Ensemble
-from ..errors import ParameterError
-from ..feeder import Feeder
-from ..phases import PHASE_ABC, PHASE_NAMES, n_phases, phase_inconsistencies
+from ...ensemble import Ensemble
+from ...errors import ParameterError
+from ...feeder import Feeder
+from ...phases import PHASE_ABC, PHASE_NAMES, n_phases, phase_inconsistencies
 
 __all__ = [
     "Comparison",

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .errors import BayesGridError
+from ..errors import BayesGridError
 
 __all__ = ["OutputCheck", "validate_output"]
 
@@ -29,12 +29,12 @@ def validate_output(folder: str | Path, *, tolerance: float = 1e-6) -> OutputChe
     Parameters
     ----------
     folder : path
-        An output folder of :func:`~bayesgrid_plugins.pipeline.generate` written with the
+        An output folder of :func:`~bayesgrid_plugins.app.pipeline.generate` written with the
         ``npz`` format and a power-flow engine.
     tolerance : float, default 1e-6
         Largest accepted absolute voltage difference [p.u.].
     """
-    from .exporters.npz import ENSEMBLE_FILE, FEEDER_FILE, load_export
+    from ..exporters.npz import ENSEMBLE_FILE, FEEDER_FILE, load_export
     from .pipeline import RESULTS_FILE, load_power_flow, solve
 
     folder = Path(folder)

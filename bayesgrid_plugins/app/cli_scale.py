@@ -254,7 +254,7 @@ def _median(values: Any) -> float:
 
 def cmd_hosting_capacity(args: argparse.Namespace) -> int:
     """Run the hosting-capacity study; write plots; print a line per region."""
-    from .errors import ParameterError
+    from ..errors import ParameterError
     from .hosting import HostingCapacityTask, write_hosting_figures
 
     if args.share > 1:

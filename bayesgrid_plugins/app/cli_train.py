@@ -76,8 +76,9 @@ def add_train_parser(subparsers: Any) -> argparse.ArgumentParser:
 
 def read_training_inputs(opendss: list[Path], pandapower: list[Path]) -> tuple[Any, list[dict]]:
     """Read every input into one training table; return it and one source record per input."""
-    from .sources import file_sha256
-    from .table import TrainingTable
+    from ..learn.sources import file_sha256
+    from ..plugins import read_network
+    from ..training import TrainingTable
 
     tables, records = [], []
     names: set[str] = set()
@@ -93,15 +94,7 @@ def read_training_inputs(opendss: list[Path], pandapower: list[Path]) -> tuple[A
                 system, k = f"{base}-{k}", k + 1
             names.add(system)
             start = time.perf_counter()
-            if kind == "opendss":
-                from opendss_ext.reader import training_table
-
-                table = training_table(path, system=system)
-            else:
-                from pandapower_ext.netfile import read_net
-                from pandapower_ext.reader import training_table as pp_training_table
-
-                table = pp_training_table(read_net(path), system=system)
+            table = read_network(path, kind=kind).training_table(system=system)
             logger.info(
                 "read %s (%s): %d loads, %d lines in %.1f s",
                 path,
@@ -144,14 +137,14 @@ def train_command(args: argparse.Namespace) -> int:
         }
         start = time.perf_counter()
         if args.conjugate:
-            from .conjugate import fit_power_conjugate
+            from ..learn.conjugate import fit_power_conjugate
 
             params = fit_power_conjugate(
                 table, draws=args.draws * args.chains, seed=args.seed, provenance=provenance
             )
             summary = "closed-form posterior (no MCMC)"
         else:
-            from .power_fit import fit_power_posterior
+            from ..learn.power_fit import fit_power_posterior
 
             fit = fit_power_posterior(
                 table,

@@ -23,15 +23,15 @@ The rule (stated once, used everywhere)
   When the realisation violates a limit with no PV at all, its hosting capacity is 0
   (``limit_kind = 4``).
 
-Modelling in OpenDSS
---------------------
-PV is one single-phase ``Generator`` per bus and phase (``model=1``: constant P at ``pf=1``,
-constant-power between 0.5 and 1.5 p.u.), added once to the chunk's circuit next to the loads.
-Per realisation each generator's ``kW`` is set to its share of 1 kW per bus (1, or 1/3 on a
-three-phase bus, 0 where no PV goes); each step of the search then changes one number, the
-engine's generation multiplier ``GenMult = x``, and solves. The circuit is built once per chunk
-(:func:`opendss_ext.populate_circuit` with the union of the chunk's phases) and switched between
-realisations with :func:`opendss_ext.set_realisation`.
+Modelling in any engine
+-----------------------
+The search is engine-neutral: it opens one case of the chosen engine per chunk (any registered
+engine: ``opendss`` by default, ``power-grid-model``, ``pandapower``), switches it between
+realisations with ``set_realisation`` and sets the PV of each step with ``set_injection``: a
+constant-power, unity power factor injection per bus and phase (in OpenDSS one single-phase
+``Generator`` per bus and phase, ``model=1``; in pandapower an ``asymmetric_sgen`` row; in
+power-grid-model an ``asym_gen``). The same realisation gives the same hosting capacity, to the
+search's resolution, in every engine.
 """
 
 from __future__ import annotations
@@ -43,11 +43,12 @@ from typing import Any
 
 import numpy as np
 
-from .ensemble import Ensemble
-from .errors import ParameterError
-from .feeder import Feeder
+from ..ensemble import Ensemble
+from ..errors import ParameterError
+from ..feeder import Feeder
+from ..plugins import get_engine
 from .scale.streams import realisation_stream
-from .scale.tasks import ChunkSpec, process_engine
+from .scale.tasks import ChunkSpec
 
 __all__ = [
     "LIMIT_KINDS",
@@ -86,8 +87,10 @@ class HostingCapacityTask:
         Share of load buses that get PV (a random subset per realisation when below 1).
     max_kw_per_bus : float, default 10000
         Largest PV size tried [kW per bus]; a realisation that takes it has ``limit_kind = 0``.
-    options : opendss_ext.CircuitOptions, optional
-        How circuits are built.
+    options : mapping, optional
+        The engine's options (for ``opendss``, fields of its ``CircuitOptions`` or an instance).
+    engine : str, default "opendss"
+        The engine, by name.
     """
 
     vmax_pu: float = 1.05
@@ -96,6 +99,7 @@ class HostingCapacityTask:
     share: float = 1.0
     max_kw_per_bus: float = 10_000.0
     options: Any = None
+    engine: str = "opendss"
 
     kind = "hosting-capacity"
 
@@ -123,6 +127,7 @@ class HostingCapacityTask:
             "max_kw_per_bus": self.max_kw_per_bus,
             "options": repr(self.options),
             "rule": "equal kW per load bus on the load's phases, unity pf; doubling + bisection",
+            **({} if self.engine == "opendss" else {"engine": self.engine}),
         }
 
     def __call__(self, feeder: Feeder, spec: ChunkSpec) -> dict[str, np.ndarray]:
@@ -137,23 +142,12 @@ class HostingCapacityTask:
                 loads = np.flatnonzero(ensemble.load_phases[row])
                 count = max(1, round(self.share * loads.size))
                 pv_buses[row, rng.choice(loads, size=count, replace=False)] = True
-        out = hosting_capacity(feeder, ensemble, task=self, pv_buses=pv_buses, dss=process_engine())
+        out = hosting_capacity(feeder, ensemble, task=self, pv_buses=pv_buses)
         return {"realisation": spec.realisations, **out}
 
     def summarise(self, feeder: Feeder, arrays: dict[str, np.ndarray]) -> dict[str, Any]:
         """The region's summary (see :func:`summarise_hosting`)."""
         return summarise_hosting(feeder, arrays)
-
-
-def _node_map(dss: Any, names: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    index = {name: i for i, name in enumerate(names.tolist())}
-    nodes = dss.Circuit.AllNodeNames()
-    bus = np.empty(len(nodes), dtype=np.int64)
-    phase = np.empty(len(nodes), dtype=np.int64)
-    for j, node in enumerate(nodes):
-        b, p = node.lower().rsplit(".", 1)
-        bus[j], phase[j] = index[b], int(p) - 1
-    return bus, phase
 
 
 def hosting_capacity(
@@ -162,9 +156,9 @@ def hosting_capacity(
     *,
     task: HostingCapacityTask | None = None,
     pv_buses: np.ndarray | None = None,
-    dss: Any = None,
+    engine: str | None = None,
 ) -> dict[str, np.ndarray]:
-    """Hosting capacity of every realisation of an ensemble (one circuit build).
+    """Hosting capacity of every realisation of an ensemble (one network build).
 
     Parameters
     ----------
@@ -173,11 +167,11 @@ def hosting_capacity(
     ensemble : Ensemble
         Realisations (loads, phases, optional line data).
     task : HostingCapacityTask, optional
-        Limits, resolution and circuit options (default: 1.05 p.u., 100 %, 0.5 kW).
+        Limits, resolution, engine and its options (default: 1.05 p.u., 100 %, 0.5 kW, OpenDSS).
     pv_buses : ndarray of bool, shape (n, n_buses), optional
         Where PV goes in each realisation (default: every bus with a load).
-    dss : opendssdirect context, optional
-        Engine to use (default: a fresh context).
+    engine : str, optional
+        The engine by name; default ``task.engine``.
 
     Returns
     -------
@@ -188,10 +182,12 @@ def hosting_capacity(
         ``vmax_at_hc_pu`` and ``loading_at_hc_percent`` (at the reported capacity),
         ``vmax_base_pu`` and ``loading_base_percent`` (without PV), ``n_solves``; and
         ``pv_bus`` (n, n_buses) bool.
-    """
-    import opendss_ext
-    from opendss_ext.engine import new_engine, run_commands
 
+    Examples
+    --------
+    >>> out = hosting_capacity(feeder, ensemble, engine="power-grid-model")  # doctest: +SKIP
+    >>> out["hc_kw"]  # [kW] per realisation  # doctest: +SKIP
+    """
     task = task or HostingCapacityTask()
     n, b = len(ensemble), feeder.n_buses
     has_load = ensemble.load_phases != 0
@@ -206,41 +202,6 @@ def hosting_capacity(
             f"pv_buses puts PV at bus {feeder.bus_id[i]!r} in realisation {r}, which has no load; "
             "PV goes on a load's phases."
         )
-    dss = new_engine(dss)
-    opendss_ext.populate_circuit(
-        feeder, ensemble, 0, dss=dss, options=task.options, union_of=range(n)
-    )
-    names = opendss_ext.dss_bus_names(feeder)
-    union = np.bitwise_or.reduce(ensemble.load_phases & ensemble.bus_phases, axis=0)
-    gen_bus, gen_phase, commands = [], [], []
-    for i in np.flatnonzero(union):
-        kv = feeder.vn_kv[i] / np.sqrt(3.0)
-        for p in range(3):
-            if (int(union[i]) >> p) & 1:
-                commands.append(
-                    f"new generator.pv_{names[i]}_{'abc'[p]} bus1={names[i]}.{p + 1} phases=1 "
-                    f"kv={kv:.10g} kw=0 pf=1 model=1 vminpu=0.5 vmaxpu=1.5"
-                )
-                gen_bus.append(i)
-                gen_phase.append(p)
-    commands.append("calcvoltagebases")
-    run_commands(dss, commands, what="PV generators")
-    gen_bus_a = np.asarray(gen_bus, dtype=np.int64)
-    gen_phase_a = np.asarray(gen_phase, dtype=np.int64)
-    gen_names = [s.lower() for s in dss.Generators.AllNames()]
-    expected = [f"pv_{names[i]}_{'abc'[p]}" for i, p in zip(gen_bus, gen_phase)]
-    order = {name: k for k, name in enumerate(gen_names)}
-    gen_idx = np.asarray([order[name] + 1 for name in expected], dtype=np.int64)
-    node_bus, node_phase = _node_map(dss, names)
-    base_v = feeder.vn_kv[node_bus] / np.sqrt(3.0) * 1000.0
-    line_bus = np.asarray(
-        [
-            np.flatnonzero(names == s.lower()[len("line.l_") :])[0]
-            for s in dss.PDElements.AllNames()
-        ],
-        dtype=np.int64,
-    )
-
     out = {
         "hc_kw": np.zeros(n),
         "hc_kw_per_bus": np.zeros(n),
@@ -255,69 +216,68 @@ def hosting_capacity(
         "n_solves": np.zeros(n, dtype=np.int64),
         "pv_bus": pv_buses,
     }
-    for k in range(n):
-        opendss_ext.set_realisation(dss, feeder, ensemble, k)
-        n_ph = np.array([bin(m).count("1") for m in range(8)])[ensemble.load_phases[k, gen_bus_a]]
-        on = pv_buses[k, gen_bus_a] & (
-            ((ensemble.load_phases[k, gen_bus_a] >> gen_phase_a) & 1) == 1
-        )
-        weight = np.where(on, 1.0 / np.maximum(n_ph, 1), 0.0)
-        for idx, w in zip(gen_idx.tolist(), weight.tolist()):
-            dss.Generators.Idx(idx)
-            dss.Generators.kW(w)
-        valid = ((ensemble.bus_phases[k, node_bus] >> node_phase) & 1) == 1
-        solves = 0
+    bits = np.array([1, 2, 4], dtype=np.uint8)
+    with get_engine(engine or task.engine).open(feeder, ensemble, options=task.options) as case:
+        for k in range(n):
+            case.set_realisation(k)
+            phases = (ensemble.load_phases[k, :, None] & ensemble.bus_phases[k, :, None]) & bits
+            on = (phases != 0) & pv_buses[k, :, None]
+            # 1 kW per PV bus, shared equally by the load's phases
+            unit = np.where(on, 1.0 / np.maximum(on.sum(axis=1, keepdims=True), 1), 0.0)
+            valid = (ensemble.bus_phases[k, :, None] & bits) != 0
+            solves = 0
 
-        def check(x: float, valid: np.ndarray = valid) -> tuple[int, int, int, float, float]:
-            nonlocal solves
-            solves += 1
-            dss.Solution.GenMult(float(x))
-            converged = opendss_ext.solve(dss)
-            if not converged:
-                return 3, -1, -1, np.nan, np.nan
-            volts = np.asarray(dss.Circuit.AllBusVolts(), dtype=float)
-            vm = np.hypot(volts[0::2], volts[1::2]) / base_v
-            vm = np.where(valid, vm, 0.0)
-            loading = np.asarray(dss.PDElements.AllPctNorm(False), dtype=float)
-            j = int(np.argmax(vm))
-            line = int(np.argmax(loading))
-            if vm[j] > task.vmax_pu:
-                return 1, int(node_bus[j]), int(node_phase[j]), float(vm[j]), float(loading[line])
-            if loading[line] > task.max_loading_percent:
-                return 2, int(line_bus[line]), -1, float(vm[j]), float(loading[line])
-            return 0, -1, -1, float(vm[j]), float(loading[line])
+            def check(
+                x: float, unit: np.ndarray = unit, valid: np.ndarray = valid
+            ) -> tuple[int, int, int, float, float]:
+                nonlocal solves
+                solves += 1
+                case.set_injection(x * unit)
+                if not case.solve():
+                    return 3, -1, -1, np.nan, np.nan
+                vm = np.where(valid, np.abs(case.voltages_pu()), 0.0)
+                loading = np.nan_to_num(case.line_loading_percent(), nan=-np.inf)
+                j = int(np.argmax(vm))
+                line = int(np.argmax(loading))
+                bus, phase = divmod(j, 3)
+                v_top, l_top = float(vm.flat[j]), float(loading[line])
+                if v_top > task.vmax_pu:
+                    return 1, bus, phase, v_top, l_top
+                if l_top > task.max_loading_percent:
+                    return 2, line, -1, v_top, l_top
+                return 0, -1, -1, v_top, l_top
 
-        base = check(0.0)
-        out["vmax_base_pu"][k], out["loading_base_percent"][k] = base[3], base[4]
-        if base[0] != 0 or not pv_buses[k].any():
-            out["limit_kind"][k] = 4 if base[0] != 0 else 0
-            out["limit_bus"][k], out["limit_phase"][k] = base[1], base[2]
-            out["vmax_at_hc_pu"][k], out["loading_at_hc_percent"][k] = base[3], base[4]
+            base = check(0.0)
+            out["vmax_base_pu"][k], out["loading_base_percent"][k] = base[3], base[4]
+            if base[0] != 0 or not pv_buses[k].any():
+                out["limit_kind"][k] = 4 if base[0] != 0 else 0
+                out["limit_bus"][k], out["limit_phase"][k] = base[1], base[2]
+                out["vmax_at_hc_pu"][k], out["loading_at_hc_percent"][k] = base[3], base[4]
+                out["n_solves"][k] = solves
+                continue
+            lo, lo_state = 0.0, base
+            hi, hi_state = task.step_kw, check(task.step_kw)
+            while hi_state[0] == 0 and hi < task.max_kw_per_bus:
+                lo, lo_state = hi, hi_state
+                hi = min(2.0 * hi, task.max_kw_per_bus)
+                hi_state = check(hi)
+            if hi_state[0] == 0:  # takes the largest size tried
+                lo, lo_state = hi, hi_state
+            else:
+                while hi - lo > task.step_kw:
+                    mid = 0.5 * (lo + hi)
+                    state = check(mid)
+                    if state[0] == 0:
+                        lo, lo_state = mid, state
+                    else:
+                        hi, hi_state = mid, state
+                out["limit_kind"][k] = hi_state[0]
+                out["limit_bus"][k], out["limit_phase"][k] = hi_state[1], hi_state[2]
+            out["hc_kw_per_bus"][k] = lo
+            out["hc_kw"][k] = lo * out["n_pv_buses"][k]
+            out["vmax_at_hc_pu"][k], out["loading_at_hc_percent"][k] = lo_state[3], lo_state[4]
             out["n_solves"][k] = solves
-            continue
-        lo, lo_state = 0.0, base
-        hi, hi_state = task.step_kw, check(task.step_kw)
-        while hi_state[0] == 0 and hi < task.max_kw_per_bus:
-            lo, lo_state = hi, hi_state
-            hi = min(2.0 * hi, task.max_kw_per_bus)
-            hi_state = check(hi)
-        if hi_state[0] == 0:  # takes the largest size tried
-            lo, lo_state = hi, hi_state
-        else:
-            while hi - lo > task.step_kw:
-                mid = 0.5 * (lo + hi)
-                state = check(mid)
-                if state[0] == 0:
-                    lo, lo_state = mid, state
-                else:
-                    hi, hi_state = mid, state
-            out["limit_kind"][k] = hi_state[0]
-            out["limit_bus"][k], out["limit_phase"][k] = hi_state[1], hi_state[2]
-        out["hc_kw_per_bus"][k] = lo
-        out["hc_kw"][k] = lo * out["n_pv_buses"][k]
-        out["vmax_at_hc_pu"][k], out["loading_at_hc_percent"][k] = lo_state[3], lo_state[4]
-        out["n_solves"][k] = solves
-    dss.Solution.GenMult(1.0)
+            case.set_injection(None)
     return out
 
 
@@ -411,7 +371,7 @@ def write_hosting_figures(
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from .fileio import atomic_path
+    from ..fileio import atomic_path
 
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)

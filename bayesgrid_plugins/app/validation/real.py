@@ -17,11 +17,12 @@ from typing import Any
 
 import numpy as np
 
-from ..ensemble import Ensemble
-from ..errors import ParameterError
-from ..feeder import DEFAULT_N_ZONES, Feeder
-from ..learn.table import TrainingTable
-from ..phases import PHASE_ABC, enforce_phase_consistency, fill_unserved_phases
+from ...ensemble import Ensemble
+from ...errors import ParameterError
+from ...feeder import DEFAULT_N_ZONES, Feeder
+from ...phases import PHASE_ABC, enforce_phase_consistency, fill_unserved_phases
+from ...plugins import read_network
+from ...training import TrainingTable
 
 __all__ = ["RealFeeder", "load_real_feeder", "read_bus_coordinates", "real_ensemble"]
 
@@ -118,32 +119,24 @@ def load_real_feeder(
     FileNotFoundError
         If the file does not exist.
     """
-    if not isinstance(source, (str, os.PathLike)):
-        from pandapower_ext import feeder_from_net, training_table
-
-        feeder = feeder_from_net(source, n_zones=n_zones)
-        label = name or str(getattr(source, "name", "") or "pandapower net")
-        table = training_table(source, system=label, n_zones=n_zones, feeder=feeder)
-        return _checked(RealFeeder(label, "pandapower", feeder, table, None, source, None))
-    path = Path(source)
-    if not path.is_file():
-        raise FileNotFoundError(f"the real feeder {str(path)!r} does not exist.")
-    chosen = _kind_of(path, kind)
-    label = name or path.stem
-    if chosen == "opendss":
-        from opendss_ext import read_circuit
-
-        circuit = read_circuit(path, loads_file=loads_file, n_zones=n_zones)
-        table = circuit.training_table(system=label)
-        feeder = circuit.feeder
-        if np.isnan(feeder.x).all():
-            feeder = _with_coordinates_beside(feeder, path)
-        return _checked(RealFeeder(label, chosen, feeder, table, path, None, loads_file))
-    from pandapower_ext.netfile import read_net
-
-    net = read_net(path)
-    real = load_real_feeder(net, name=label, n_zones=n_zones)
-    return RealFeeder(real.name, real.kind, real.feeder, real.table, path, net, None)
+    if isinstance(source, (str, os.PathLike)):
+        path: Path | None = Path(source)
+        if not path.is_file():
+            raise FileNotFoundError(f"the real feeder {str(path)!r} does not exist.")
+        kind = _kind_of(path, kind)
+    else:
+        path = None
+    reading = read_network(
+        source if path is None else path, kind=kind, loads_file=loads_file, n_zones=n_zones
+    )
+    label = name or (reading.name if path is None else path.stem)
+    table = reading.training_table(system=label)
+    feeder = reading.feeder()
+    if path is not None and np.isnan(feeder.x).all():
+        feeder = _with_coordinates_beside(feeder, path)
+    native = reading.native if reading.engine == "pandapower" else None
+    loads = loads_file if reading.engine == "opendss" else None
+    return _checked(RealFeeder(label, reading.engine, feeder, table, path, native, loads))
 
 
 def _checked(real: RealFeeder) -> RealFeeder:

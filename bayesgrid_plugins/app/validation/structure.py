@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from ..feeder import Feeder
+from ...feeder import Feeder
 from .metrics import ks_distance
 from .tables import render
 

@@ -17,9 +17,9 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import BayesGridError, ParameterError
-from ..feeder import Feeder
-from ..fileio import atomic_write_bytes
+from ...errors import BayesGridError, ParameterError
+from ...feeder import Feeder
+from ...fileio import atomic_write_bytes
 
 __all__ = [
     "DEFAULT_REGIONS",
@@ -57,7 +57,7 @@ class OsmArea:
 
     def settings(self) -> dict[str, Any]:
         """What identifies the region (the file by its content digest)."""
-        from ..topology import default_extract
+        from ...topology import default_extract
 
         path = Path(self.path) if self.path is not None else default_extract()
         return {
@@ -144,7 +144,7 @@ def build_region_feeder(region: Region) -> Feeder:
     """The feeder of a region (reads the OSM file for an :class:`OsmArea`)."""
     if isinstance(region, FeederRegion):
         return region.feeder
-    from ..topology import feeder_from_osm
+    from ...topology import feeder_from_osm
 
     return feeder_from_osm(
         "file", path=region.path, point=region.point, dist_m=region.dist_m

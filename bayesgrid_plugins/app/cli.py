@@ -13,13 +13,13 @@ import sys
 from collections.abc import Sequence
 from typing import Any
 
-from . import __version__
+from .. import __version__
+from ..errors import BayesGridError
 from .cli_generate import add_generate_command, add_validate_command
 from .cli_scale import add_hosting_capacity_command, add_run_command
+from .cli_train import add_train_parser
 from .cli_unbalance import add_unbalance_command
 from .cli_validate import add_validate_model_command
-from .errors import BayesGridError
-from .learn.cli import add_train_parser
 
 __all__ = ["build_parser", "cmd_plugins", "main"]
 
@@ -48,7 +48,7 @@ def _table(rows: list[list[str]], indent: str = "  ") -> list[str]:
 
 def cmd_plugins(args: argparse.Namespace) -> int:
     """Print the exporters and the plugin report; return 0."""
-    from .plugins import BLOCK_ENV_VAR, get_plugin_manager
+    from ..plugins import BLOCK_ENV_VAR, get_plugin_manager
 
     manager = get_plugin_manager()
     exporters = manager.describe_exporters()

@@ -23,9 +23,9 @@ from typing import Any
 
 import numpy as np
 
-from ..ensemble import Ensemble, stack_realisations
-from ..errors import ParameterError
-from ..feeder import Feeder
+from ...ensemble import Ensemble, stack_realisations
+from ...errors import ParameterError
+from ...feeder import Feeder
 
 #: Middle entry of the spawn key of chunk streams (realisation streams have two entries).
 CHUNK_KEY = 2**31
@@ -69,8 +69,8 @@ class SamplingSettings:
 
     def settings(self) -> dict[str, Any]:
         """What identifies the sampling (parameter files by content digest)."""
-        from ..models.impedance import BayesianImpedanceModel
-        from ..models.power import BayesianPowerModel
+        from ...models.impedance import BayesianImpedanceModel
+        from ...models.power import BayesianPowerModel
 
         def digest(path: str | None, model: Any) -> str:
             if path is None or not Path(path).is_file():  # the default or a shipped name
@@ -95,8 +95,8 @@ _MODELS: dict[SamplingSettings, tuple[Any, Any]] = {}
 def _models(sampling: SamplingSettings) -> tuple[Any, Any]:
     """The models of ``sampling``, loaded once per process."""
     if sampling not in _MODELS:
-        from ..models.impedance import BayesianImpedanceModel
-        from ..models.power import BayesianPowerModel
+        from ...models.impedance import BayesianImpedanceModel
+        from ...models.power import BayesianPowerModel
 
         power = BayesianPowerModel(sampling.power_parameters)
         impedance = (

@@ -23,10 +23,11 @@ from typing import Any
 
 import numpy as np
 
-from .ensemble import Ensemble, stack_realisations
-from .errors import BayesGridError, FeederValidationError, OutputExistsError, ParameterError
-from .feeder import Feeder
-from .fileio import write_manifest
+from ..ensemble import Ensemble, stack_realisations
+from ..errors import BayesGridError, FeederValidationError, OutputExistsError, ParameterError
+from ..feeder import Feeder
+from ..fileio import write_manifest
+from ..plugins import available_engines, get_engine
 
 __all__ = [
     "BYTES_PER_BUS_REALISATION",
@@ -52,7 +53,9 @@ DEFAULT_FORMATS = ("npz", "opendss", "pandapower", "geojson")
 WHOLE_ENSEMBLE_FORMATS = frozenset({"npz"})
 #: Realisations written as per-realisation files (networks, GIS layers) by default.
 DEFAULT_NETWORK_FILES = 10
-ENGINES = ("opendss", "pandapower", "none")
+#: The built-in engines, and "none" (no power flow). Plugins may add more: see
+#: :func:`~bayesgrid_plugins.plugins.available_engines`.
+ENGINES = ("opendss", "pandapower", "power-grid-model", "none")
 RESULTS_FILE = "power_flow.npz"
 
 ProgressFactory = Callable[[str, int], "Progress"]
@@ -232,7 +235,7 @@ def check_ensemble_size(feeder: Feeder, n: int, *, memory_bytes: int | None = No
         If ``n x buses x`` :data:`BYTES_PER_BUS_REALISATION` exceeds half the memory; the message
         gives the estimate and how many realisations would fit.
     """
-    from .topology.build import format_bytes, physical_memory_bytes
+    from ..topology.build import format_bytes, physical_memory_bytes
 
     if not np.asarray(feeder.is_load).any():
         raise FeederValidationError(
@@ -267,33 +270,13 @@ def solve(
     each) so that progress can be reported; results are stacked.
     """
     chunk = chunk or max(10, -(-len(ensemble) // 20))
-    if engine not in ENGINES or engine == "none":
-        raise ParameterError(f"engine must be 'opendss' or 'pandapower', got {engine!r}")
+    if engine == "none":
+        raise ParameterError("engine 'none' solves nothing; choose an engine to solve with.")
     n = len(ensemble)
     parts = []
-    if engine == "opendss":
-        import opendss_ext
-        from opendss_ext.engine import new_engine
-
-        dss = new_engine()
+    with get_engine(engine).open(feeder, ensemble) as case:
         for start in range(0, n, chunk):
-            parts.append(
-                opendss_ext.solve_ensemble(
-                    feeder, ensemble, dss=dss, realisations=range(start, min(n, start + chunk))
-                )
-            )
-            if progress:
-                progress.update(min(n, start + chunk))
-    else:
-        import pandapower_ext
-
-        net = pandapower_ext.build_net(feeder, ensemble, 0)
-        for start in range(0, n, chunk):
-            parts.append(
-                pandapower_ext.solve_ensemble(
-                    net, feeder, ensemble, realisations=np.arange(start, min(n, start + chunk))
-                )
-            )
+            parts.append(case.solve_batch(range(start, min(n, start + chunk))))
             if progress:
                 progress.update(min(n, start + chunk))
     return concat_results(parts)
@@ -330,14 +313,18 @@ def generate(config: GenerateConfig, *, progress: ProgressFactory | None = None)
     >>> config = GenerateConfig(dist_m=300, n=20, seed=1, formats=("npz",), out=Path("out"))
     >>> result = generate(config)  # 20 realisations solved with OpenDSS  # doctest: +SKIP
     """
-    from . import plugins
-    from .models.impedance import BayesianImpedanceModel
-    from .models.power import BayesianPowerModel
-    from .models.reliability import ReliabilityModel
+    from .. import plugins
+    from ..models.impedance import BayesianImpedanceModel
+    from ..models.power import BayesianPowerModel
+    from ..models.reliability import ReliabilityModel
     from .report import build_summary, write_summary
 
-    if config.engine not in ENGINES:
-        raise ParameterError(f"engine must be one of {ENGINES}, got {config.engine!r}")
+    if config.engine != "none" and config.engine not in available_engines():
+        names = (*available_engines(), "none")
+        raise ParameterError(
+            f"engine must be one of {names}, got {config.engine!r}; `bayesgrid plugins` lists "
+            "the installed engines."
+        )
     if isinstance(config.n, bool) or not isinstance(config.n, int) or config.n < 1:
         raise ParameterError(f"n (--samples) must be a positive integer, got {config.n!r}")
     out = Path(config.out)
@@ -351,7 +338,7 @@ def generate(config: GenerateConfig, *, progress: ProgressFactory | None = None)
 
     step = _make_progress(progress, "reading OpenStreetMap", 1)
     start = time.perf_counter()
-    from .topology import DEFAULT_DIST_M, DEFAULT_POINT, feeder_from_osm
+    from ..topology import DEFAULT_DIST_M, DEFAULT_POINT, feeder_from_osm
 
     point, dist_m = config.point, config.dist_m
     if config.source == "file" and config.osm_path is None and point is None and not config.bbox:
@@ -452,7 +439,7 @@ def write_reliability_tables(
 
     import pandas as pd
 
-    from .fileio import atomic_write_text
+    from ..fileio import atomic_write_text
 
     folder.mkdir()
     written = []
@@ -478,7 +465,7 @@ def save_power_flow(path: Path, result: Any) -> Path:
     import io
     from dataclasses import fields
 
-    from .fileio import atomic_write_bytes
+    from ..fileio import atomic_write_bytes
 
     arrays = {
         f.name: getattr(result, f.name)

@@ -9,7 +9,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from .cli_types import bbox, point, positive_float, positive_int
+from .cli_types import bbox, engine_name, point, positive_float, positive_int
 from .pipeline import DEFAULT_FORMATS, DEFAULT_N, DEFAULT_NETWORK_FILES, ENGINES, Progress
 
 __all__ = ["add_generate_command", "add_validate_command", "cmd_generate", "cmd_validate"]
@@ -89,9 +89,13 @@ def add_generate_command(subparsers: Any) -> None:
     )
     parser.add_argument(
         "--engine",
-        choices=ENGINES,
+        type=engine_name,
         default="opendss",
-        help="power-flow engine for every realisation (default %(default)s)",
+        metavar="NAME",
+        help=(
+            f"power-flow engine for every realisation: {', '.join(ENGINES)} or a plugin's "
+            "(see `bayesgrid plugins`; default %(default)s)"
+        ),
     )
     parser.add_argument(
         "--out",
@@ -120,7 +124,7 @@ def add_generate_command(subparsers: Any) -> None:
 
 
 def config_from_args(args: argparse.Namespace) -> Any:
-    """The :class:`~bayesgrid_plugins.pipeline.GenerateConfig` of parsed arguments."""
+    """The :class:`~bayesgrid_plugins.app.pipeline.GenerateConfig` of parsed arguments."""
     from .pipeline import GenerateConfig
 
     source, query = "file", None

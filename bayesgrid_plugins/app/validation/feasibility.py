@@ -9,8 +9,8 @@ How each engine sees the network:
 
 - pandapower, with a real net: the net itself (its own lines, transformer and external grid),
   its loads replaced by the realisation's per-phase loads. Without a net: a net built from the
-  feeder (:func:`pandapower_ext.build_net`, transformers where the voltage level changes).
-- OpenDSS: the feeder built phase-accurately (:func:`opendss_ext.solve_ensemble`), with the
+  feeder by the ``pandapower`` engine (transformers where the voltage level changes).
+- OpenDSS: the feeder built phase-accurately by the ``opendss`` engine, with the
   real lines' sequence impedances and ampacities where the real feeder gives them (the
   adapter's default line type elsewhere). The OpenDSS builder draws lines only, so a feeder with
   several voltage levels is solved on the level most of its load buses sit on: a step-down
@@ -19,7 +19,7 @@ How each engine sees the network:
   The source keeps the real net's voltage set-point when there is a net (1.05 p.u. for the
   European LV net); regulators and capacitors of a real OpenDSS circuit are not modelled.
 
-The engines are imported only here, when called.
+The engines are found by name through the plugin manager.
 """
 
 from __future__ import annotations
@@ -32,11 +32,12 @@ from typing import Any
 
 import numpy as np
 
-from ..ensemble import BUS_FIELDS, LINE_FIELDS, Ensemble
-from ..equipment import DEFAULT_LV_LINE, DEFAULT_MV_LINE, LV_MAX_KV
-from ..errors import ParameterError
-from ..feeder import Feeder
-from ..results import PowerFlowResult
+from ...ensemble import BUS_FIELDS, LINE_FIELDS, Ensemble
+from ...equipment import DEFAULT_LV_LINE, DEFAULT_MV_LINE, LV_MAX_KV
+from ...errors import ParameterError
+from ...feeder import Feeder
+from ...plugins import get_engine
+from ...results import PowerFlowResult
 from .real import RealFeeder
 
 __all__ = [
@@ -180,14 +181,9 @@ def solve_pandapower(
     realisations : sequence of int, optional
         Which realisations (default all).
     """
-    from pandapower_ext import build_net, populate_loads, solve_ensemble
-
-    if net is not None:
-        work = copy.deepcopy(net)
-        populate_loads(work, feeder, ensemble)
-    else:
-        work = build_net(feeder, ensemble)
-    return solve_ensemble(work, feeder, ensemble, realisations=realisations)
+    options = None if net is None else {"net": copy.deepcopy(net)}
+    with get_engine("pandapower").open(feeder, ensemble, options=options) as case:
+        return case.solve_batch(realisations)
 
 
 def _feeder_like(feeder: Feeder, keep: np.ndarray, vn_kv: np.ndarray) -> Feeder:
@@ -306,20 +302,15 @@ def solve_opendss(
     The result is aligned with the buses of the single-level feeder
     (``result.bus_id``), which may be a subset of ``feeder``'s.
     """
-    from dataclasses import replace
-
-    from opendss_ext import CircuitOptions, solve_ensemble
-    from opendss_ext.defaults import DEFAULT_SOURCE
-
     level_feeder, level_ens = single_level(feeder, ensemble)
-    options = CircuitOptions()
+    options: dict[str, Any] = {}
     if real is not None and level_ens.r1_ohm_per_km is None:
         level_ens = _with_real_lines(level_feeder, level_ens, real)
     if real is not None and real.net is not None and len(real.net.ext_grid):
         # the real net's source set-point (the European LV net: 1.05 p.u.)
-        vm = float(real.net.ext_grid["vm_pu"].iloc[0])
-        options = CircuitOptions(source=replace(DEFAULT_SOURCE, vm_pu=vm))
-    return solve_ensemble(level_feeder, level_ens, realisations=realisations, options=options)
+        options["source_vm_pu"] = float(real.net.ext_grid["vm_pu"].iloc[0])
+    with get_engine("opendss").open(level_feeder, level_ens, options=options) as case:
+        return case.solve_batch(realisations)
 
 
 def feasibility(

@@ -26,8 +26,8 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import BayesGridError, OutputExistsError, ParameterError
-from ..fileio import atomic_write_bytes, atomic_write_text
+from ...errors import BayesGridError, OutputExistsError, ParameterError
+from ...fileio import atomic_write_bytes, atomic_write_text
 
 __all__ = ["FORMAT", "RunStore", "load_results", "settings_digest"]
 

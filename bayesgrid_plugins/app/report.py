@@ -10,8 +10,8 @@ from typing import Any
 
 import numpy as np
 
-from .ensemble import Ensemble
-from .fileio import atomic_write_text
+from ..ensemble import Ensemble
+from ..fileio import atomic_write_text
 
 __all__ = ["build_summary", "write_summary"]
 
@@ -117,7 +117,7 @@ def build_summary(
     reliability: Any = None,
 ) -> dict[str, Any]:
     """Everything a reader of the output folder wants to know, as plain data."""
-    from . import __version__
+    from .. import __version__
 
     feeder = osm.feeder
     totals = ensemble.phase_totals_kw()

@@ -13,8 +13,8 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import OutputExistsError
-from ..models.power import PowerParameters
+from ...errors import OutputExistsError
+from ...models.power import PowerParameters
 from .feasibility import ENGINES, FeasibilityReport, feasibility
 from .real import RealFeeder
 from .tables import render, table_i, table_ii, table_metrics, table_zones

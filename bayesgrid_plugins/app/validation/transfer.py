@@ -24,11 +24,11 @@ from typing import Any
 
 import numpy as np
 
-from ..ensemble import Ensemble
-from ..errors import ParameterError
-from ..feeder import Feeder
-from ..models.conditioned import sample_conditioned
-from ..models.power import BayesianPowerModel, PowerParameters
+from ...ensemble import Ensemble
+from ...errors import ParameterError
+from ...feeder import Feeder
+from ...models.conditioned import sample_conditioned
+from ...models.power import BayesianPowerModel, PowerParameters
 from .metrics import Comparison, compare, consistency_violations, load_statistics
 from .real import RealFeeder, real_ensemble
 
@@ -49,7 +49,7 @@ def resolve_posterior(posterior: Any) -> PowerParameters:
         If a name is neither a shipped posterior nor an existing file.
     """
     if posterior is None:
-        from ..learn.registry import load_power_posterior
+        from ...learn.registry import load_power_posterior
 
         return load_power_posterior()
     if isinstance(posterior, PowerParameters):
@@ -60,7 +60,7 @@ def resolve_posterior(posterior: Any) -> PowerParameters:
         path = Path(posterior)
         if path.is_file():
             return PowerParameters.load(path)
-        from ..learn.registry import POSTERIORS, load_power_posterior
+        from ...learn.registry import POSTERIORS, load_power_posterior
 
         if str(posterior).strip().lower() in POSTERIORS:
             return load_power_posterior(str(posterior))

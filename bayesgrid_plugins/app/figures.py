@@ -7,8 +7,8 @@ from typing import Any
 
 import numpy as np
 
-from .ensemble import Ensemble
-from .fileio import atomic_path
+from ..ensemble import Ensemble
+from ..fileio import atomic_path
 
 __all__ = ["plot_demand", "plot_voltages", "write_figures"]
 
@@ -139,7 +139,7 @@ def write_figures(
     """Write the feeder map, demand, voltage and reliability figures as PNGs."""
     from matplotlib.figure import Figure
 
-    from .topology import plot_feeder
+    from ..topology import plot_feeder
 
     written = []
     fig = Figure(figsize=(9, 9), layout="constrained")

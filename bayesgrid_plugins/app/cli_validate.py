@@ -79,7 +79,7 @@ def add_validate_model_command(subparsers: Any) -> None:
 
 def cmd_validate_model(args: argparse.Namespace) -> int:
     """Run ``bayesgrid validate-model``; print the report; return 0."""
-    from .errors import OutputExistsError, ParameterError
+    from ..errors import OutputExistsError, ParameterError
     from .validation import ENGINES, MODES, load_real_feeder, resolve_posterior, validate_model
 
     engines = tuple(e.strip().lower() for e in str(args.engines).split(",") if e.strip())

@@ -25,8 +25,8 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import ParameterError
-from ..feeder import Feeder
+from ...errors import ParameterError
+from ...feeder import Feeder
 from .regions import (
     DEFAULT_REGIONS,
     Region,
@@ -246,7 +246,7 @@ def run(
     store = RunStore(out, settings)
     specs = plan_chunks(len(region_list), n, chunk_size, seed, sampling)
     n_chunks = -(-n // chunk_size)
-    from .. import __version__
+    from ... import __version__
 
     store.open(
         resume=resume,

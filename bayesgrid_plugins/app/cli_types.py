@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import argparse
 
-__all__ = ["bbox", "count", "point", "positive_float", "positive_int"]
+__all__ = ["bbox", "count", "engine_name", "point", "positive_float", "positive_int"]
 
 
 def _number(text: str, kind: type, expected: str) -> float:
@@ -58,3 +58,14 @@ def bbox(text: str) -> tuple[float, float, float, float]:
     except ValueError:
         raise argparse.ArgumentTypeError(f"expected W,S,E,N in degrees, got {text!r}") from None
     return west, south, east, north
+
+
+def engine_name(text: str) -> str:
+    """An installed power-flow engine's name, or ``none``."""
+    from ..plugins import available_engines
+
+    names = [*available_engines(), "none"]
+    if text not in names:
+        listed = ", ".join(repr(n) for n in names)
+        raise argparse.ArgumentTypeError(f"invalid choice: {text!r} (choose from {listed})")
+    return text

@@ -9,8 +9,8 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from ..feeder import Feeder
-from ..models.power import PowerParameters
+from ...feeder import Feeder
+from ...models.power import PowerParameters
 from .metrics import Comparison
 
 __all__ = [

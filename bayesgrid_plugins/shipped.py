@@ -1,0 +1,54 @@
+"""Shipped power-model posteriors: their names, descriptions and files (no PyMC, no network).
+
+>>> sorted(available_posteriors())  # doctest: +ELLIPSIS
+[...'smartds'...]
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from .errors import ParameterError
+from .posterior import default_parameter_path
+
+__all__ = [
+    "DEFAULT_POSTERIOR",
+    "POSTERIORS",
+    "available_posteriors",
+    "posterior_path",
+]
+
+#: Name -> (file in ``bayesgrid_plugins/data/posteriors``, description).
+POSTERIORS: dict[str, tuple[str, str]] = {
+    "smartds": (
+        "power_smartds_nuts.json",
+        "hierarchical NUTS fit on five SMART-DS feeders (Austin, Greensboro), new-feeder "
+        "posterior predictive",
+    ),
+    "epri": (
+        "power_epri_ieee8500_nuts.json",
+        "hierarchical NUTS fit on EPRI ckt5, ckt7 and IEEE 8500, new-feeder posterior predictive",
+    ),
+    "smartds-counting": (
+        "power_smartds_counting.json",
+        "point estimates counted on the five SMART-DS feeders (Algorithm 1)",
+    ),
+}
+#: The name meant as the default of :class:`~bayesgrid_plugins.models.power.BayesianPowerModel`.
+DEFAULT_POSTERIOR = "smartds"
+
+
+def available_posteriors() -> dict[str, str]:
+    """Names of the shipped power posteriors and their descriptions."""
+    return {name: description for name, (_, description) in POSTERIORS.items()}
+
+
+def posterior_path(name: str) -> Path:
+    """Path of the shipped posterior ``name`` (see :func:`available_posteriors`)."""
+    key = str(name).strip().lower()
+    if key not in POSTERIORS:
+        raise ParameterError(
+            f"no shipped power posterior is named {name!r}; choose one of "
+            f"{sorted(POSTERIORS)} or pass a parameter file path."
+        )
+    return default_parameter_path(POSTERIORS[key][0])
