@@ -150,3 +150,53 @@ def test_example_plugin_install_list_export_block_uninstall(tmp_path):
     assert "element-csv" not in {row["name"] for row in document["exporters"]}
     assert "element-csv" not in {row["name"] for row in document["plugins"]}
     assert not list(EXAMPLE.glob("build")) and not list(EXAMPLE.rglob("*.egg-info"))
+
+
+ENGINE_EXAMPLE = ROOT / "examples" / "bayesgrid-example-engine"
+
+SOLVE_SCRIPT = textwrap.dedent(
+    """
+    import json
+
+    import numpy as np
+
+    from bayesgrid_plugins import BayesianPowerModel, Feeder, get_engine
+
+    feeder = Feeder.from_edges(
+        [("s", "a", 0.1), ("a", "b", 0.2), ("a", "c", 0.3)], "s", vn_kv=0.4
+    )
+    ensemble = BayesianPowerModel().sample(feeder, 3, rng=1)
+    with get_engine("sweep").open(feeder, ensemble) as case:
+        result = case.solve_batch()
+    print(json.dumps({"engine": result.engine, "converged": result.converged.tolist(),
+                      "vmin": float(np.nanmin(result.vm_min_pu))}))
+    """
+)
+
+
+def test_a_third_party_engine_installs_lists_and_solves(tmp_path):
+    source = tmp_path / "src"
+    shutil.copytree(
+        ENGINE_EXAMPLE,
+        source,
+        ignore=shutil.ignore_patterns("build", "*.egg-info", "__pycache__"),
+    )
+    python = make_venv(tmp_path / "venv")
+    env = {k: v for k, v in os.environ.items() if k not in (BLOCK_ENV_VAR, "PYTHONPATH")}
+    pip = [sys.executable, "-m", "pip", "--python", str(python), "--disable-pip-version-check"]
+    assert "sweep" not in {row["name"] for row in list_plugins(python, env)["engines"]}
+    installed = run([*pip, "install", "--no-deps", "--no-input", str(source)], env)
+    if installed.returncode != 0 and any(
+        h in installed.stdout + installed.stderr for h in OFFLINE_HINTS
+    ):
+        pytest.skip("pip needs the package index to build the example (setuptools)")
+    assert installed.returncode == 0, installed.stdout + installed.stderr
+    document = list_plugins(python, env)
+    engines = {row["name"]: row for row in document["engines"]}
+    assert engines["sweep"]["distribution"] == "bayesgrid-example-engine"
+    assert {"opendss", "pandapower", "sweep"} <= set(engines)
+    result = run([str(python), "-c", SOLVE_SCRIPT], env)
+    assert result.returncode == 0, result.stderr
+    solved = json.loads(result.stdout)
+    assert solved["engine"] == "sweep" and solved["converged"] == [True, True, True]
+    assert 0.9 < solved["vmin"] < 1.0

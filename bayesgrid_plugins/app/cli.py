@@ -28,10 +28,11 @@ __all__ = ["build_parser", "cmd_plugins", "main"]
 def _add_plugins_command(subparsers: Any) -> None:
     parser = subparsers.add_parser(
         "plugins",
-        help="list the export formats and the plugins that provide them",
+        help="list the power-flow engines, export formats and the plugins that provide them",
         description=(
-            "List the exporters with the plugin, package and version that provide them, and the "
-            "plugins that failed to load or are blocked (BAYESGRID_BLOCK_PLUGINS=name1,name2)."
+            "List the power-flow engines and the exporters with the plugin, package and version "
+            "that provide them, and the plugins that failed to load or are blocked "
+            "(BAYESGRID_BLOCK_PLUGINS=name1,name2)."
         ),
     )
     parser.add_argument("--json", action="store_true", help="print a JSON document instead")
@@ -52,10 +53,12 @@ def cmd_plugins(args: argparse.Namespace) -> int:
 
     manager = get_plugin_manager()
     exporters = manager.describe_exporters()
+    engines = manager.describe_engines()
     infos = manager.plugins()
-    conflicts = manager.registry.conflicts
+    conflicts = {**manager.registry.conflicts, **manager.engines.conflicts}
     if args.json:
         document = {
+            "engines": engines,
             "exporters": exporters,
             "plugins": [info.as_dict() for info in infos],
             "conflicts": conflicts,
@@ -69,7 +72,24 @@ def cmd_plugins(args: argparse.Namespace) -> int:
             return "(registered in code)"
         return f"{row['distribution']} {row['version']}"
 
-    lines = [f"Exporters ({len(exporters)}):"]
+    lines = [f"Engines ({len(engines)}):"]
+    if engines:
+        lines += _table(
+            [["NAME", "PHASES", "PACKAGE", "PLUGIN", "DESCRIPTION"]]
+            + [
+                [
+                    row["name"],
+                    "accurate" if row["phase_accurate"] else "sequence",
+                    package(row),
+                    row["plugin"] or "-",
+                    row["description"],
+                ]
+                for row in engines
+            ]
+        )
+    else:
+        lines.append("  none")
+    lines.append(f"Exporters ({len(exporters)}):")
     if exporters:
         lines += _table(
             [["NAME", "SUFFIX", "PACKAGE", "PLUGIN", "DESCRIPTION"]]
@@ -104,9 +124,13 @@ def cmd_plugins(args: argparse.Namespace) -> int:
                 for info in chosen
             ]
         )
-    empty = [info for info in infos if info.status == "loaded" and not info.exporters]
+    empty = [
+        info
+        for info in infos
+        if info.status == "loaded" and not info.exporters and not info.engines and info.error
+    ]
     if empty:
-        lines.append(f"Plugins that registered no exporter ({len(empty)}):")
+        lines.append(f"Plugins that registered nothing ({len(empty)}):")
         lines += _table(
             [
                 [info.name, f"{info.distribution} {info.version}", info.module or "-"]
@@ -114,7 +138,7 @@ def cmd_plugins(args: argparse.Namespace) -> int:
             ]
         )
     if conflicts:
-        lines.append(f"Exporter names registered more than once ({len(conflicts)}):")
+        lines.append(f"Names registered more than once ({len(conflicts)}):")
         lines += [f"  {name}: {' and '.join(owners)}" for name, owners in conflicts.items()]
     print("\n".join(lines))
     return 0
