@@ -11,7 +11,7 @@ from __future__ import annotations
 import time
 import weakref
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -53,6 +53,8 @@ class _Layout:
     node_base_v: np.ndarray  # per engine node: base phase-to-neutral voltage [V]
     line_names: list[str]  # engine line names, in PDElements order
     line_bus: np.ndarray
+    line_short_names: list[str] = field(default_factory=list)  # names without "line."
+    line_n_phases: list[int] = field(default_factory=list)
     line_signature: bytes | None = None
 
 
@@ -77,6 +79,11 @@ def _layout(dss: Any, feeder: Feeder, options: CircuitOptions, line_mask: np.nda
     if len(line_names) != len(pd_names):
         raise AdapterError("the circuit holds power-delivery elements other than lines.")
     line_bus = np.asarray([index[s[len("line.l_") :]] for s in line_names], dtype=np.int64)
+    short = [s[len("line.") :] for s in line_names]
+    n_phases = []
+    for name in short:
+        dss.Lines.Name(name)
+        n_phases.append(int(dss.Lines.Phases()))
     return _Layout(
         feeder=feeder,
         options=options,
@@ -89,6 +96,8 @@ def _layout(dss: Any, feeder: Feeder, options: CircuitOptions, line_mask: np.nda
         node_base_v=feeder.vn_kv[node_bus] / np.sqrt(3.0) * 1000.0,
         line_names=line_names,
         line_bus=line_bus,
+        line_short_names=short,
+        line_n_phases=n_phases,
     )
 
 
@@ -153,21 +162,27 @@ def populate_circuit(
 
 def _set_lines(dss: Any, layout: _Layout, ensemble: Ensemble, k: int) -> None:
     params = line_parameters(layout.feeder, ensemble, k, layout.options)
-    for name, bus in zip(layout.line_names, layout.line_bus):
-        dss.Lines.Name(name[len("line.") :])
-        n = int(dss.Lines.Phases())
-        matrices = []
-        for first, zero in (("r1", "r0"), ("x1", "x0")):
-            one_v = params[f"{first}_ohm_per_km"][bus]
-            zero_v = params[f"{zero}_ohm_per_km"][bus]
-            matrices.append(((2 * one_v + zero_v) / 3, (zero_v - one_v) / 3))
-        c1, c0 = params["c1_nf_per_km"][bus], params["c0_nf_per_km"][bus]
-        matrices.append(((2 * c1 + c0) / 3, (c0 - c1) / 3))
-        full = [np.full((n, n), m) + np.eye(n) * (s - m) for s, m in matrices]
-        dss.Lines.RMatrix(full[0].ravel().tolist())
-        dss.Lines.XMatrix(full[1].ravel().tolist())
-        dss.Lines.CMatrix(full[2].ravel().tolist())
-        dss.Lines.NormAmps(1000.0 * float(params["max_i_ka"][bus]))
+    bus = layout.line_bus
+    # Self and mutual values of the symmetric phase matrices, for every line at once.
+    values = []
+    for first, zero in (("r1", "r0"), ("x1", "x0"), ("c1", "c0")):
+        unit = "nf_per_km" if first == "c1" else "ohm_per_km"
+        one_v = np.asarray(params[f"{first}_{unit}"], dtype=float)[bus]
+        zero_v = np.asarray(params[f"{zero}_{unit}"], dtype=float)[bus]
+        values.append((((2 * one_v + zero_v) / 3).tolist(), ((zero_v - one_v) / 3).tolist()))
+    amps = (1000.0 * np.asarray(params["max_i_ka"], dtype=float)[bus]).tolist()
+    lines = dss.Lines
+    for j, (name, n) in enumerate(zip(layout.line_short_names, layout.line_n_phases)):
+        lines.Name(name)
+        pattern = _DIAGONAL[n]
+        for setter, (selfs, mutuals) in zip((lines.RMatrix, lines.XMatrix, lines.CMatrix), values):
+            s_j, m_j = selfs[j], mutuals[j]
+            setter([s_j if d else m_j for d in pattern])
+        lines.NormAmps(amps[j])
+
+
+#: Row-major flags of the diagonal of an n x n matrix, for n = 1, 2, 3.
+_DIAGONAL = {n: [i == j for i in range(n) for j in range(n)] for n in (1, 2, 3)}
 
 
 def _apply(dss: Any, layout: _Layout, ensemble: Ensemble, k: int) -> None:
