@@ -169,6 +169,23 @@ def _fmt(value: Any, digits: int = 3) -> str:
     return str(value)
 
 
+def _cross_check_line(check: dict[str, Any] | None) -> list[str]:
+    if not check:
+        return []
+    if check["max_abs_diff_pu"] is None:
+        return [
+            f"Cross-check: {check['reference']} could not compare realisations "
+            f"{check['realisations']} (none converged in both engines).",
+            "",
+        ]
+    return [
+        f"Cross-check: on realisations {check['realisations']}, the largest voltage difference "
+        f"between {check['engine']} and {check['reference']} (phase accurate) is "
+        f"{check['max_abs_diff_pu']:.2e} p.u.",
+        "",
+    ]
+
+
 def to_markdown(summary: dict[str, Any]) -> str:
     """The summary as a short Markdown report."""
     f, e, pf = summary["feeder"], summary["ensemble"], summary["power_flow"]
@@ -215,6 +232,7 @@ def to_markdown(summary: dict[str, Any]) -> str:
             "",
             f"Converged: {pf['converged']} of {pf['realisations_solved']} realisations.",
             "",
+            *_cross_check_line(pf.get("cross_check")),
             "| phase | min V [p.u.] | mean V | max V |",
             "|---|---|---|---|",
         ]
