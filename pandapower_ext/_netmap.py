@@ -15,6 +15,7 @@ import pandas as pd
 from bayesgrid_plugins.ensemble import Ensemble
 from bayesgrid_plugins.errors import AdapterError, FeederValidationError
 from bayesgrid_plugins.feeder import Feeder
+from bayesgrid_plugins.topology.forest import LINK_LENGTH_KM, SpanningForest, spanning_forest
 
 __all__ = ["ID_COLUMN", "bus_labels", "check_aligned", "fed_branches"]
 
@@ -107,3 +108,103 @@ def fed_branches(net: Any, feeder: Feeder, labels: np.ndarray) -> tuple[np.ndarr
         kind[child[found]] = code
         element[child[found]] = frame.index.to_numpy()[first][pos[found]]
     return kind, element
+
+
+def _in_service(frame: pd.DataFrame) -> pd.DataFrame:
+    if "in_service" not in frame.columns:
+        return frame
+    return frame[frame["in_service"].astype(bool)]
+
+
+def branch_edges(net: Any) -> pd.DataFrame:
+    """Closed in-service branches of a net: columns u, v, length_km, element ("line:3", ...).
+
+    Lines cut by an open line switch and transformers cut by an open transformer switch are
+    left out; closed bus-bus switches and transformers are links of
+    :data:`~bayesgrid_plugins.topology.forest.LINK_LENGTH_KM`.
+    """
+    rows = []
+    lines = _in_service(net.line)
+    switches = net.switch
+    if len(switches):
+        open_sw = switches[~switches["closed"].astype(bool)]
+        cut = open_sw[open_sw["et"] == "l"]["element"].astype(int).unique()
+        lines = lines.drop(index=cut, errors="ignore")
+    if len(lines):
+        rows.append(
+            pd.DataFrame(
+                {
+                    "u": lines["from_bus"].to_numpy(dtype=np.int64),
+                    "v": lines["to_bus"].to_numpy(dtype=np.int64),
+                    "length_km": lines["length_km"].to_numpy(dtype=float),
+                    "element": [f"line:{i}" for i in lines.index],
+                }
+            )
+        )
+    trafos = _in_service(net.trafo)
+    if len(switches) and len(trafos):
+        open_t = switches[(switches["et"] == "t") & ~switches["closed"].astype(bool)]
+        trafos = trafos.drop(index=open_t["element"].astype(int).unique(), errors="ignore")
+    if len(trafos):
+        rows.append(
+            pd.DataFrame(
+                {
+                    "u": trafos["hv_bus"].to_numpy(dtype=np.int64),
+                    "v": trafos["lv_bus"].to_numpy(dtype=np.int64),
+                    "length_km": LINK_LENGTH_KM,
+                    "element": [f"trafo:{i}" for i in trafos.index],
+                }
+            )
+        )
+    if len(switches):
+        bb = switches[(switches["et"] == "b") & switches["closed"].astype(bool)]
+        if len(bb):
+            rows.append(
+                pd.DataFrame(
+                    {
+                        "u": bb["bus"].to_numpy(dtype=np.int64),
+                        "v": bb["element"].to_numpy(dtype=np.int64),
+                        "length_km": LINK_LENGTH_KM,
+                        "element": [f"switch:{i}" for i in bb.index],
+                    }
+                )
+            )
+    if not rows:
+        return pd.DataFrame({"u": [], "v": [], "length_km": [], "element": []})
+    edges = pd.concat(rows, ignore_index=True)
+    edges = edges[edges["u"] != edges["v"]]
+    edges["length_km"] = np.maximum(edges["length_km"].fillna(0.0), LINK_LENGTH_KM)
+    return edges
+
+
+def net_forest(net: Any, buses: pd.DataFrame, grids: pd.DataFrame) -> SpanningForest:
+    """The radial tree of a net's in-service buses, fed by its external grids.
+
+    One rule for every reader of pandapower nets (training, validation, unbalancing): see
+    :mod:`bayesgrid_plugins.topology.forest`. Node indices of the result are positions in
+    ``buses``; branches touching out-of-service buses are ignored (and logged).
+    """
+    where = pd.Index(buses.index.to_numpy(dtype=np.int64))
+    edges = branch_edges(net)
+    pos_u = where.get_indexer(edges["u"].to_numpy(dtype=np.int64))
+    pos_v = where.get_indexer(edges["v"].to_numpy(dtype=np.int64))
+    live = (pos_u >= 0) & (pos_v >= 0)
+    if (~live).any():
+        import logging
+
+        logging.getLogger(__name__).info(
+            "%d branches touch out-of-service buses: ignored", int((~live).sum())
+        )
+    source_pos = where.get_indexer(grids["bus"].to_numpy(dtype=np.int64))
+    if (source_pos < 0).any():
+        raise FeederValidationError(
+            f"external grids {grids.index[source_pos < 0].tolist()} sit on out-of-service buses."
+        )
+    return spanning_forest(
+        len(where),
+        pos_u[live],
+        pos_v[live],
+        edges["length_km"].to_numpy(dtype=float)[live],
+        [str(e) for e, ok in zip(edges["element"].tolist(), live.tolist()) if ok],
+        source_pos,
+    )

@@ -22,15 +22,14 @@ from bayesgrid_plugins.phases import (
     fill_unserved_phases,
     mask_from_phases,
 )
+from bayesgrid_plugins.topology.forest import LINK_LENGTH_KM
 from bayesgrid_plugins.training import TrainingTable, make_training_table
+
+from ._netmap import net_forest
 
 __all__ = ["LINK_LENGTH_KM", "feeder_from_net", "training_table"]
 
 logger = logging.getLogger(__name__)
-
-#: Length [km] given to transformers and closed bus-bus switches, which have no length of their
-#: own (a feeder needs positive lengths); 1 mm, too short to move any distance noticeably.
-LINK_LENGTH_KM = 1e-6
 
 
 def _in_service(frame: pd.DataFrame) -> pd.DataFrame:
@@ -117,9 +116,11 @@ def _crs_of(net: Any) -> str | None:
 def feeder_from_net(net: Any, *, n_zones: int = DEFAULT_N_ZONES) -> Feeder:
     """Read a radial pandapower net as a :class:`Feeder`.
 
-    Edges are the in-service lines (length from ``length_km``), the closed bus-bus switches and
-    the in-service two-winding transformers (both with :data:`LINK_LENGTH_KM`); lines cut by an
-    open line switch are left out. The source is the bus of the only in-service external grid.
+    The same rule as every reader (:mod:`bayesgrid_plugins.topology.forest`): edges are the
+    closed in-service branches (:func:`~pandapower_ext._netmap.branch_edges`: lines with their
+    ``length_km``, closed bus-bus switches and two-winding transformers as links of
+    :data:`LINK_LENGTH_KM`); the tree grows breadth-first from the external grids (the first is
+    the source); branches that close loops and islanded buses are left out, with a warning.
     Bus ids are the net's bus indices as text; coordinates come from the bus ``geo`` column (or
     the older ``bus_geodata`` table); ``is_load`` marks buses with an in-service ``load`` or
     ``asymmetric_load``, and ``demand_kw`` holds their total active power [kW].
@@ -138,8 +139,8 @@ def feeder_from_net(net: Any, *, n_zones: int = DEFAULT_N_ZONES) -> Feeder:
     Raises
     ------
     FeederValidationError
-        If the net has no or several external grids, three-winding transformers, a loop, or
-        buses that cannot be reached from the external grid; the message names the elements.
+        If the net has no external grid or has three-winding transformers; the message names
+        the elements.
 
     Examples
     --------
@@ -158,11 +159,9 @@ def feeder_from_net(net: Any, *, n_zones: int = DEFAULT_N_ZONES) -> Feeder:
             "pass a pandapowerNet, for example pandapower.from_json(path)."
         )
     grids = _in_service(net.ext_grid)
-    if len(grids) != 1:
+    if len(grids) == 0:
         raise FeederValidationError(
-            f"a feeder has one source, but this net has {len(grids)} in-service external grids "
-            f"{grids.index.tolist()[:10]}: keep one (set the others out of service) or split the "
-            "net into one net per external grid."
+            "the net has no in-service external grid: there is no source to grow a feeder from."
         )
     if len(_in_service(net.trafo3w)):
         raise FeederValidationError(
@@ -170,75 +169,44 @@ def feeder_from_net(net: Any, *, n_zones: int = DEFAULT_N_ZONES) -> Feeder:
             "supported: a radial feeder has two-terminal branches only."
         )
     buses = _in_service(net.bus)
-    source_label = int(grids["bus"].iloc[0])
-    live = set(buses.index.tolist())
-    if source_label not in live:
-        raise FeederValidationError(f"the external grid's bus {source_label} is out of service.")
-
-    edges: list[tuple[int, int, float]] = []
-    lines = _in_service(net.line)
-    switches = net.switch
-    if len(switches):
-        open_line = switches[(switches["et"] == "l") & ~switches["closed"].astype(bool)]
-        lines = lines.drop(index=open_line["element"].astype(int).unique(), errors="ignore")
-        closed_bb = switches[(switches["et"] == "b") & switches["closed"].astype(bool)]
-        edges += [
-            (int(u), int(v), LINK_LENGTH_KM) for u, v in zip(closed_bb["bus"], closed_bb["element"])
-        ]
-    edges += list(
-        zip(
-            lines["from_bus"].astype(int),
-            lines["to_bus"].astype(int),
-            lines["length_km"].astype(float),
+    forest = net_forest(net, buses, grids)
+    if len(grids) > 1:
+        logger.warning(
+            "the net has %d in-service external grids %s: the first feeds the feeder, the others' "
+            "trees hang below it by a link",
+            len(grids),
+            grids.index.tolist()[:10],
         )
-    )
-    trafos = _in_service(net.trafo)
-    edges += [(int(u), int(v), LINK_LENGTH_KM) for u, v in zip(trafos["hv_bus"], trafos["lv_bus"])]
-    dead = sorted({b for u, v, _ in edges for b in (u, v)} - live)
-    if dead:
-        raise FeederValidationError(
-            f"in-service branches connect to out-of-service buses {dead[:10]}: set those "
-            "branches out of service or the buses in service."
+    if forest.loop_elements:
+        logger.warning(
+            "the net is meshed: %d elements close loops and are left out of the feeder (%s)",
+            len(forest.loop_elements),
+            ", ".join(forest.loop_elements[:10]),
         )
-    connected = {b for u, v, _ in edges for b in (u, v)} | {source_label}
-    isolated = sorted(live - connected)
-    if isolated:
-        raise FeederValidationError(
-            f"buses {isolated[:10]} ({len(isolated)} in all) are islanded: no in-service "
-            "branch reaches them. Set them out of service or connect them."
+    if forest.unreached.size:
+        logger.warning(
+            "buses %s (%d in all) are islanded: no in-service branch reaches them from an "
+            "external grid; they are left out of the feeder",
+            buses.index[forest.unreached][:10].tolist(),
+            forest.unreached.size,
         )
-    if len(edges) >= len(live):
-        logger.debug("net has %d branches for %d buses: it has a loop", len(edges), len(live))
-
+    labels = buses.index.to_numpy(dtype=np.int64)[forest.order]
     load_bus, _, p, _, _ = _load_power_kw(net)
     demand = pd.Series(p.sum(axis=1), index=load_bus).groupby(level=0).sum()
-    vn = buses["vn_kv"].astype(float)
-    try:
-        feeder = Feeder.from_edges(
-            edges,
-            source_label,
-            loads=sorted(set(load_bus.tolist())),
-            demand_kw={int(b): float(v) for b, v in demand.items()},
-            n_zones=n_zones,
-        )
-    except FeederValidationError as exc:
-        raise FeederValidationError(
-            f"this pandapower net is not a radial feeder (bus ids are pandapower bus indices): "
-            f"{exc}"
-        ) from exc
-    labels = np.asarray([int(b) for b in feeder.bus_id], dtype=np.int64)
+    demand_kw = demand.reindex(labels).fillna(0.0).to_numpy(dtype=float)
+    is_load = np.isin(labels, np.asarray(sorted(set(load_bus.tolist())), dtype=np.int64))
     x_all, y_all = _coordinates(net)
     where = net.bus.index.get_indexer(labels)
     return Feeder(
-        bus_id=feeder.bus_id,
-        parent=feeder.parent,
-        length_km=feeder.length_km,
+        bus_id=labels.astype(str),
+        parent=forest.parent,
+        length_km=forest.length_km,
         x=x_all[where],
         y=y_all[where],
         crs=_crs_of(net),
-        vn_kv=vn.reindex(labels).to_numpy(),
-        is_load=feeder.is_load,
-        demand_kw=feeder.demand_kw,
+        vn_kv=buses["vn_kv"].astype(float).reindex(labels).to_numpy(),
+        is_load=is_load,
+        demand_kw=demand_kw,
         n_zones=n_zones,
     )
 

@@ -56,8 +56,6 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy.sparse import csr_array
-from scipy.sparse.csgraph import breadth_first_order
 
 from bayesgrid_plugins.ensemble import Ensemble
 from bayesgrid_plugins.errors import (
@@ -71,8 +69,9 @@ from bayesgrid_plugins.models.conditioned import sample_conditioned
 from bayesgrid_plugins.models.power import BayesianPowerModel, PowerParameters
 from bayesgrid_plugins.phases import PHASE_NAMES
 from bayesgrid_plugins.scenarios import resolve_parameters
+from bayesgrid_plugins.topology.forest import LINK_LENGTH_KM
 
-from ._netmap import ID_COLUMN
+from ._netmap import ID_COLUMN, branch_edges, net_forest
 from .defaults import DEFAULT_LV_LINE, DEFAULT_MV_LINE, DEFAULT_SOURCE, DEFAULT_TRAFO, LV_MAX_KV
 from .populate import load_rows
 
@@ -89,9 +88,6 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
-#: Length [km] of edges that have none (transformers, bus-bus switches, zero-length lines, the
-#: links joining several external grids): 1 mm, too short to move a normalised distance.
-LINK_LENGTH_KM = 1e-6
 #: Zero-sequence ratios of overhead lines above 1 kV: x0 / x1 and c0 / c1.
 OVERHEAD_X0_RATIO = 3.0
 OVERHEAD_C0_RATIO = 0.6
@@ -167,59 +163,8 @@ def bus_load_totals(net: Any, *, include_asymmetric: bool = True) -> pd.DataFram
 
 
 def _edges(net: Any) -> pd.DataFrame:
-    """Closed in-service branches: columns u, v, length_km, element ("line:3", ...)."""
-    rows = []
-    lines = _in_service(net.line)
-    switches = net.switch
-    if len(switches):
-        open_sw = switches[~switches["closed"].astype(bool)]
-        cut = open_sw[open_sw["et"] == "l"]["element"].astype(int).unique()
-        lines = lines.drop(index=cut, errors="ignore")
-    if len(lines):
-        rows.append(
-            pd.DataFrame(
-                {
-                    "u": lines["from_bus"].to_numpy(dtype=np.int64),
-                    "v": lines["to_bus"].to_numpy(dtype=np.int64),
-                    "length_km": lines["length_km"].to_numpy(dtype=float),
-                    "element": [f"line:{i}" for i in lines.index],
-                }
-            )
-        )
-    trafos = _in_service(net.trafo)
-    if len(switches) and len(trafos):
-        open_t = switches[(switches["et"] == "t") & ~switches["closed"].astype(bool)]
-        trafos = trafos.drop(index=open_t["element"].astype(int).unique(), errors="ignore")
-    if len(trafos):
-        rows.append(
-            pd.DataFrame(
-                {
-                    "u": trafos["hv_bus"].to_numpy(dtype=np.int64),
-                    "v": trafos["lv_bus"].to_numpy(dtype=np.int64),
-                    "length_km": LINK_LENGTH_KM,
-                    "element": [f"trafo:{i}" for i in trafos.index],
-                }
-            )
-        )
-    if len(switches):
-        bb = switches[(switches["et"] == "b") & switches["closed"].astype(bool)]
-        if len(bb):
-            rows.append(
-                pd.DataFrame(
-                    {
-                        "u": bb["bus"].to_numpy(dtype=np.int64),
-                        "v": bb["element"].to_numpy(dtype=np.int64),
-                        "length_km": LINK_LENGTH_KM,
-                        "element": [f"switch:{i}" for i in bb.index],
-                    }
-                )
-            )
-    if not rows:
-        return pd.DataFrame({"u": [], "v": [], "length_km": [], "element": []})
-    edges = pd.concat(rows, ignore_index=True)
-    edges = edges[edges["u"] != edges["v"]]
-    edges["length_km"] = np.maximum(edges["length_km"].fillna(0.0), LINK_LENGTH_KM)
-    return edges
+    """Closed in-service branches (see :func:`pandapower_ext._netmap.branch_edges`)."""
+    return branch_edges(net)
 
 
 @dataclass(frozen=True, eq=False)
@@ -272,104 +217,9 @@ def unbalance_feeder(net: Any, *, n_zones: int = 10) -> tuple[Feeder, _ForestInf
         )
     buses = _in_service(net.bus)
     labels = buses.index.to_numpy(dtype=np.int64)
-    where = pd.Index(labels)
-    edges = _edges(net)
-    pos_u = where.get_indexer(edges["u"].to_numpy(dtype=np.int64))
-    pos_v = where.get_indexer(edges["v"].to_numpy(dtype=np.int64))
-    live = (pos_u >= 0) & (pos_v >= 0)
-    if (~live).any():
-        logger.info("%d branches touch out-of-service buses: ignored", int((~live).sum()))
-    edges = edges[live]
-    pos_u, pos_v = pos_u[live], pos_v[live]
-    lo, hi = np.minimum(pos_u, pos_v), np.maximum(pos_u, pos_v)
-    pairs = pd.DataFrame(
-        {"a": lo, "b": hi, "length_km": edges["length_km"].to_numpy(), "element": edges["element"]}
-    )
-    grouped = pairs.groupby(["a", "b"], sort=False)
-    unique = grouped["length_km"].min().reset_index()
-    elements = grouped["element"].agg(list)
-
-    source_labels = grids["bus"].to_numpy(dtype=np.int64)
-    source_pos = where.get_indexer(source_labels)
-    if (source_pos < 0).any():
-        raise FeederValidationError(
-            f"external grids {grids.index[source_pos < 0].tolist()} sit on out-of-service buses."
-        )
-    source_pos = np.unique(source_pos)
-    n = labels.size
-    virtual = n
-    a = np.r_[unique["a"].to_numpy(), np.full(source_pos.size, virtual)]
-    b = np.r_[unique["b"].to_numpy(), source_pos]
-    adj = csr_array((np.ones(2 * a.size), (np.r_[a, b], np.r_[b, a])), shape=(n + 1, n + 1))
-    order, pred = breadth_first_order(adj, virtual, directed=False, return_predecessors=True)
-    order = order[1:]  # drop the virtual root
-    reached = np.zeros(n + 1, dtype=bool)
-    reached[order] = True
-    unreached = labels[~reached[:n]]
-    if unreached.size:
-        logger.info(
-            "%d in-service buses are reached by no external grid (e.g. %s): left alone",
-            unreached.size,
-            unreached[:10].tolist(),
-        )
-    # The first grid's bus is the source; grid buses joined by the BFS to the virtual root are
-    # tree roots of their parts, hung below the source by a link.
-    roots = order[pred[order] == virtual]
-    root = int(roots[0])
-    parent_pos = pred.astype(np.int64)
-    parent_pos[roots] = root
-    parent_pos[root] = -1
-    new_index = np.full(n + 1, -1, dtype=np.int64)
-    new_index[order] = np.arange(order.size)
-    parent = np.where(parent_pos[order] >= 0, new_index[np.maximum(parent_pos[order], 0)], -1)
-    length_lookup = dict(
-        zip(zip(unique["a"].to_numpy(), unique["b"].to_numpy()), unique["length_km"].to_numpy())
-    )
-    length = np.zeros(order.size)
-    for i, bus in enumerate(order):
-        p = parent_pos[bus]
-        if p < 0:
-            continue
-        length[i] = length_lookup.get((min(p, bus), max(p, bus)), LINK_LENGTH_KM)
-    # Loop-closing pairs: both ends reached, neither is the other's tree parent.
-    tree_pair = set()
-    for bus in order:
-        p = parent_pos[bus]
-        if p >= 0:
-            tree_pair.add((min(p, bus), max(p, bus)))
-    three = np.zeros(order.size, dtype=bool)
-    for pos in source_pos:
-        if reached[pos]:
-            three[new_index[pos]] = True
-    loop_elements: list[str] = []
-    depth = np.zeros(order.size, dtype=np.int64)
-    for i in range(1, order.size):
-        depth[i] = depth[parent[i]] + 1 if parent[i] >= 0 else 0
-    for (u, v), elems in elements.items():
-        if (u, v) in tree_pair:
-            elems = elems[1:]  # parallel elements of a tree edge close no loop of buses
-            if elems:
-                logger.debug("parallel elements %s on a tree edge", elems)
-            continue
-        if not (reached[u] and reached[v]):
-            continue
-        loop_elements.extend(elems)
-        x, y = int(new_index[u]), int(new_index[v])
-        while x != y:  # walk both ends up to their common ancestor, marking the loop
-            three[x] = three[y] = True
-            if depth[x] >= depth[y]:
-                x = int(parent[x])
-            else:
-                y = int(parent[y])
-        three[x] = True
-    if loop_elements:
-        logger.info(
-            "%d elements close loops and are left out of the tree (%s); the %d buses on the "
-            "loops carry all three phases",
-            len(loop_elements),
-            ", ".join(loop_elements[:10]),
-            int(three.sum()) - source_pos.size,
-        )
+    forest = net_forest(net, buses, grids)
+    order, parent, length, three = forest.order, forest.parent, forest.length_km, forest.on_loop
+    unreached = labels[forest.unreached]
     totals = bus_load_totals(net)
     tree_labels = labels[order]
     is_load = np.isin(tree_labels, totals.index.to_numpy(dtype=np.int64))
@@ -383,7 +233,7 @@ def unbalance_feeder(net: Any, *, n_zones: int = 10) -> tuple[Feeder, _ForestInf
     )
     info = _ForestInfo(
         three_phase=three,
-        loop_elements=tuple(loop_elements),
+        loop_elements=forest.loop_elements,
         unreached_buses=tuple(int(b) for b in unreached),
     )
     return feeder, info

@@ -36,6 +36,7 @@ from pandapower_ext import (
     build_net,
     check_3ph_ready,
     feeder_from_net,
+    unbalance_feeder,
     populate_loads,
     populate_net,
     set_realisation,
@@ -221,22 +222,32 @@ def test_training_table_balanced_load_is_abc():
 
 
 # ------------------------------------------------------------------------------- errors
-def test_several_ext_grids_rejected(eu_lv):
+def test_several_ext_grids_hang_below_the_first(eu_lv, caplog):
     pp.create_ext_grid(eu_lv, bus=5)
-    with pytest.raises(FeederValidationError, match="2 in-service external grids"):
-        feeder_from_net(eu_lv)
+    feeder = feeder_from_net(eu_lv)
+    first = str(int(eu_lv.ext_grid["bus"].iloc[0]))
+    assert feeder.bus_id[feeder.source] == first
+    assert feeder.n_buses == len(eu_lv.bus)
+    assert "2 in-service external grids" in caplog.text
 
 
-def test_meshed_net_rejected(eu_lv):
+def test_a_meshed_net_is_opened_by_the_one_rule_of_every_reader(eu_lv, caplog):
     pp.create_line_from_parameters(eu_lv, 100, 500, 0.01, 0.2, 0.08, 0, 0.3)
-    with pytest.raises(FeederValidationError, match="not radial"):
-        feeder_from_net(eu_lv)
+    feeder = feeder_from_net(eu_lv)
+    assert feeder.n_buses == len(eu_lv.bus)
+    assert "1 elements close loops" in caplog.text
+    # the unbalancing reader builds the same feeder from the same net, opening the same line
+    same, info = unbalance_feeder(eu_lv)
+    assert np.array_equal(same.bus_id, feeder.bus_id)
+    assert np.array_equal(same.parent, feeder.parent)
+    assert len(info.loop_elements) == 1 and info.loop_elements[0] in caplog.text
 
 
-def test_islanded_bus_rejected(eu_lv):
-    pp.create_bus(eu_lv, 0.416, name="island")
-    with pytest.raises(FeederValidationError, match="islanded"):
-        feeder_from_net(eu_lv)
+def test_islanded_bus_left_out_with_a_warning(eu_lv, caplog):
+    island = pp.create_bus(eu_lv, 0.416, name="island")
+    feeder = feeder_from_net(eu_lv)
+    assert str(island) not in set(feeder.bus_id.tolist())
+    assert "islanded" in caplog.text
 
 
 def test_populate_net_needs_empty_net(eu_lv, eu_lv_feeder):
