@@ -36,12 +36,12 @@ from pandapower_ext import (
     build_net,
     check_3ph_ready,
     feeder_from_net,
-    unbalance_feeder,
     populate_loads,
     populate_net,
     set_realisation,
     solve_ensemble,
     training_table,
+    unbalance_feeder,
 )
 from pandapower_ext.populate import MW_DECIMALS
 
