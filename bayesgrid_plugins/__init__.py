@@ -20,6 +20,7 @@ from typing import Any
 
 import pluggy
 
+from . import _moved
 from .ensemble import Ensemble
 from .errors import (
     AdapterError,
@@ -43,6 +44,8 @@ from .models.reliability import BayesianDurationModel, BayesianFrequencyModel, R
 from .phases import check_phase_consistency, enforce_phase_consistency
 
 __version__ = "0.1.0"
+
+_moved.install()  # old paths of the modules now in bayesgrid_plugins.app, with a warning
 
 #: Marker for plugin hook implementations: ``@hookimpl def bayesgrid_register_exporters(...)``.
 hookimpl = pluggy.HookimplMarker("bayesgrid")

@@ -96,3 +96,18 @@ def test_the_check_sees_a_cycle_between_subpackages(tmp_path) -> None:
     )
     cycles = core_cycles(root)
     assert len(cycles) == 1 and cycles[0][:2] == ["learn", "models"]
+
+
+def test_old_paths_of_the_application_modules_import_with_a_warning() -> None:
+    import importlib
+
+    import bayesgrid_plugins.app.pipeline as new
+
+    sys.modules.pop("bayesgrid_plugins.pipeline", None)
+    with pytest.warns(DeprecationWarning, match=r"bayesgrid_plugins\.app\.pipeline"):
+        old = importlib.import_module("bayesgrid_plugins.pipeline")
+    assert old is new
+    sys.modules.pop("bayesgrid_plugins.validation.real", None)
+    with pytest.warns(DeprecationWarning, match=r"app\.validation"):
+        from bayesgrid_plugins.validation.real import load_real_feeder
+    assert load_real_feeder.__module__ == "bayesgrid_plugins.app.validation.real"
