@@ -301,6 +301,10 @@ class Feeder:
         """The same feeder with another set of load buses."""
         return self._replace(is_load=is_load)
 
+    def with_demand(self, demand_kw: Sequence[float] | np.ndarray) -> Feeder:
+        """The same feeder with another aggregated demand [kW] per bus."""
+        return self._replace(demand_kw=demand_kw)
+
     def _replace(self, **changes: Any) -> Feeder:
         kwargs = {
             name: getattr(self, name)

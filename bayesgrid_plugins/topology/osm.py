@@ -58,11 +58,19 @@ class OsmReadError(FeederValidationError):
 
 @dataclass(frozen=True, eq=False)
 class Buildings:
-    """Building footprints: centroid [deg] and area [m2] of each closed ``building=*`` way."""
+    """Building footprints: centroid [deg] and area [m2] of each closed ``building=*`` way.
+
+    ``levels`` (``building:levels``, NaN where untagged), ``kind`` (the ``building=*`` value)
+    and ``country`` (``addr:country``, empty where untagged) are aligned with the footprints;
+    they are None when the source did not provide them.
+    """
 
     lon: np.ndarray
     lat: np.ndarray
     area_m2: np.ndarray
+    levels: np.ndarray | None = None
+    kind: np.ndarray | None = None
+    country: np.ndarray | None = None
 
     @classmethod
     def empty(cls) -> Buildings:
@@ -74,14 +82,35 @@ class Buildings:
 
     def subset(self, keep: np.ndarray) -> Buildings:
         """The buildings where ``keep`` is true."""
-        return Buildings(self.lon[keep], self.lat[keep], self.area_m2[keep])
+
+        def pick(a: np.ndarray | None) -> np.ndarray | None:
+            return None if a is None else a[keep]
+
+        return Buildings(
+            self.lon[keep],
+            self.lat[keep],
+            self.area_m2[keep],
+            pick(self.levels),
+            pick(self.kind),
+            pick(self.country),
+        )
 
     @classmethod
-    def from_rings(cls, lon: np.ndarray, lat: np.ndarray, ring: np.ndarray) -> Buildings:
+    def from_rings(
+        cls,
+        lon: np.ndarray,
+        lat: np.ndarray,
+        ring: np.ndarray,
+        *,
+        levels: np.ndarray | None = None,
+        kind: np.ndarray | None = None,
+        country: np.ndarray | None = None,
+    ) -> Buildings:
         """Footprints from closed rings given as flat vertex arrays (``ring`` = ring index).
 
         Area and centroid use the shoelace formulas in a local equirectangular projection around
-        each ring's first vertex (exact to well under 0.1 % at building scale).
+        each ring's first vertex (exact to well under 0.1 % at building scale). ``levels``,
+        ``kind`` and ``country`` hold one entry per ring.
         """
         if ring.size == 0:
             return cls.empty()
@@ -104,7 +133,26 @@ class Buildings:
         lat_first = lat[first]
         c_lat = lat_first + cy / scale
         c_lon = lon[first] + cx / (scale * np.cos(np.radians(lat_first)))
-        return cls(c_lon[ok], c_lat[ok], np.abs(twice_area[ok]) / 2)
+        extra = [None if a is None else np.asarray(a)[ok] for a in (levels, kind, country)]
+        return cls(c_lon[ok], c_lat[ok], np.abs(twice_area[ok]) / 2, *extra)
+
+
+def parse_levels(value: Any) -> float:
+    """``building:levels`` as a number of storeys (NaN when missing or not a positive number).
+
+    Accepts ``"3"``, ``"3.5"`` and lists such as ``"3;4"`` (the largest is kept).
+    """
+    if value is None:
+        return float("nan")
+    best = float("nan")
+    for part in str(value).replace(",", ";").split(";"):
+        try:
+            number = float(part.strip())
+        except ValueError:
+            continue
+        if 0 < number < 300 and (np.isnan(best) or number > best):
+            best = number
+    return best
 
 
 def _check_file(path: str | os.PathLike[str]) -> Path:
@@ -175,6 +223,9 @@ def read_osm_file(
     b_x: list[int] = []
     b_y: list[int] = []
     b_ring: list[int] = []
+    b_levels: list[float] = []
+    b_kind: list[str] = []
+    b_country: list[str] = []
     n_rings = 0
     skipped = 0
     seen = [_UNDEFINED, _UNDEFINED, -_UNDEFINED, -_UNDEFINED]  # west, south, east, north [1e-7 deg]
@@ -223,6 +274,9 @@ def read_osm_file(
                 b_x.extend(xs)
                 b_y.extend(ys)
                 b_ring.extend([n_rings] * len(xs))
+                b_levels.append(parse_levels(tags.get("building:levels")))
+                b_kind.append(tags.get("building", "yes"))
+                b_country.append(tags.get("addr:country", ""))
                 n_rings += 1
     except (RuntimeError, ValueError, OSError, osmium.InvalidLocationError) as exc:
         raise OsmReadError(
@@ -273,6 +327,9 @@ def read_osm_file(
             np.asarray(b_x, dtype=float) / 1e7,
             np.asarray(b_y, dtype=float) / 1e7,
             np.asarray(b_ring, dtype=np.int64),
+            levels=np.asarray(b_levels, dtype=float),
+            kind=np.asarray(b_kind, dtype=str),
+            country=np.asarray(b_country, dtype=str),
         )
         if region is not None:
             footprints = footprints.subset(region.contains(footprints.lon, footprints.lat))
@@ -485,8 +542,20 @@ def buildings_from_gdf(gdf: Any) -> Buildings:
     centroids = projected.centroid.to_crs("EPSG:4326")
     area = projected.area.to_numpy(dtype=float)
     ok = np.isfinite(area) & (area > 0)
+
+    def column(name: str, default: str) -> np.ndarray:
+        if name not in polygons.columns:
+            return np.full(len(polygons), default, dtype=object)
+        return polygons[name].to_numpy(dtype=object)
+
+    levels = np.asarray([parse_levels(v) for v in column("building:levels", "")], dtype=float)
+    kind = np.asarray([str(v) if isinstance(v, str) else "yes" for v in column("building", "yes")])
+    country = np.asarray([str(v) if isinstance(v, str) else "" for v in column("addr:country", "")])
     return Buildings(
         centroids.x.to_numpy(dtype=float)[ok],
         centroids.y.to_numpy(dtype=float)[ok],
         area[ok],
+        levels[ok],
+        kind[ok],
+        country[ok],
     )
