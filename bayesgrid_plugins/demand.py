@@ -562,7 +562,7 @@ def scale_realisations(ensemble: Any, multiplier: np.ndarray, demand: PlaceDeman
         q_kvar=ensemble.q_kvar * m,
         metadata={
             **ensemble.metadata,
-            "demand_multiplier": np.asarray(multiplier, dtype=float),
+            "demand_multiplier": [float(v) for v in np.ravel(multiplier)],
             "demand": demand.summary(),
         },
     )

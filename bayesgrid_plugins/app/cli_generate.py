@@ -120,7 +120,43 @@ def add_generate_command(subparsers: Any) -> None:
     parser.add_argument(
         "--overwrite", action="store_true", help="replace a non-empty output folder"
     )
+    add_demand_options(parser)
     parser.set_defaults(handler=cmd_generate)
+
+
+def add_demand_options(parser: Any) -> None:
+    """The demand options of ``bayesgrid generate`` (see :mod:`bayesgrid_plugins.demand`)."""
+    group = parser.add_argument_group("demand")
+    group.add_argument(
+        "--sampler",
+        choices=("conditioned", "unconditioned"),
+        default="conditioned",
+        help="conditioned: phases and split of the place's demand per bus (default); "
+        "unconditioned: the power model's own P per load",
+    )
+    given = group.add_mutually_exclusive_group()
+    given.add_argument(
+        "--demand-kw-per-customer",
+        type=positive_float,
+        metavar="KW",
+        help="after-diversity peak per customer [kW] (default: the country's level)",
+    )
+    given.add_argument(
+        "--demand-total-kw",
+        type=positive_float,
+        metavar="KW",
+        help="design peak of the whole area [kW], shared out by the buildings",
+    )
+    given.add_argument(
+        "--demand-file", type=Path, metavar="CSV", help="demand per bus: CSV with bus,p_kw"
+    )
+    group.add_argument(
+        "--demand-cv",
+        type=float,
+        metavar="CV",
+        help="coefficient of variation of the demand level across realisations "
+        "(default: from the spread of real feeders, at most 0.3)",
+    )
 
 
 def config_from_args(args: argparse.Namespace) -> Any:
@@ -152,6 +188,11 @@ def config_from_args(args: argparse.Namespace) -> Any:
         posterior=args.posterior,
         overwrite=args.overwrite,
         network_files=args.network_files,
+        sampler=args.sampler,
+        demand_kw_per_customer=args.demand_kw_per_customer,
+        demand_total_kw=args.demand_total_kw,
+        demand_file=args.demand_file,
+        demand_cv=args.demand_cv,
     )
 
 

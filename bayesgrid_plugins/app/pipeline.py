@@ -35,6 +35,7 @@ __all__ = [
     "DEFAULT_N",
     "DEFAULT_NETWORK_FILES",
     "ENGINES",
+    "SAMPLERS",
     "GenerateConfig",
     "GenerateResult",
     "check_ensemble_size",
@@ -56,6 +57,8 @@ DEFAULT_NETWORK_FILES = 10
 #: The built-in engines, and "none" (no power flow). Plugins may add more: see
 #: :func:`~bayesgrid_plugins.plugins.available_engines`.
 ENGINES = ("opendss", "pandapower", "power-grid-model", "none")
+#: How the loads are sampled: on the place's demand per bus, or from the power model alone.
+SAMPLERS = ("conditioned", "unconditioned")
 RESULTS_FILE = "power_flow.npz"
 
 ProgressFactory = Callable[[str, int], "Progress"]
@@ -109,6 +112,17 @@ class GenerateConfig:
     network_files : int or None
         How many realisations the per-realisation formats write (network files, GIS layers;
         ``None``: all). The ``npz`` ensemble file always holds every realisation.
+    sampler : {"conditioned", "unconditioned"}
+        ``"conditioned"``: phases and split of the place's demand per bus
+        (:mod:`bayesgrid_plugins.demand`); ``"unconditioned"``: the power model's own P.
+    demand_kw_per_customer : float, optional
+        After-diversity peak per residential customer [kW] (default: the country's level).
+    demand_total_kw : float, optional
+        Design peak of the whole feeder [kW]; the buildings only share it out.
+    demand_file : path, optional
+        CSV with columns ``bus``, ``p_kw``: the demand per bus.
+    demand_cv : float, optional
+        Coefficient of variation of the demand level across realisations (default from data).
 
     Examples
     --------
@@ -133,6 +147,11 @@ class GenerateConfig:
     posterior: str | None = None
     overwrite: bool = False
     network_files: int | None = DEFAULT_NETWORK_FILES
+    sampler: str = "conditioned"
+    demand_kw_per_customer: float | None = None
+    demand_total_kw: float | None = None
+    demand_file: Path | None = None
+    demand_cv: float | None = None
 
 
 @dataclass
@@ -347,6 +366,7 @@ def generate(config: GenerateConfig, *, progress: ProgressFactory | None = None)
     >>> result = generate(config)  # 20 realisations solved with OpenDSS  # doctest: +SKIP
     """
     from .. import plugins
+    from ..demand import sample_place
     from ..models.impedance import BayesianImpedanceModel
     from ..models.power import BayesianPowerModel
     from ..models.reliability import ReliabilityModel
@@ -358,6 +378,8 @@ def generate(config: GenerateConfig, *, progress: ProgressFactory | None = None)
             f"engine must be one of {names}, got {config.engine!r}; `bayesgrid plugins` lists "
             "the installed engines."
         )
+    if config.sampler not in SAMPLERS:
+        raise ParameterError(f"sampler must be one of {SAMPLERS}, got {config.sampler!r}")
     if isinstance(config.n, bool) or not isinstance(config.n, int) or config.n < 1:
         raise ParameterError(f"n (--samples) must be a positive integer, got {config.n!r}")
     out = Path(config.out)
@@ -385,7 +407,8 @@ def generate(config: GenerateConfig, *, progress: ProgressFactory | None = None)
         dist_m=dist_m,
         bbox=config.bbox,
     )
-    feeder = osm.feeder
+    demand = place_demand_of(osm, config)
+    feeder = osm.feeder.with_demand(demand.p_kw)
     step.update(1)
     step.close()
     timings["topology"] = time.perf_counter() - start
@@ -398,7 +421,12 @@ def generate(config: GenerateConfig, *, progress: ProgressFactory | None = None)
     # One independent stream per model, all from the run's seed.
     power_rng, impedance_rng, reliability_rng = np.random.SeedSequence(seed).spawn(3)
     model = BayesianPowerModel(config.posterior)
-    ensemble = model.sample(feeder, config.n, rng=np.random.default_rng(power_rng))
+    if config.sampler == "conditioned":
+        ensemble = sample_place(
+            feeder, demand, config.n, model=model, rng=np.random.default_rng(power_rng)
+        )
+    else:
+        ensemble = model.sample(feeder, config.n, rng=np.random.default_rng(power_rng))
     step.update(1)
     ensemble = BayesianImpedanceModel().sample(
         feeder, config.n, rng=np.random.default_rng(impedance_rng), ensemble=ensemble
@@ -455,6 +483,7 @@ def generate(config: GenerateConfig, *, progress: ProgressFactory | None = None)
         )
         if summary.get("power_flow") is not None and checked is not None:
             summary["power_flow"]["cross_check"] = checked
+        summary["demand"] = demand_summary(demand, ensemble, config.sampler)
         files["summary"] = write_summary(stage, summary)
         # Written last: lists every file with its size and checksum, and marks the run complete.
         files["manifest"] = [
@@ -465,6 +494,44 @@ def generate(config: GenerateConfig, *, progress: ProgressFactory | None = None)
     # Paths now live under the final folder.
     files = {k: [out / Path(p).relative_to(stage) for p in v] for k, v in files.items()}
     return GenerateResult(out, feeder, ensemble, power_flow, summary, reliability, files, timings)
+
+
+def place_demand_of(osm: Any, config: GenerateConfig) -> Any:
+    """The place's design demand per bus (:func:`bayesgrid_plugins.demand.place_demand`)."""
+    from ..demand import place_demand, read_bus_demand
+
+    bus_kw = None
+    if config.demand_file is not None:
+        bus_kw = read_bus_demand(config.demand_file, osm.feeder)
+    return place_demand(
+        osm.feeder,
+        osm.buildings,
+        lon=osm.lon,
+        lat=osm.lat,
+        kw_per_customer=config.demand_kw_per_customer,
+        total_kw=config.demand_total_kw,
+        cv=config.demand_cv,
+        bus_kw=bus_kw,
+    )
+
+
+def demand_summary(demand: Any, ensemble: Ensemble, sampler: str) -> dict[str, Any]:
+    """The demand level, its country and source, and the feeder total over the realisations."""
+    total = ensemble.p_kw.sum(axis=(1, 2))
+    loads = np.asarray(ensemble.load_phases) != 0
+    per_load = total / np.maximum(loads.sum(axis=1), 1)
+    return {
+        **demand.summary(),
+        "sampler": sampler,
+        "feeder_total_kw": {
+            "p5": float(np.percentile(total, 5)),
+            "median": float(np.median(total)),
+            "p95": float(np.percentile(total, 95)),
+            "mean": float(total.mean()),
+            "cv": float(total.std(ddof=1) / total.mean()) if total.size > 1 else 0.0,
+        },
+        "min_mean_kw_per_load": float(per_load.min()),
+    }
 
 
 def write_reliability_tables(

@@ -186,6 +186,28 @@ def _cross_check_line(check: dict[str, Any] | None) -> list[str]:
     ]
 
 
+def _demand_lines(d: dict[str, Any] | None) -> list[str]:
+    """The demand level, its country and its source, for the Markdown report."""
+    if not d:
+        return []
+    t = d["feeder_total_kw"]
+    lines = [
+        "## Demand level",
+        "",
+        f"Country: {d['country_name']} ({d['country']}), found by {d['country_found_by']}.",
+        f"Demand level: {_fmt(d['kw_per_customer'], 2)} kW per customer after diversity, "
+        f"{_fmt(d['commercial_w_per_m2'], 1)} W/m2 of commercial floor area. "
+        f"Source: {d['source']}.",
+        f"Method: {d['method']}; {_fmt(d['customers'], 0)} customers, design peak "
+        f"{_fmt(d['design_total_kw'], 0)} kW; sampler: {d['sampler']}.",
+        f"Level uncertainty: CV {_fmt(d['level_cv'], 3)} ({d['level_cv_source']}); feeder total "
+        f"over the realisations p5 {_fmt(t['p5'], 0)} / median {_fmt(t['median'], 0)} / p95 "
+        f"{_fmt(t['p95'], 0)} kW (CV {_fmt(t['cv'], 3)}).",
+    ]
+    lines += [f"- note: {n}" for n in d.get("notes", [])]
+    return [*lines, ""]
+
+
 def to_markdown(summary: dict[str, Any]) -> str:
     """The summary as a short Markdown report."""
     f, e, pf = summary["feeder"], summary["ensemble"], summary["power_flow"]
@@ -205,6 +227,7 @@ def to_markdown(summary: dict[str, Any]) -> str:
         f"Ensemble: {e['realisations']} realisations, seed {summary['seed']}. Power model "
         f"`{prov.get('id')}` ({prov.get('method')}; data: {prov.get('data_source')}).",
         "",
+        *_demand_lines(summary.get("demand")),
         "## Demand per phase over the ensemble",
         "",
         "| phase | mean total P [kW] | sd | 5 % | 95 % | share of 1-phase loads |",

@@ -10,6 +10,7 @@ from typing import Any
 
 import numpy as np
 
+from ..demand import level_multipliers, place_demand
 from ..ensemble import Ensemble
 from ..errors import FeederValidationError, ParameterError
 from ..feeder import DEFAULT_N_ZONES
@@ -109,6 +110,8 @@ class Area:
         The OSM file.
     attribution : str
         OpenStreetMap attribution.
+    demand : PlaceDemand or None
+        The place's design demand (level, country, source, uncertainty) the buses carry.
     """
 
     substations: list[Substation]
@@ -130,6 +133,7 @@ class Area:
     source: str = ""
     region: Region | None = None
     attribution: str = OSM_ATTRIBUTION
+    demand: Any = None
 
     @property
     def n_feeders(self) -> int:
@@ -233,6 +237,9 @@ def area_from_osm(
     buildings: bool = True,
     n_zones: int = DEFAULT_N_ZONES,
     seed: int = 0,
+    demand_kw_per_customer: float | None = None,
+    demand_total_kw: float | None = None,
+    demand_cv: float | None = None,
 ) -> Area:
     """Build substations, MV feeders, LV networks and the transmission layer of an OSM area.
 
@@ -271,6 +278,10 @@ def area_from_osm(
         As in :func:`~bayesgrid_plugins.topology.feeder_from_osm`.
     seed : int, default 0
         Seed of the placement rule's k-means start.
+    demand_kw_per_customer, demand_total_kw, demand_cv : float, optional
+        The demand level per customer [kW], the area's design peak [kW] and the level's
+        coefficient of variation (:func:`~bayesgrid_plugins.demand.place_demand`); default:
+        the country's level from the buildings (``mean_demand_kw`` is then unused).
 
     Returns
     -------
@@ -308,7 +319,16 @@ def area_from_osm(
     )
     spans = base.spans
     feeder0 = base.feeder
-    demand = np.asarray(feeder0.demand_kw, dtype=float).copy()
+    place = place_demand(
+        feeder0,
+        footprints if buildings else None,
+        lon=spans.lon,
+        lat=spans.lat,
+        kw_per_customer=demand_kw_per_customer,
+        total_kw=demand_total_kw,
+        cv=demand_cv,
+    )
+    demand = place.p_kw.copy()
     is_load = np.asarray(feeder0.is_load).copy()
     # The first junction was the temporary source: give it the mean demand like the others.
     is_load[feeder0.source] = True
@@ -414,6 +434,7 @@ def area_from_osm(
         lv_kv=float(lv_kv),
         source=str(file),
         region=region,
+        demand=place,
     )
     logger.info("area: %s", area.summary())
     return area
@@ -485,6 +506,7 @@ def sample_area(
     rng: int | None = None,
     power_model: Any = None,
     impedance_model: Any = None,
+    sampler: str = "conditioned",
 ) -> AreaEnsemble:
     """Sample ``n`` realisations of every feeder, aligned across feeders.
 
@@ -507,19 +529,46 @@ def sample_area(
     impedance_model : BayesianImpedanceModel, optional
         When given, sampled impedances of the MV lines; LV lines then keep NaN and the adapters
         use their default LV cable there. Default: no sampled impedances (default line types).
+    sampler : {"conditioned", "unconditioned"}, default "conditioned"
+        ``"conditioned"``: phases and split of each bus's design demand, realisation k scaled
+        by one level multiplier shared by every feeder (CV ``area.demand.cv``);
+        ``"unconditioned"``: the power model's own P per load.
     """
+    from ..models.conditioned import sample_conditioned
     from ..models.power import BayesianPowerModel
 
     if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
         raise ParameterError(f"n must be a positive integer number of realisations, got {n!r}.")
+    if sampler not in ("conditioned", "unconditioned"):
+        raise ParameterError(f"sampler must be 'conditioned' or 'unconditioned', got {sampler!r}.")
     model = power_model or BayesianPowerModel()
     draw_ss, *streams = np.random.SeedSequence(rng).spawn(len(area.feeders) + 1)
-    # Realisation k of every feeder uses the same posterior draw: one area, one parameter set.
-    draws = np.random.default_rng(draw_ss).integers(model.parameters.n_draws, size=int(n))
+    # Realisation k of every feeder uses the same posterior draw and the same demand level.
+    draw_rng = np.random.default_rng(draw_ss)
+    draws = draw_rng.integers(model.parameters.n_draws, size=int(n))
+    cv = 0.0 if area.demand is None else area.demand.cv
+    level = level_multipliers(int(n), cv, draw_rng)
     out = []
     for f, stream in zip(area.feeders, streams):
         power_ss, z_ss = stream.spawn(2)
-        ens = model.sample(f.feeder, int(n), rng=np.random.default_rng(power_ss), draws=draws)
+        if sampler == "conditioned" and np.asarray(f.feeder.demand_kw).sum() > 0:
+            forced = np.zeros(f.feeder.n_buses, dtype=bool)
+            forced[f.mv_buses] = True
+            ens = sample_conditioned(
+                f.feeder,
+                f.feeder.demand_kw,
+                None,
+                int(n),
+                model=model,
+                rng=np.random.default_rng(power_ss),
+                three_phase=forced,
+                draws=draws,
+            )
+            ens = ens.with_fields(
+                p_kw=ens.p_kw * level[:, None, None], q_kvar=ens.q_kvar * level[:, None, None]
+            )
+        else:
+            ens = model.sample(f.feeder, int(n), rng=np.random.default_rng(power_ss), draws=draws)
         phases = ens.bus_phases.copy()
         phases[:, f.mv_buses] = PHASE_ABC
         ens = ens.with_fields(bus_phases=phases)

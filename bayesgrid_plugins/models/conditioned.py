@@ -136,6 +136,7 @@ def sample_conditioned(
     rng: Any = None,
     zones: np.ndarray | None = None,
     three_phase: np.ndarray | None = None,
+    draws: np.ndarray | None = None,
 ) -> Ensemble:
     """Sample phases and per-phase loads that keep each bus's total P and Q.
 
@@ -161,6 +162,9 @@ def sample_conditioned(
         Buses that must carry all three phases whatever their loads (for example buses on a
         loop of a meshed net, or the buses of further external grids); consistency then
         widens the path above them too.
+    draws : ndarray of int, shape (n,), optional
+        Posterior draw of each realisation (default: drawn at random); the feeders of one
+        area pass the same draws.
 
     Returns
     -------
@@ -200,7 +204,7 @@ def sample_conditioned(
     if loads.size == 0:
         raise ParameterError("every bus total is zero: there is no load to unbalance.")
     rng = np.random.default_rng(rng)
-    draw = choose_draws(params, n, rng, None)
+    draw = choose_draws(params, n, rng, draws)
     three, phase = draw_phases(params, draw, zone[loads], rng)
     share = draw_shares(params, draw, three, phase, rng)
 
