@@ -27,7 +27,10 @@ POSTERIORS: dict[str, tuple[str, str]] = {
     ),
     "epri": (
         "power_epri_ieee8500_nuts.json",
-        "hierarchical NUTS fit on EPRI ckt5, ckt7 and IEEE 8500, new-feeder posterior predictive",
+        "hierarchical NUTS fit on EPRI ckt5, ckt7 and IEEE 8500, new-feeder posterior predictive "
+        "(its training feeders' mean single-phase loads span 5-127 kW, ckt7's being allocated "
+        "aggregates, so its unconditioned level is that wide: use it with the conditioned "
+        "sampler)",
     ),
     "smartds-counting": (
         "power_smartds_counting.json",

@@ -19,8 +19,6 @@ import csv
 import io
 from pathlib import Path
 
-import numpy as np
-
 import bayesgrid_plugins
 from bayesgrid_plugins.fileio import atomic_write_text
 from bayesgrid_plugins.learn.sources import EPRI_IEEE8500, SMARTDS, read_tables

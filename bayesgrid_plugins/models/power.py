@@ -32,6 +32,7 @@ from ..errors import ParameterError
 from ..feeder import Feeder
 from ..phases import PHASE_ABC, enforce_phase_consistency, fill_unserved_phases
 from ..posterior import ParameterFile
+from .feeder_level import load_parameters
 
 __all__ = ["DEFAULT_POWER_PARAMETERS", "BayesianPowerModel", "PowerParameters"]
 
@@ -418,11 +419,10 @@ class BayesianPowerModel:
         draw = choose_draws(params, n, rng, draws)
         three, phase = draw_phases(params, draw, zone[loads], rng)  # steps 1-2
         share = draw_shares(params, draw, three, phase, rng)  # step 3
-        total = sample_truncated_normal(  # step 4
-            params.p_mu_kw[draw, np.newaxis],
-            params.p_sigma_kw[draw, np.newaxis],
-            rng,
-            share.shape[:2],
+        # Step 4, with a positive level per realisation bounded by the training feeders.
+        mu, sigma = load_parameters(params, draw, rng)
+        total = sample_truncated_normal(
+            mu[:, np.newaxis], sigma[:, np.newaxis], rng, share.shape[:2]
         )
         pf = draw_power_factor(params, draw, rng)  # step 5
 
