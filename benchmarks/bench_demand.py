@@ -1,6 +1,6 @@
 """The demand level of a place, and the unconditioned predictive's feeder totals.
 
-Table 1 runs the main job (:func:`bayesgrid_plugins.pipeline.generate`, no power flow, ``npz``
+Table 1 runs the main job (:func:`bayesgrid_plugins.app.pipeline.generate`, no power flow, ``npz``
 only) on Monaco and four other OpenStreetMap extracts with 100 realisations and prints, per
 extract: buses, load buses, customers, the country and how it was found, the demand level and
 its source, the design peak, the feeder total over the realisations (p5 / median / p95, CV)
@@ -47,7 +47,7 @@ EXTRACTS: dict[str, tuple[Path | None, tuple[float, float] | None, float | None]
 
 def place_table(n: int, seed: int) -> None:
     """Table 1: the main job on each extract."""
-    from bayesgrid_plugins.pipeline import GenerateConfig, generate
+    from bayesgrid_plugins.app.pipeline import GenerateConfig, generate
 
     print(f"## Demand level of a place ({n} realisations, seed {seed}, conditioned sampler)\n")
     print(

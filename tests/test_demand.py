@@ -202,7 +202,7 @@ def test_unconditioned_levels_are_positive_and_within_the_training_feeders(name)
 
 # ------------------------------------------------------------------------- the main job
 def test_generate_uses_the_place_demand_and_says_where_it_comes_from(tmp_path):
-    from bayesgrid_plugins.pipeline import GenerateConfig, generate
+    from bayesgrid_plugins.app.pipeline import GenerateConfig, generate
 
     config = GenerateConfig(
         dist_m=600, n=100, seed=4, formats=("npz",), engine="none", out=tmp_path / "o",
@@ -223,7 +223,7 @@ def test_generate_uses_the_place_demand_and_says_where_it_comes_from(tmp_path):
 
 
 def test_generate_cli_options_reach_the_job(tmp_path):
-    from bayesgrid_plugins.cli import main
+    from bayesgrid_plugins.app.cli import main
 
     out = tmp_path / "o"
     code = main(
