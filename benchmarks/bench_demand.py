@@ -11,7 +11,7 @@ training feeder has and compares the feeder totals with the real ones, for the s
 posterior draws (``raw``: the location of the truncated normal is the stored new-feeder draw)
 and for the positive, bounded level of :mod:`bayesgrid_plugins.models.feeder_level`.
 
-Usage: ``python benchmarks/bench_demand.py [--n 100] [--seed 1]``.
+Usage: ``python benchmarks/bench_demand.py [--n 100] [--seed 1] [--engine none|opendss]``.
 """
 
 from __future__ import annotations
@@ -45,16 +45,20 @@ EXTRACTS: dict[str, tuple[Path | None, tuple[float, float] | None, float | None]
 }
 
 
-def place_table(n: int, seed: int) -> None:
+def place_table(n: int, seed: int, engine: str = "none") -> None:
     """Table 1: the main job on each extract."""
     from bayesgrid_plugins.app.pipeline import GenerateConfig, generate
 
-    print(f"## Demand level of a place ({n} realisations, seed {seed}, conditioned sampler)\n")
+    print(
+        f"## Demand level of a place ({n} realisations, seed {seed}, conditioned sampler, "
+        f"engine {engine})\n"
+    )
     print(
         "| extract | buses | load buses | customers | country (found by) | kW/customer | "
-        "design peak [kW] | total p5 / median / p95 [kW] | CV | min mean kW/load | s |"
+        "design peak [kW] | total p5 / median / p95 [kW] | CV | min mean kW/load | "
+        "converged | s |"
     )
-    print("|---|---|---|---|---|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|")
     sources = {}
     with tempfile.TemporaryDirectory() as tmp:
         for k, (name, (path, point, dist)) in enumerate(EXTRACTS.items()):
@@ -69,19 +73,21 @@ def place_table(n: int, seed: int) -> None:
                 n=n,
                 seed=seed,
                 formats=("npz",),
-                engine="none",
+                engine=engine,
                 out=Path(tmp) / f"run{k}",
                 network_files=0,
             )
             result = generate(config)
             d = result.summary["demand"]
             t = d["feeder_total_kw"]
+            pf = result.summary.get("power_flow")
+            solved = "-" if pf is None else f"{pf['converged']}/{pf['realisations_solved']}"
             how = d["country_found_by"].split(" of ")[0].split(" in ")[0]
             print(
                 f"| {name} | {result.feeder.n_buses} | {d['load_buses']} | "
                 f"{d['customers']:.0f} | {d['country']} ({how}) | {d['kw_per_customer']:.2f} | "
                 f"{d['design_total_kw']:.0f} | {t['p5']:.0f} / {t['median']:.0f} / "
-                f"{t['p95']:.0f} | {t['cv']:.3f} | {d['min_mean_kw_per_load']:.2f} | "
+                f"{t['p95']:.0f} | {t['cv']:.3f} | {d['min_mean_kw_per_load']:.2f} | {solved} | "
                 f"{time.perf_counter() - start:.1f} |"
             )
             sources[d["country"]] = d["source"]
@@ -146,9 +152,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--n", type=int, default=100)
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--engine", default="none", help="power-flow engine (default none)")
     args = parser.parse_args()
     logging.basicConfig(level=logging.ERROR)
-    place_table(args.n, args.seed)
+    place_table(args.n, args.seed, args.engine)
     predictive_table(args.seed)
 
 
