@@ -1,4 +1,4 @@
-"""Default conductors, shared by both adapters (engine-neutral data).
+"""Default equipment shared by every engine (engine-neutral data): conductors, transformer, source.
 
 Used when an ensemble carries no sampled line data. Every number has a stated source: the
 positive-sequence data are pandapower standard line types (shipped with pandapower, BSD-3), which
@@ -20,8 +20,27 @@ core is screened).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-__all__ = ["DEFAULT_LV_LINE", "DEFAULT_MV_LINE", "LV_MAX_KV", "LineParameters"]
+import numpy as np
+
+if TYPE_CHECKING:
+    from .ensemble import Ensemble
+    from .feeder import Feeder
+
+__all__ = [
+    "DEFAULT_LV_LINE",
+    "DEFAULT_MV_LINE",
+    "DEFAULT_SOURCE_MODEL",
+    "DEFAULT_TRAFO",
+    "LV_MAX_KV",
+    "TRAFO_RATINGS_MVA",
+    "LineParameters",
+    "SourceModel",
+    "TrafoParameters",
+    "subtree_peak_mva",
+    "trafo_rating_mva",
+]
 
 #: Buses at or below this line-to-line voltage [kV] count as low voltage.
 LV_MAX_KV = 1.0
@@ -95,3 +114,138 @@ DEFAULT_MV_LINE = LineParameters(
     c0_nf_per_km=273.0,
     max_i_ka=0.362,
 )
+
+
+@dataclass(frozen=True)
+class TrafoParameters:
+    """Per-unit data of the transformer placed where the voltage level changes.
+
+    Attributes
+    ----------
+    name : str
+        Where the per-unit data come from (a description; not written as ``std_type``).
+    vk_percent, vkr_percent : float
+        Short-circuit voltage and its real part [%].
+    pfe_kw : float
+        Iron losses [kW].
+    i0_percent : float
+        No-load current [%].
+    shift_degree : float
+        Phase shift [degree].
+    vector_group : str
+        Vector group; ``runpp_3ph`` solves earthed groups (Dyn, Yyn, YNyn, Yzn).
+    vk0_percent, vkr0_percent, mag0_percent, mag0_rx, si0_hv_partial : float
+        Zero-sequence data required by ``runpp_3ph``.
+    sn_mva : float or None
+        Rating [MVA]; None chooses one from the load below (:func:`trafo_rating_mva`).
+
+    Examples
+    --------
+    >>> from bayesgrid_plugins.equipment import TrafoParameters
+    >>> trafo = TrafoParameters(sn_mva=0.4)  # fixed rating [MVA] instead of sized by load
+    """
+
+    name: str = "0.63 MVA 20/0.4 kV"
+    vk_percent: float = 6.0
+    vkr_percent: float = 1.206
+    pfe_kw: float = 1.65
+    i0_percent: float = 0.2619
+    shift_degree: float = 150.0
+    vector_group: str = "Dyn"
+    vk0_percent: float = 6.0
+    vkr0_percent: float = 1.206
+    mag0_percent: float = 100.0
+    mag0_rx: float = 0.0
+    si0_hv_partial: float = 0.9
+    sn_mva: float | None = None
+
+
+#: Default transformer (see the module docstring).
+DEFAULT_TRAFO = TrafoParameters()
+
+#: Standard ratings [MVA] the default transformer is chosen from. The smallest is pandapower's
+#: smallest standard distribution transformer (0.25 MVA 20/0.4 kV); smaller units at 20 kV fall
+#: outside the plausibility range of ``pandapower.diagnostic``.
+TRAFO_RATINGS_MVA = (0.25, 0.4, 0.63, 0.8, 1.0, 1.6, 2.5, 4.0, 6.3, 10.0, 16.0, 25.0, 40.0)
+
+
+def trafo_rating_mva(peak_mva: float, *, margin: float = 1.25) -> float:
+    """Smallest standard rating [MVA] that carries ``margin`` times the peak load [MVA].
+
+    Falls back to the largest standard rating when even that is too small, and to the smallest
+    when the load is zero.
+    """
+    need = float(peak_mva) * margin
+    ratings = np.asarray(TRAFO_RATINGS_MVA)
+    fits = ratings[ratings >= need]
+    return float(fits[0] if fits.size else ratings[-1])
+
+
+def subtree_peak_mva(feeder: Feeder, ensemble: Ensemble) -> np.ndarray:
+    """Highest apparent load [MVA] over realisations below each bus (the bus included).
+
+    Sizes the transformer into a bus (:func:`trafo_rating_mva`) in every engine alike.
+    """
+    s = np.hypot(ensemble.p_kw.sum(axis=2), ensemble.q_kvar.sum(axis=2)) / 1000.0
+    pre = s[:, feeder.preorder]
+    cum = np.zeros((s.shape[0], s.shape[1] + 1))
+    np.cumsum(pre, axis=1, out=cum[:, 1:])
+    below = cum[:, feeder.subtree_end] - cum[:, feeder.position]
+    return below.max(axis=0)
+
+
+@dataclass(frozen=True)
+class SourceModel:
+    """The source at the feeder's root, the same in every engine.
+
+    A three-phase voltage source behind a sequence impedance given by its short-circuit power.
+    The default (1e8 MVA) is stiff for every practical purpose: at 13.8 kV its impedance is
+    1.9e-6 ohm, and a 10 MVA feeder moves the source voltage by less than 1e-7 p.u. It is the one
+    model all three engines can share: pandapower's ``runpp_3ph`` holds the positive-sequence
+    voltage of an external grid fixed whatever its short-circuit power, while OpenDSS and
+    power-grid-model put the impedance in series (OpenDSS's own default Vsource sags to
+    0.993-0.997 p.u. on a loaded 13.8 kV feeder).
+
+    Attributes
+    ----------
+    vm_pu : float
+        Voltage magnitude [p.u.] of the source's positive sequence.
+    va_degree : float
+        Angle [degree] of phase A.
+    s_sc_mva : float or None
+        Three-phase short-circuit power [MVA]; None is an ideal source (OpenDSS writes 1e-9 ohm).
+    rx : float
+        R/X ratio of the positive-sequence impedance.
+    x0x : float
+        X0/X1 ratio.
+    r0x0 : float
+        R0/X0 ratio.
+
+    Examples
+    --------
+    >>> from bayesgrid_plugins.equipment import SourceModel
+    >>> SourceModel().impedance_ohm(0.4)[1] < 1e-8  # x1 [ohm] at 0.4 kV
+    True
+    """
+
+    vm_pu: float = 1.0
+    va_degree: float = 0.0
+    s_sc_mva: float | None = 1e8
+    rx: float = 0.1
+    x0x: float = 1.0
+    r0x0: float = 0.1
+
+    def impedance_ohm(self, vn_kv: float) -> tuple[float, float, float, float]:
+        """Source impedance ``(r1, x1, r0, x0)`` [ohm] at nominal voltage ``vn_kv`` [kV]."""
+        if self.s_sc_mva is None:
+            return 0.0, 1e-9, 0.0, 1e-9
+        z1 = float(vn_kv) ** 2 / self.s_sc_mva
+        x1 = z1 / np.sqrt(1 + self.rx**2)
+        r1 = self.rx * x1
+        x0 = self.x0x * x1
+        r0 = self.r0x0 * x0
+        return float(r1), float(x1), float(r0), float(x0)
+
+
+#: The source every engine builds under defaults (see :class:`SourceModel`).
+DEFAULT_SOURCE_MODEL = SourceModel()

@@ -19,7 +19,7 @@ One combined three-phase circuit, built per realisation and solved in snapshot m
   source bus of its feeders.
 
 ``all_three_phase=True`` in :class:`~opendss_ext.builder.CircuitOptions` wires every feeder line
-three-phase with ``Z0 = Z1`` where a line has fewer phases, as pandapower must.
+three-phase with its real Z1 and Z0, as the sequence-model engines build it.
 """
 
 from __future__ import annotations

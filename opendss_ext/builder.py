@@ -6,10 +6,10 @@
 Modelling choices
 -----------------
 * Frequency: ``set defaultbasefrequency`` comes before ``new circuit`` (default 50 Hz).
-* Source: a three-phase Vsource at the feeder's source bus with the impedance of a stated
-  short-circuit power (:data:`~opendss_ext.defaults.DEFAULT_SOURCE`: 1000 MVA, R/X = 0.1,
-  X0/X1 = 1, R0/X0 = 0.1), written as explicit ``r1 x1 r0 x0`` in ohm; ``s_sc_mva=None`` makes it
-  stiff.
+* Source: a three-phase Vsource at the feeder's source bus with the impedance of the core's
+  source model (:data:`~bayesgrid_plugins.equipment.DEFAULT_SOURCE_MODEL`: 1e8 MVA, R/X = 0.1,
+  X0/X1 = 1, R0/X0 = 0.1, stiff as in the other engines), written as explicit ``r1 x1 r0 x0`` in
+  ohm; ``s_sc_mva=None`` makes it ideal.
 * Lines: phase-accurate (``bus1=b17.2.3 bus2=b18.2.3 phases=2``); the line into bus ``i`` has
   the phases ``ensemble.bus_phases[k, i]``. Each line code is a symmetric phase matrix built from
   the sequence data (``Zs = (2 Z1 + Z0) / 3``, ``Zm = (Z0 - Z1) / 3``, the same for C), cut to
@@ -17,9 +17,9 @@ Modelling choices
   three-phase cable it belongs to (OpenDSS would otherwise give a ``phases=1`` line Z1 only).
   Sequence data come from the ensemble's sampled fields, field by field, or else from the default
   line type of the voltage level (:mod:`opendss_ext.defaults`). Identical codes are shared.
-* ``all_three_phase=True`` wires every line three-phase, as pandapower must; a line whose bus has
-  fewer than three phases then gets ``Z0 = Z1`` and ``C0 = C1`` (no coupling between its phases),
-  exactly as the pandapower adapter builds it, so both engines solve the same grid.
+* ``all_three_phase=True`` wires every line three-phase with its real Z1 and Z0, as the
+  sequence-model engines (pandapower, power-grid-model) build it, so all engines solve the same
+  grid; on the phases that exist it matches the phase-accurate build.
 * Loads: one single-phase, line-to-neutral, constant-PQ load (``model=1``) per bus and phase
   (``bus1=b17.2 phases=1 kv=vn/sqrt(3)``), so per-phase P and Q are exact; three-phase loads are
   three of them. ``vminpu=0.5 vmaxpu=1.5``: the load stays constant PQ over that band (OpenDSS
@@ -221,8 +221,7 @@ def line_parameters(
     """Sequence data of every line in a realisation, shape (n_buses,) each (line into bus i).
 
     Sampled fields of the ensemble are used where present, the default line type of the bus's
-    voltage level elsewhere. In ``all_three_phase`` mode a line with fewer than three phases
-    gets ``r0 = r1``, ``x0 = x1``, ``c0 = c1``.
+    voltage level elsewhere (the same real Z1 and Z0 whatever the number of phases).
     """
     k = realisation
     lv = feeder.vn_kv <= LV_MAX_KV
@@ -235,11 +234,6 @@ def line_parameters(
             out[name] = np.where(
                 lv, getattr(options.lv_line, name), getattr(options.mv_line, name)
             ).astype(float)
-    if options.all_three_phase:
-        partial = ensemble.bus_phases[k] != PHASE_ABC
-        out["r0_ohm_per_km"] = np.where(partial, out["r1_ohm_per_km"], out["r0_ohm_per_km"])
-        out["x0_ohm_per_km"] = np.where(partial, out["x1_ohm_per_km"], out["x0_ohm_per_km"])
-        out["c0_nf_per_km"] = np.where(partial, out["c1_nf_per_km"], out["c0_nf_per_km"])
     return out
 
 
@@ -263,14 +257,7 @@ def _linecode(
 
 
 def _source_impedance(vn_kv: float, source: SourceType) -> tuple[float, float, float, float]:
-    if source.s_sc_mva is None:
-        return 0.0, 1e-9, 0.0, 1e-9
-    z1 = vn_kv**2 / source.s_sc_mva
-    x1 = z1 / np.sqrt(1 + source.rx**2)
-    r1 = source.rx * x1
-    x0 = source.x0x * x1
-    r0 = source.r0x0 * x0
-    return float(r1), float(x1), float(r0), float(x0)
+    return source.impedance_ohm(vn_kv)
 
 
 def circuit_masks(

@@ -9,26 +9,33 @@ Replace them with measured data when you have it: pass your own :class:`LinePara
 The conductors (low- and medium-voltage cables) are the core's, with their sources:
 :mod:`bayesgrid_plugins.equipment`.
 
-Transformer (where the voltage level changes along a line): the per-unit data of pandapower's
-standard type ``"0.63 MVA 20/0.4 kV"`` (Dyn5: vk = 6 %, vkr = 1.206 %, pfe = 1.65 kW,
-i0 = 0.2619 %, shift 150 degrees), vector group written ``"Dyn"`` as ``runpp_3ph`` expects, with
-the rated voltages of the two buses (so no ``std_type`` is claimed); the rating is chosen from
-:data:`TRAFO_RATINGS_MVA` (see :func:`trafo_rating_mva`). Zero sequence as the transformer of the
-IEEE European LV net shipped with pandapower: vk0 = vk, vkr0 = vkr, mag0 = 100 %, mag0_rx = 0,
-si0_hv_partial = 0.9.
+Transformer (where the voltage level changes along a line): the core's
+:data:`~bayesgrid_plugins.equipment.DEFAULT_TRAFO` (the per-unit data of pandapower's standard
+type ``"0.63 MVA 20/0.4 kV"``, Dyn5), shared with the power-grid-model adapter; the rating is
+chosen from :data:`TRAFO_RATINGS_MVA` (see :func:`trafo_rating_mva`).
 
-External grid: pandapower's own defaults for the short-circuit data that ``runpp_3ph`` needs
-(``pandapower.add_zero_impedance_parameters``): s_sc_max = 1000 MVA, R/X = 0.1, X0/X = 1.0,
-R0/X0 = 0.1; voltage set point 1.0 p.u.
+External grid: the core's source model
+(:data:`~bayesgrid_plugins.equipment.DEFAULT_SOURCE_MODEL`, the same in every engine): voltage
+1.0 p.u. behind a short-circuit power of 1e8 MVA (R/X = 0.1, X0/X = 1.0, R0/X0 = 0.1), stiff for
+every practical purpose. ``runpp_3ph`` holds the positive-sequence voltage of an external grid
+fixed whatever its short-circuit power, so a stiff source is the one model all engines share.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-import numpy as np
-
-from bayesgrid_plugins.equipment import DEFAULT_LV_LINE, DEFAULT_MV_LINE, LV_MAX_KV, LineParameters
+from bayesgrid_plugins.equipment import (
+    DEFAULT_LV_LINE,
+    DEFAULT_MV_LINE,
+    DEFAULT_SOURCE_MODEL,
+    DEFAULT_TRAFO,
+    LV_MAX_KV,
+    TRAFO_RATINGS_MVA,
+    LineParameters,
+    TrafoParameters,
+    trafo_rating_mva,
+)
 
 __all__ = [
     "DEFAULT_LV_LINE",
@@ -42,72 +49,6 @@ __all__ = [
     "TrafoParameters",
     "trafo_rating_mva",
 ]
-
-
-@dataclass(frozen=True)
-class TrafoParameters:
-    """Per-unit data of the transformer placed where the voltage level changes.
-
-    Attributes
-    ----------
-    name : str
-        Where the per-unit data come from (a description; not written as ``std_type``).
-    vk_percent, vkr_percent : float
-        Short-circuit voltage and its real part [%].
-    pfe_kw : float
-        Iron losses [kW].
-    i0_percent : float
-        No-load current [%].
-    shift_degree : float
-        Phase shift [degree].
-    vector_group : str
-        Vector group; ``runpp_3ph`` solves earthed groups (Dyn, Yyn, YNyn, Yzn).
-    vk0_percent, vkr0_percent, mag0_percent, mag0_rx, si0_hv_partial : float
-        Zero-sequence data required by ``runpp_3ph``.
-    sn_mva : float or None
-        Rating [MVA]; None chooses one from the load below (:func:`trafo_rating_mva`).
-
-    Examples
-    --------
-    >>> from pandapower_ext import TrafoParameters, build_net
-    >>> trafo = TrafoParameters(sn_mva=0.4)  # fixed rating [MVA] instead of sized by load
-    >>> net = build_net(feeder, ensemble, trafo=trafo)  # doctest: +SKIP
-    """
-
-    name: str = "0.63 MVA 20/0.4 kV"
-    vk_percent: float = 6.0
-    vkr_percent: float = 1.206
-    pfe_kw: float = 1.65
-    i0_percent: float = 0.2619
-    shift_degree: float = 150.0
-    vector_group: str = "Dyn"
-    vk0_percent: float = 6.0
-    vkr0_percent: float = 1.206
-    mag0_percent: float = 100.0
-    mag0_rx: float = 0.0
-    si0_hv_partial: float = 0.9
-    sn_mva: float | None = None
-
-
-#: Default transformer (see the module docstring).
-DEFAULT_TRAFO = TrafoParameters()
-
-#: Standard ratings [MVA] the default transformer is chosen from. The smallest is pandapower's
-#: smallest standard distribution transformer (0.25 MVA 20/0.4 kV); smaller units at 20 kV fall
-#: outside the plausibility range of ``pandapower.diagnostic``.
-TRAFO_RATINGS_MVA = (0.25, 0.4, 0.63, 0.8, 1.0, 1.6, 2.5, 4.0, 6.3, 10.0, 16.0, 25.0, 40.0)
-
-
-def trafo_rating_mva(peak_mva: float, *, margin: float = 1.25) -> float:
-    """Smallest standard rating [MVA] that carries ``margin`` times the peak load [MVA].
-
-    Falls back to the largest standard rating when even that is too small, and to the smallest
-    when the load is zero.
-    """
-    need = float(peak_mva) * margin
-    ratings = np.asarray(TRAFO_RATINGS_MVA)
-    fits = ratings[ratings >= need]
-    return float(fits[0] if fits.size else ratings[-1])
 
 
 @dataclass(frozen=True)
@@ -136,13 +77,13 @@ class SourceParameters:
     >>> net = build_net(feeder, ensemble, source=weak)  # doctest: +SKIP
     """
 
-    vm_pu: float = 1.0
-    va_degree: float = 0.0
-    s_sc_max_mva: float = 1000.0
-    rx_max: float = 0.1
-    x0x_max: float = 1.0
-    r0x0_max: float = 0.1
+    vm_pu: float = DEFAULT_SOURCE_MODEL.vm_pu
+    va_degree: float = DEFAULT_SOURCE_MODEL.va_degree
+    s_sc_max_mva: float = DEFAULT_SOURCE_MODEL.s_sc_mva  # type: ignore[assignment]
+    rx_max: float = DEFAULT_SOURCE_MODEL.rx
+    x0x_max: float = DEFAULT_SOURCE_MODEL.x0x
+    r0x0_max: float = DEFAULT_SOURCE_MODEL.r0x0
 
 
-#: Default external grid (pandapower's own zero-sequence defaults).
+#: Default external grid: the core's source model (``DEFAULT_SOURCE_MODEL``).
 DEFAULT_SOURCE = SourceParameters()

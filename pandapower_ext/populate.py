@@ -8,15 +8,13 @@ by rewriting a few columns, without rebuilding anything.
 Single-phase and two-phase laterals
 -----------------------------------
 pandapower lines are three-phase sequence models: there is no one- or two-phase line. A line whose
-bus has fewer than three phases in a realisation is built as a three-phase line with
-``r0 = r1``, ``x0 = x1`` and ``c0 = c1`` (no coupling between its phases), and only the phases it
-serves carry load. Consequences: (1) the absent phases exist electrically and show voltages (the
-adapter reports them as NaN); (2) the return path of a single-phase lateral is not modelled: its
-voltage drop is that of the phase conductor alone (``Z1`` per phase), whereas a real phase +
-neutral circuit with an equal neutral drops about twice as much; (3) the lateral's zero-sequence
-data therefore differ from the line type's three-phase values, which are kept in the columns
-``bayesgrid_r0_ohm_per_km``, ``bayesgrid_x0_ohm_per_km`` and ``bayesgrid_c0_nf_per_km`` so that
-:func:`set_realisation` can restore them when a later realisation makes the line three-phase.
+bus has fewer than three phases in a realisation is built as a three-phase line with the line's
+real Z1 and Z0 (and C1, C0), and only the phases it serves carry load. On the phases that exist
+this gives the self and mutual impedances of OpenDSS's phase-accurate line built from the same
+sequence data (``Zs = (2 Z1 + Z0) / 3``, ``Zm = (Z0 - Z1) / 3``); the absent phases exist
+electrically, carry only charging current, and are reported as absent (NaN) by the engines. The
+columns ``bayesgrid_r0_ohm_per_km``, ``bayesgrid_x0_ohm_per_km`` and ``bayesgrid_c0_nf_per_km`` keep
+the line type's zero-sequence data, which :func:`set_realisation` writes to every line.
 
 Units: the ensemble holds kW and kvar; pandapower holds MW and Mvar. The conversion happens here
 and only here. Loads are stored rounded to :data:`MW_DECIMALS` decimals of a MW (1 mW): a net
@@ -35,12 +33,13 @@ import numpy as np
 import pandas as pd
 
 from bayesgrid_plugins.ensemble import Ensemble, check_line_data
+from bayesgrid_plugins.equipment import subtree_peak_mva
 from bayesgrid_plugins.errors import (
     AdapterError,
     PhaseConsistencyError,
 )
 from bayesgrid_plugins.feeder import Feeder
-from bayesgrid_plugins.phases import PHASE_ABC, PHASE_NAMES, check_phase_consistency
+from bayesgrid_plugins.phases import PHASE_NAMES, check_phase_consistency
 
 from ._netmap import ID_COLUMN, bus_labels, check_aligned
 from .defaults import (
@@ -137,16 +136,6 @@ def _append_rows(net: Any, table: str, frame: pd.DataFrame) -> None:
         if column in frame.columns and not new[column].isna().any():
             new[column] = new[column].astype(dtype)
     net[table] = new
-
-
-def _subtree_peak_mva(feeder: Feeder, ensemble: Ensemble) -> np.ndarray:
-    """Highest apparent load [MVA] over realisations below each bus (the bus included)."""
-    s = np.hypot(ensemble.p_kw.sum(axis=2), ensemble.q_kvar.sum(axis=2)) / 1000.0
-    pre = s[:, feeder.preorder]
-    cum = np.zeros((s.shape[0], s.shape[1] + 1))
-    np.cumsum(pre, axis=1, out=cum[:, 1:])
-    below = cum[:, feeder.subtree_end] - cum[:, feeder.position]
-    return below.max(axis=0)
 
 
 def load_rows(
@@ -310,7 +299,7 @@ def populate_net(
             hv = np.where(hv_is_parent, tp, trafo_child)
             lv_ = np.where(hv_is_parent, trafo_child, tp)
             if trafo.sn_mva is None:
-                peak = _subtree_peak_mva(feeder, ensemble)[trafo_child]
+                peak = subtree_peak_mva(feeder, ensemble)[trafo_child]
                 sn = np.asarray([trafo_rating_mva(p) for p in peak])
             else:
                 sn = np.full(trafo_child.size, float(trafo.sn_mva))
@@ -478,9 +467,9 @@ def set_realisation(net: Any, ensemble: Ensemble, realisation: int) -> bool:
     """Switch a populated net to another realisation, in place, without rebuilding it.
 
     Rewrites the per-phase P and Q of the tagged ``asymmetric_load`` rows (kW -> MW), their
-    ``in_service`` flag and ``phases``; for tagged lines their ``phases`` and zero-sequence data
-    (``r0 = r1`` etc. on lines with fewer than three phases), and their impedance and rating when
-    the ensemble carries sampled line data. Vectorised over rows.
+    ``in_service`` flag and ``phases``; for tagged lines their ``phases`` and their real Z1/Z0 data
+    (whatever the number of phases), sampled where the ensemble carries sampled line data.
+    Vectorised over rows.
 
     Parameters
     ----------
@@ -598,10 +587,9 @@ def _set_line_values(
         else:
             base[column] = lines.loc[rows, column].to_numpy(dtype=float)
     masks = ensemble.bus_phases[k, pos]
-    full = masks == PHASE_ABC
-    values["r0_ohm_per_km"] = np.where(full, base["r0_ohm_per_km"], values["r_ohm_per_km"])
-    values["x0_ohm_per_km"] = np.where(full, base["x0_ohm_per_km"], values["x_ohm_per_km"])
-    values["c0_nf_per_km"] = np.where(full, base["c0_nf_per_km"], values["c_nf_per_km"])
+    # Real Z0 on every line, partial-phase laterals included: the sequence model then has the
+    # self and mutual impedances of the phase-accurate line on the phases that exist.
+    values.update(base)
     phases = _PHASE_TEXT[masks]
     changed = any(
         not np.array_equal(lines.loc[rows, column].to_numpy(dtype=float), array)

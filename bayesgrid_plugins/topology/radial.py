@@ -166,7 +166,7 @@ def subdivide(streets: StreetNetwork, *, max_span_m: float = DEFAULT_MAX_SPAN_M)
     bus_id = np.concatenate(
         [
             np.char.add("n", raw.node_id[junctions].astype(str)),
-            np.char.add(np.char.add("e", cut_edge.astype(str)), np.char.add(".", k.astype(str))),
+            np.char.add(np.char.add("e", cut_edge.astype(str)), np.char.add("_", k.astype(str))),
         ]
     )
     return SpanGraph(

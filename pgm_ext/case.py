@@ -1,0 +1,536 @@
+"""The ``power-grid-model`` engine: input arrays built from the feeder, many realisations per call.
+
+The model is built once from NumPy structured arrays (:mod:`pgm_ext.build`). Realisations that
+share their line data are solved in one batch call (``calculate_power_flow(symmetric=False,
+update_data=...)``) whose update changes only the per-phase loads: power-grid-model cannot update
+line impedances. When the line data differ between realisations (sampled impedances), a chunk of
+realisations is built as *islands* of one model, one copy of the feeder per realisation with its
+own source, and solved in one call (measured faster than one model per realisation: see
+``docs/performance.md``).
+
+A scenario that power-grid-model cannot solve (no convergence, a singular matrix) is reported as
+not converged; the others of the batch are kept (``continue_on_batch_error``).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+import numpy as np
+from power_grid_model import (
+    CalculationMethod,
+    ComponentType,
+    DatasetType,
+    PowerGridModel,
+    initialize_array,
+)
+from power_grid_model.enum import LoadGenType
+from power_grid_model.errors import PowerGridError
+
+from bayesgrid_plugins import hookimpl
+from bayesgrid_plugins.engines import EngineCase, phase_present, result_from_arrays
+from bayesgrid_plugins.ensemble import Ensemble, check_line_data
+from bayesgrid_plugins.equipment import (
+    DEFAULT_LV_LINE,
+    DEFAULT_MV_LINE,
+    DEFAULT_SOURCE_MODEL,
+    DEFAULT_TRAFO,
+)
+from bayesgrid_plugins.errors import ParameterError, PhaseConsistencyError
+from bayesgrid_plugins.feeder import Feeder
+from bayesgrid_plugins.phases import check_phase_consistency
+from bayesgrid_plugins.results import PowerFlowResult
+
+from .build import LINE_FIELDS, build_input, fill_lines, layout_of, line_arrays, load_arrays
+
+__all__ = ["PgmCase", "PgmEngine"]
+
+logger = logging.getLogger(__name__)
+
+_OPTIONS = frozenset(
+    {
+        "method",
+        "tolerance",
+        "max_iterations",
+        "threading",
+        "f_hz",
+        "source",
+        "lv_line",
+        "mv_line",
+        "trafo",
+        "islands",
+        "chunk",
+    }
+)
+_PER_PHASE = frozenset({"u_pu", "u_angle", "p_from", "p_to"})
+_METHODS = {
+    "newton_raphson": CalculationMethod.newton_raphson,
+    "iterative_current": CalculationMethod.iterative_current,
+}
+
+
+def check_case(feeder: Feeder, ensemble: Ensemble) -> None:
+    """Raise before anything reaches the engine: phases, loads on absent phases, line data."""
+    check_phase_consistency(feeder, ensemble.bus_phases)
+    for name in ("p_kw", "q_kvar"):
+        values = np.asarray(getattr(ensemble, name), dtype=float)
+        if not np.isfinite(values).all():
+            r, b, _ = np.nonzero(~np.isfinite(values))
+            raise ParameterError(
+                f"ensemble.{name} is not finite at bus {feeder.bus_id[b[0]]!r} in realisation "
+                f"{r[0]} ({r.size} entries): loads must be finite numbers."
+            )
+    powered = (ensemble.p_kw != 0) | (ensemble.q_kvar != 0)
+    absent = ~phase_present(ensemble.bus_phases)
+    if (powered & absent).any():
+        r, b, p = np.nonzero(powered & absent)
+        raise PhaseConsistencyError(
+            f"realisation {r[0]} puts load on phase {'ABC'[p[0]]} of bus "
+            f"{feeder.bus_id[b[0]]!r}, which lacks it ({r.size} such entries)."
+        )
+    check_line_data(ensemble, feeder.lines, feeder.bus_id)
+
+
+class PgmCase(EngineCase):
+    """A power-grid-model model of a feeder, switched between the ensemble's realisations.
+
+    Parameters
+    ----------
+    feeder, ensemble
+        What to build.
+    options : mapping, optional
+        ``method`` (``"newton_raphson"``, default, or ``"iterative_current"``), ``tolerance``
+        [p.u. voltage, default 1e-8], ``max_iterations`` (default 20), ``threading`` (-1:
+        sequential, default; 0: one thread per core; n: n threads), ``f_hz`` (default 50),
+        ``source`` (:class:`~bayesgrid_plugins.equipment.SourceModel`), ``lv_line``, ``mv_line``
+        (:class:`~bayesgrid_plugins.equipment.LineParameters`), ``trafo``
+        (:class:`~bayesgrid_plugins.equipment.TrafoParameters`), ``islands`` (solve realisations
+        whose lines differ as islands of one model, default True; False builds one model per
+        realisation) and ``chunk`` (realisations per island model, default 20).
+    """
+
+    def __init__(
+        self, feeder: Feeder, ensemble: Ensemble, options: Mapping[str, Any] | None = None
+    ) -> None:
+        super().__init__(feeder, ensemble, "power-grid-model")
+        opts = dict(options or {})
+        unknown = sorted(set(opts) - _OPTIONS)
+        if unknown:
+            raise ParameterError(
+                f"power-grid-model engine options {unknown} are unknown; known: {sorted(_OPTIONS)}."
+            )
+        method = opts.get("method", "newton_raphson")
+        if method not in _METHODS:
+            raise ParameterError(
+                f"power-grid-model method {method!r} is unknown; use one of {sorted(_METHODS)}."
+            )
+        check_case(feeder, ensemble)
+        self._method = _METHODS[method]
+        self._tolerance = float(opts.get("tolerance", 1e-8))
+        self._max_iterations = int(opts.get("max_iterations", 20))
+        self._threading = int(opts.get("threading", -1))
+        self._f_hz = float(opts.get("f_hz", 50.0))
+        self._islands = bool(opts.get("islands", True))
+        self._chunk = int(opts.get("chunk", 20))
+        if self._chunk < 1:
+            raise ParameterError(f"chunk must be at least 1, got {self._chunk}.")
+        self._equipment = {
+            "source": opts.get("source", DEFAULT_SOURCE_MODEL),
+            "lv_line": opts.get("lv_line", DEFAULT_LV_LINE),
+            "mv_line": opts.get("mv_line", DEFAULT_MV_LINE),
+            "trafo": opts.get("trafo", DEFAULT_TRAFO),
+        }
+        self._layout = layout_of(feeder, ensemble)
+        self._input = build_input(feeder, ensemble, self._layout, 0, **self._equipment)
+        self._line_key = _line_keys(ensemble, self._layout.line_bus)
+        self._lines_of = 0  # whose line data the model holds
+        self._union = np.bitwise_or.reduce(ensemble.bus_phases, axis=0)
+        self._gen_p: np.ndarray | None = None  # (n_buses, 3) injection [W], [var]
+        self._gen_q: np.ndarray | None = None
+        self._model = self._new_model(self._input)
+        self._output: dict[ComponentType, np.ndarray] | None = None
+        self.realisation = 0
+
+    # ---------------------------------------------------------------- model handling
+    def _new_model(self, dataset: Mapping[ComponentType, np.ndarray]) -> PowerGridModel:
+        return PowerGridModel(dict(dataset), system_frequency=self._f_hz)
+
+    def _calculate(self, model: PowerGridModel, update: Any = None) -> dict[Any, np.ndarray]:
+        return model.calculate_power_flow(
+            symmetric=False,
+            update_data=update,
+            error_tolerance=self._tolerance,
+            max_iterations=self._max_iterations,
+            calculation_method=self._method,
+            threading=self._threading,
+            continue_on_batch_error=update is not None,
+            output_component_types=self._outputs(),
+        )
+
+    def _outputs(self) -> dict[ComponentType, list[str]]:
+        out = {
+            ComponentType.node: ["u_pu", "u_angle"],
+            ComponentType.line: ["loading", "p_from", "p_to"],
+        }
+        if self._layout.trafo_bus.size:
+            out[ComponentType.transformer] = ["loading", "p_from", "p_to"]
+        return out
+
+    def _write_lines(self, line: np.ndarray, k: int) -> None:
+        data = line_arrays(
+            self.feeder,
+            self.ensemble,
+            np.asarray([k]),
+            self._layout.line_bus,
+            lv_line=self._equipment["lv_line"],
+            mv_line=self._equipment["mv_line"],
+        )
+        fill_lines(
+            line, self.feeder.length_km[self._layout.line_bus], {f: v[0] for f, v in data.items()}
+        )
+
+    # ---------------------------------------------------------------- protocol
+    def set_realisation(self, k: int) -> None:
+        """Switch the model to realisation ``k`` (loads; lines when they differ)."""
+        k = self._check_k(k)
+        load = self._input[ComponentType.asym_load]
+        p, q = load_arrays(self.ensemble, np.asarray([k]), self._layout.load_bus)
+        load["p_specified"] = p[0]
+        load["q_specified"] = q[0]
+        if self._line_key[k] != self._line_key[self._lines_of]:
+            self._write_lines(self._input[ComponentType.line], k)
+            self._lines_of = k
+            self._model = self._new_model(self._input)
+        else:
+            update = initialize_array(
+                DatasetType.update, ComponentType.asym_load, self._layout.load_bus.size
+            )
+            update["id"] = load["id"]
+            update["p_specified"] = p[0]
+            update["q_specified"] = q[0]
+            self._model.update(update_data={ComponentType.asym_load: update})
+        self.realisation = k
+        self._output = None
+
+    def _solve_engine(self) -> bool:
+        try:
+            self._output = self._calculate(self._model)
+        except PowerGridError as exc:
+            logger.info("power-grid-model did not solve realisation %s: %s", self.realisation, exc)
+            self._output = None
+            return False
+        return True
+
+    def reset(self) -> None:
+        """Forget the last output (the model itself keeps no iteration state)."""
+        self._output = None
+
+    def voltages_pu(self) -> np.ndarray:
+        """Complex phase-to-neutral voltages [p.u.], (n_buses, 3), NaN where absent."""
+        v = np.full((self.feeder.n_buses, 3), np.nan + 0j)
+        if self._output is None:
+            return v
+        v[:] = self._voltages(self._output, 1)[0]
+        k = self.realisation if self.realisation is not None else 0
+        return np.where(phase_present(self.ensemble.bus_phases[k]), v, np.nan + 0j)
+
+    def line_loading_percent(self) -> np.ndarray:
+        """Loading [%] of the branch into each bus (highest phase), NaN at the source."""
+        if self._output is None:
+            return np.full(self.feeder.n_buses, np.nan)
+        return self._loading(self._output, 1)[0]
+
+    def losses_kw(self) -> float:
+        """Total active losses [kW] of lines and transformers in the last solve."""
+        if self._output is None:
+            return float("nan")
+        return float(self._losses(self._output, 1)[0])
+
+    def set_injection(self, p_kw: np.ndarray | None, q_kvar: np.ndarray | None = None) -> None:
+        """Per-phase generation [kW], [kvar] at every bus, as constant-power ``asym_gen``."""
+        b = self.feeder.n_buses
+        p = np.zeros((b, 3)) if p_kw is None else np.asarray(p_kw, dtype=float)
+        q = np.zeros((b, 3)) if q_kvar is None else np.asarray(q_kvar, dtype=float)
+        if p.shape != (b, 3) or q.shape != (b, 3):
+            raise ParameterError(f"p_kw and q_kvar must have shape {(b, 3)}, got {p.shape}.")
+        outside = ~phase_present(self._union) & ((p != 0) | (q != 0))
+        outside[self.feeder.source] |= (p[self.feeder.source] != 0) | (q[self.feeder.source] != 0)
+        if outside.any():
+            bus, phase = np.argwhere(outside)[0]
+            raise ParameterError(
+                f"injection at bus {self.feeder.bus_id[bus]!r} phase {'ABC'[phase]}, which no "
+                "realisation wires; inject on phases that exist."
+            )
+        if p_kw is None and q_kvar is None:
+            self._gen_p = self._gen_q = None
+            self._input.pop(ComponentType.asym_gen, None)
+        else:
+            self._gen_p, self._gen_q = p * 1000.0, q * 1000.0
+            self._input[ComponentType.asym_gen] = self._generators(self._gen_p, self._gen_q)
+        self._model = self._new_model(self._input)
+        self._output = None
+
+    def _generators(self, p_w: np.ndarray, q_var: np.ndarray) -> np.ndarray:
+        buses = np.flatnonzero((p_w != 0).any(axis=1) | (q_var != 0).any(axis=1))
+        gen = initialize_array(DatasetType.input, ComponentType.asym_gen, buses.size)
+        gen["id"] = 3 * self.feeder.n_buses + 1 + buses
+        gen["node"] = buses
+        gen["status"] = 1
+        gen["type"] = LoadGenType.const_power
+        gen["p_specified"] = p_w[buses]
+        gen["q_specified"] = q_var[buses]
+        return gen
+
+    def native(self) -> Any:
+        """The ``PowerGridModel`` holding the current realisation, and its input arrays."""
+        return self._model
+
+    def input_data(self) -> dict[ComponentType, np.ndarray]:
+        """The input arrays of the current realisation (a copy)."""
+        return {c: a.copy() for c, a in self._input.items()}
+
+    # ---------------------------------------------------------------- batch
+    def solve_batch(self, realisations: Iterable[int] | None = None) -> PowerFlowResult:
+        """Solve many realisations in as few power-grid-model calls as possible.
+
+        Realisations sharing line data: one batch call updating the loads. Realisations whose
+        lines differ: chunks of ``chunk`` realisations as islands of one model (or one model per
+        realisation with ``islands=False``).
+
+        Returns
+        -------
+        PowerFlowResult
+            ``elapsed_s`` holds each call's wall time shared equally by its realisations.
+        """
+        rows = self._rows(realisations)
+        n, b = rows.size, self.feeder.n_buses
+        v = np.full((n, b, 3), np.nan + 0j)
+        loading = np.full((n, b), np.nan)
+        losses = np.full(n, np.nan)
+        ok = np.zeros(n, dtype=bool)
+        elapsed = np.zeros(n)
+        keys = self._line_key[rows]
+        groups: list[np.ndarray] = []
+        if np.unique(keys).size <= max(1, n // self._chunk):
+            for key in np.unique(keys):
+                groups.append(np.flatnonzero(keys == key))
+            solver = self._solve_shared
+        else:
+            groups = [np.arange(s, min(n, s + self._chunk)) for s in range(0, n, self._chunk)]
+            solver = self._solve_islands if self._islands else self._solve_models
+        for pos in groups:
+            start = time.perf_counter()
+            v[pos], loading[pos], losses[pos], ok[pos] = solver(rows[pos])
+            elapsed[pos] = (time.perf_counter() - start) / pos.size
+        result = result_from_arrays(
+            self.feeder,
+            self.ensemble,
+            rows,
+            v,
+            ok,
+            loading,
+            engine=self.engine,
+            losses_kw=losses,
+            elapsed_s=elapsed,
+            metadata={
+                "method": self._method.name,
+                "tolerance": self._tolerance,
+                "threading": self._threading,
+            },
+        )
+        self._output = None
+        return result
+
+    def _solve_shared(self, rows: np.ndarray) -> tuple[np.ndarray, ...]:
+        """Realisations with the same line data: one batch call that updates the loads."""
+        k0 = int(rows[0])
+        model = self._model
+        if self._line_key[k0] != self._line_key[self._lines_of]:
+            dataset = self.input_data()
+            self._write_lines(dataset[ComponentType.line], k0)
+            model = self._new_model(dataset)
+        m = rows.size
+        p, q = load_arrays(self.ensemble, rows, self._layout.load_bus)
+        update = initialize_array(
+            DatasetType.update, ComponentType.asym_load, (m, self._layout.load_bus.size)
+        )
+        update["id"] = self._layout.load_id
+        update["p_specified"] = p
+        update["q_specified"] = q
+        # A batch leaves the model as it was: the loads stay those of ``self.realisation``.
+        try:
+            out = self._calculate(model, {ComponentType.asym_load: update})
+        except PowerGridError as exc:  # an error that is not per scenario: nothing solved
+            logger.warning("power-grid-model batch failed: %s", exc)
+            return self._nothing(m)
+        ok = np.ones(m, dtype=bool)
+        error = model.batch_error
+        if error is not None:
+            ok[np.asarray(error.failed_scenarios, dtype=np.int64)] = False
+            logger.info(
+                "power-grid-model did not solve realisations %s: %s",
+                rows[~ok][:10].tolist(),
+                error.error_messages[:1],
+            )
+        return self._voltages(out, m), self._loading(out, m), self._losses(out, m), ok
+
+    def _island_dataset(self, rows: np.ndarray) -> dict[ComponentType, np.ndarray]:
+        """One model holding ``rows.size`` disjoint copies of the feeder (one per realisation)."""
+        m = rows.size
+        n = self.feeder.n_buses
+        stride = 4 * n + 2
+        offset = (np.arange(m) * stride)[:, None]
+        data: dict[ComponentType, np.ndarray] = {}
+        for component, base in self._input.items():
+            tiled = np.tile(base, m)
+            shaped = tiled.reshape(m, base.size)
+            shaped["id"] += offset
+            for field in ("node", "from_node", "to_node"):
+                if field in base.dtype.names:
+                    shaped[field] += offset
+            data[component] = tiled
+        lines = line_arrays(
+            self.feeder,
+            self.ensemble,
+            rows,
+            self._layout.line_bus,
+            lv_line=self._equipment["lv_line"],
+            mv_line=self._equipment["mv_line"],
+        )
+        fill_lines(
+            data[ComponentType.line].reshape(m, -1),
+            self.feeder.length_km[self._layout.line_bus],
+            lines,
+        )
+        p, q = load_arrays(self.ensemble, rows, self._layout.load_bus)
+        load = data[ComponentType.asym_load].reshape(m, -1)
+        load["p_specified"] = p
+        load["q_specified"] = q
+        return data
+
+    def _solve_islands(self, rows: np.ndarray) -> tuple[np.ndarray, ...]:
+        """Realisations whose lines differ: copies of the feeder as islands of one model."""
+        m = rows.size
+        try:
+            out = self._calculate(self._new_model(self._island_dataset(rows)))
+        except PowerGridError as exc:
+            if m == 1:
+                logger.info("power-grid-model did not solve realisation %d: %s", rows[0], exc)
+                return self._nothing(1)
+            # One island failed the whole call: solve each realisation on its own.
+            parts = [self._solve_islands(rows[j : j + 1]) for j in range(m)]
+            return tuple(np.concatenate(arrays) for arrays in zip(*parts))
+        ok = np.ones(m, dtype=bool)
+        return self._voltages(out, m), self._loading(out, m), self._losses(out, m), ok
+
+    def _solve_models(self, rows: np.ndarray) -> tuple[np.ndarray, ...]:
+        """Realisations whose lines differ: one model per realisation."""
+        parts = []
+        for k in rows.tolist():
+            self._write_lines(self._input[ComponentType.line], k)
+            self._lines_of = k
+            load = self._input[ComponentType.asym_load]
+            p, q = load_arrays(self.ensemble, np.asarray([k]), self._layout.load_bus)
+            load["p_specified"], load["q_specified"] = p[0], q[0]
+            self._model = self._new_model(self._input)
+            try:
+                out = self._calculate(self._model)
+            except PowerGridError as exc:
+                logger.info("power-grid-model did not solve realisation %d: %s", k, exc)
+                parts.append(self._nothing(1))
+                continue
+            parts.append(
+                (
+                    self._voltages(out, 1),
+                    self._loading(out, 1),
+                    self._losses(out, 1),
+                    np.ones(1, bool),
+                )
+            )
+        self.set_realisation(self.realisation if self.realisation is not None else 0)
+        return tuple(np.concatenate(arrays) for arrays in zip(*parts))
+
+    # ---------------------------------------------------------------- output helpers
+    def _nothing(self, m: int) -> tuple[np.ndarray, ...]:
+        b = self.feeder.n_buses
+        return (
+            np.full((m, b, 3), np.nan + 0j),
+            np.full((m, b), np.nan),
+            np.full(m, np.nan),
+            np.zeros(m, dtype=bool),
+        )
+
+    def _voltages(self, out: Mapping[Any, Any], m: int) -> np.ndarray:
+        u = _column(out, ComponentType.node, "u_pu", m)
+        return u * np.exp(1j * _column(out, ComponentType.node, "u_angle", m))
+
+    def _loading(self, out: Mapping[Any, Any], m: int) -> np.ndarray:
+        loading = np.full((m, self.feeder.n_buses), np.nan)
+        if self._layout.line_bus.size:
+            line = _column(out, ComponentType.line, "loading", m)
+            loading[:, self._layout.line_bus] = 100.0 * line
+        if self._layout.trafo_bus.size:
+            trafo = _column(out, ComponentType.transformer, "loading", m)
+            loading[:, self._layout.trafo_bus] = 100.0 * trafo
+        return loading
+
+    def _losses(self, out: Mapping[Any, Any], m: int) -> np.ndarray:
+        total = np.zeros(m)
+        for component in (ComponentType.line, ComponentType.transformer):
+            if component in out:
+                p = _column(out, component, "p_from", m) + _column(out, component, "p_to", m)
+                total += p.sum(axis=(1, 2))
+        return total / 1000.0
+
+
+def _column(out: Mapping[Any, Any], component: ComponentType, attr: str, m: int) -> np.ndarray:
+    """One output attribute as ``(m, n_elements)`` or ``(m, n_elements, 3)`` for per-phase ones."""
+    a = np.asarray(out[component][attr])
+    return a.reshape(m, -1, 3) if attr in _PER_PHASE else a.reshape(m, -1)
+
+
+def _line_keys(ensemble: Ensemble, line_bus: np.ndarray) -> np.ndarray:
+    """One integer per realisation, equal for realisations with identical line data."""
+    n = ensemble.n_realisations
+    sampled = [getattr(ensemble, f) for f in LINE_FIELDS if getattr(ensemble, f) is not None]
+    if not sampled:
+        return np.zeros(n, dtype=np.int64)
+    stacked = np.concatenate([np.asarray(a, dtype=float)[:, line_bus] for a in sampled], axis=1)
+    _, keys = np.unique(stacked, axis=0, return_inverse=True)
+    return np.asarray(keys, dtype=np.int64).ravel()
+
+
+class PgmEngine:
+    """The ``power-grid-model`` engine: sequence-model lines, batch power flow in C++."""
+
+    name = "power-grid-model"
+    description = (
+        "power-grid-model: asymmetric power flow of many realisations per call "
+        "(sequence-model lines, real Z0)"
+    )
+    phase_accurate = False
+
+    def __repr__(self) -> str:
+        return "PgmEngine()"
+
+    def open(
+        self, feeder: Feeder, ensemble: Ensemble, *, options: Mapping[str, Any] | None = None
+    ) -> PgmCase:
+        """Build the power-grid-model input arrays of ``feeder`` for ``ensemble``.
+
+        Examples
+        --------
+        >>> from bayesgrid_plugins import get_engine
+        >>> case = get_engine("power-grid-model").open(feeder, ensemble)  # doctest: +SKIP
+        >>> result = case.solve_batch()  # every realisation  # doctest: +SKIP
+        """
+        return PgmCase(feeder, ensemble, options)
+
+
+@hookimpl
+def bayesgrid_register_engines(register: Any) -> None:
+    """Register the ``power-grid-model`` engine."""
+    register(PgmEngine())
