@@ -87,6 +87,12 @@ class ModelLayout:
         The bus of each ``asym_load``.
     source_id : int
         Id of the source.
+
+    Examples
+    --------
+    >>> from pgm_ext import layout_of
+    >>> layout = layout_of(feeder, ensemble)  # doctest: +SKIP
+    >>> feeder.bus_id[layout.line_bus]  # the bus each line feeds  # doctest: +SKIP
     """
 
     n_buses: int
@@ -112,7 +118,24 @@ class ModelLayout:
 
 
 def layout_of(feeder: Feeder, ensemble: Ensemble) -> ModelLayout:
-    """Place lines, transformers and loads: a transformer where the voltage level changes."""
+    """Place lines, transformers and loads: a transformer where the voltage level changes.
+
+    Parameters
+    ----------
+    feeder : Feeder
+        The topology; a branch between buses of different ``vn_kv`` [kV] is a transformer.
+    ensemble : Ensemble
+        Its realisations; a bus gets a load when any realisation loads it.
+
+    Returns
+    -------
+    ModelLayout
+
+    Examples
+    --------
+    >>> from pgm_ext import layout_of
+    >>> layout_of(feeder, ensemble).load_id  # power-grid-model ids of the loads  # doctest: +SKIP
+    """
     child = feeder.lines
     vn = feeder.vn_kv
     is_trafo = ~np.isclose(vn[child], vn[feeder.parent[child]])
@@ -142,6 +165,31 @@ def line_arrays(
 
     Sampled fields of the ensemble are used field by field where present, the default
     conductor of the bus's voltage level elsewhere.
+
+    Parameters
+    ----------
+    feeder, ensemble
+        The topology and its realisations.
+    realisations : ndarray of int
+        Which realisations.
+    line_bus : ndarray of int
+        The buses whose incoming lines are wanted.
+    lv_line, mv_line : LineParameters
+        Default conductors at and below / above 1 kV.
+
+    Returns
+    -------
+    dict of str to ndarray
+        ``r1_ohm_per_km``, ``x1_ohm_per_km`` [ohm/km], ``c1_nf_per_km`` [nF/km], the same for
+        the zero sequence, and ``max_i_ka`` [kA].
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from pgm_ext import line_arrays
+    >>> data = line_arrays(feeder, ensemble, np.arange(3), feeder.lines)  # doctest: +SKIP
+    >>> data["r0_ohm_per_km"].shape  # doctest: +SKIP
+    (3, 2020)
     """
     rows = np.asarray(realisations, dtype=np.int64)
     lv = feeder.vn_kv[line_bus] <= LV_MAX_KV
@@ -172,7 +220,24 @@ def fill_lines(line: np.ndarray, length_km: np.ndarray, data: dict[str, np.ndarr
 def load_arrays(
     ensemble: Ensemble, realisations: np.ndarray, load_bus: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Per-phase P [W] and Q [var] of the loads, shape ``(len(realisations), n_loads, 3)``."""
+    """Per-phase P [W] and Q [var] of the loads, shape ``(len(realisations), n_loads, 3)``.
+
+    Parameters
+    ----------
+    ensemble : Ensemble
+        Holds P [kW] and Q [kvar] per bus and phase.
+    realisations : ndarray of int
+        Which realisations.
+    load_bus : ndarray of int
+        The buses that carry a load (``ModelLayout.load_bus``).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from pgm_ext import layout_of, load_arrays
+    >>> buses = layout_of(feeder, ensemble).load_bus  # doctest: +SKIP
+    >>> p_w, q_var = load_arrays(ensemble, np.arange(5), buses)  # doctest: +SKIP
+    """
     rows = np.asarray(realisations, dtype=np.int64)
     p = np.asarray(ensemble.p_kw, dtype=float)[np.ix_(rows, load_bus)] * 1000.0
     q = np.asarray(ensemble.q_kvar, dtype=float)[np.ix_(rows, load_bus)] * 1000.0
@@ -223,6 +288,13 @@ def build_input(
     -------
     dict
         ``{ComponentType: structured array}``, ready for ``PowerGridModel``.
+
+    Examples
+    --------
+    >>> from power_grid_model import PowerGridModel
+    >>> from pgm_ext import build_input, layout_of
+    >>> data = build_input(feeder, ensemble, layout_of(feeder, ensemble), 0)  # doctest: +SKIP
+    >>> PowerGridModel(data).calculate_power_flow(symmetric=False)  # doctest: +SKIP
     """
     n = feeder.n_buses
     k = np.asarray([realisation])

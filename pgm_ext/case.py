@@ -118,6 +118,13 @@ class PgmCase(EngineCase):
         (:class:`~bayesgrid_plugins.equipment.TrafoParameters`), ``islands`` (solve realisations
         whose lines differ as islands of one model instead of one model each, default False)
         and ``chunk`` (realisations per island model, default 20).
+
+    Examples
+    --------
+    >>> from pgm_ext import PgmCase
+    >>> case = PgmCase(feeder, ensemble, {"method": "newton_raphson"})  # doctest: +SKIP
+    >>> case.solve_batch(range(10)).converged.all()  # doctest: +SKIP
+    True
     """
 
     def __init__(
@@ -541,7 +548,14 @@ def _line_keys(ensemble: Ensemble, line_bus: np.ndarray) -> np.ndarray:
 
 
 class PgmEngine:
-    """The ``power-grid-model`` engine: sequence-model lines, batch power flow in C++."""
+    """The ``power-grid-model`` engine: sequence-model lines, batch power flow in C++.
+
+    Examples
+    --------
+    >>> from bayesgrid_plugins.plugins import get_engine
+    >>> get_engine("power-grid-model").phase_accurate
+    False
+    """
 
     name = "power-grid-model"
     description = (

@@ -16,7 +16,7 @@ import re
 
 import pytest
 
-PACKAGES = ("bayesgrid_plugins", "pandapower_ext", "opendss_ext")
+PACKAGES = ("bayesgrid_plugins", "pandapower_ext", "opendss_ext", "pgm_ext")
 OWN = tuple(f"{p}." for p in PACKAGES) + PACKAGES
 SECTION = re.compile(r"^Parameters\n-{10,}$", re.MULTILINE)
 EXAMPLES = re.compile(r"^Examples\n-{8,}\n(?:\s*\n)*>>> ", re.MULTILINE)

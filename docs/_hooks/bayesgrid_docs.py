@@ -31,6 +31,7 @@ GUIDES = [
     ("Reliability", "reliability.md"),
     ("pandapower adapter", "pandapower.md"),
     ("OpenDSS adapter", "opendss.md"),
+    ("Power-flow engines", "engines.md"),
     ("Exporter plugins", "plugins.md"),
     ("Unbalancing existing networks", "unbalance.md"),
     ("Areas: transmission and distribution", "area.md"),
@@ -104,6 +105,7 @@ API_PAGES = [
     ),
     ("api/pandapower_ext.md", "pandapower_ext", "pandapower_ext", "The pandapower adapter."),
     ("api/opendss_ext.md", "opendss_ext", "opendss_ext", "The OpenDSS adapter."),
+    ("api/pgm_ext.md", "pgm_ext", "pgm_ext", "The power-grid-model adapter."),
 ]
 
 #: Extra modules documented at the end of an API page (page -> modules).
