@@ -34,6 +34,7 @@ __all__ = [
     "DEFAULT_SOURCE_MODEL",
     "DEFAULT_TRAFO",
     "LV_MAX_KV",
+    "MAG0_PERCENT",
     "TRAFO_RATINGS_MVA",
     "LineParameters",
     "SourceModel",
@@ -116,6 +117,11 @@ DEFAULT_MV_LINE = LineParameters(
 )
 
 
+#: Zero-sequence magnetising impedance of the default transformer over its zero-sequence
+#: short-circuit impedance [%]: the no-load impedance (100 / 0.2619 p.u.) over vk0 (0.06 p.u.).
+MAG0_PERCENT = 100.0 * (100.0 / 0.2619) / (6.0 / 100.0)
+
+
 @dataclass(frozen=True)
 class TrafoParameters:
     """Per-unit data of the transformer placed where the voltage level changes.
@@ -135,7 +141,12 @@ class TrafoParameters:
     vector_group : str
         Vector group; ``runpp_3ph`` solves earthed groups (Dyn, Yyn, YNyn, Yzn).
     vk0_percent, vkr0_percent, mag0_percent, mag0_rx, si0_hv_partial : float
-        Zero-sequence data required by ``runpp_3ph``.
+        Zero-sequence data required by ``runpp_3ph``. ``mag0_percent`` (the zero-sequence
+        magnetising impedance over the zero-sequence short-circuit impedance, in %) defaults to
+        :data:`MAG0_PERCENT`: a zero-sequence magnetising impedance equal to the no-load
+        impedance ``100 / i0_percent`` p.u., as OpenDSS and power-grid-model model it, so that
+        all three engines solve the same transformer under unbalanced load (pandapower's own
+        ``mag0_percent = 100`` moved voltages by 5e-3 p.u. against the other two).
     sn_mva : float or None
         Rating [MVA]; None chooses one from the load below (:func:`trafo_rating_mva`).
 
@@ -154,7 +165,7 @@ class TrafoParameters:
     vector_group: str = "Dyn"
     vk0_percent: float = 6.0
     vkr0_percent: float = 1.206
-    mag0_percent: float = 100.0
+    mag0_percent: float = MAG0_PERCENT
     mag0_rx: float = 0.0
     si0_hv_partial: float = 0.9
     sn_mva: float | None = None

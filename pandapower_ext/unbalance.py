@@ -41,9 +41,10 @@ fills only what is missing (a missing column, or NaN in a row) and issues one
   resistance ``R_e = pi^2 f 1e-4 ohm/km`` (0.0493 ohm/km at 50 Hz), ``x0 = 3 x1``,
   ``c0 = 0.6 c1`` (common planning ratios for lines without an earth wire);
 - transformers: :data:`~pandapower_ext.defaults.DEFAULT_TRAFO`'s vector group ``"Dyn"``,
-  ``vk0 = vk``, ``vkr0 = vkr``, ``mag0 = 100 %``, ``mag0_rx = 0``, ``si0_hv_partial = 0.9``;
-- external grids: :data:`~pandapower_ext.defaults.DEFAULT_SOURCE` (pandapower's own defaults):
-  ``s_sc_max = 1000 MVA``, ``R/X = 0.1``, ``X0/X = 1``, ``R0/X0 = 0.1``.
+  ``vk0 = vk``, ``vkr0 = vkr``, ``mag0 = MAG0_PERCENT`` (zero-sequence magnetising impedance =
+  no-load impedance), ``mag0_rx = 0``, ``si0_hv_partial = 0.9``;
+- external grids: :data:`~pandapower_ext.defaults.DEFAULT_SOURCE` (the core's source model):
+  ``s_sc_max = 1e8 MVA``, ``R/X = 0.1``, ``X0/X = 1``, ``R0/X0 = 0.1``.
 """
 
 from __future__ import annotations

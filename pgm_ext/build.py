@@ -376,6 +376,12 @@ def _transformers(
     t["pk"] = trafo.vkr_percent / 100.0 * sn
     t["i0"] = trafo.i0_percent / 100.0
     t["p0"] = trafo.pfe_kw * 1000.0
+    # Zero-sequence magnetising branch as pandapower's mag0_percent / mag0_rx give it.
+    zk0 = trafo.vk0_percent / 100.0
+    zm0 = zk0 * trafo.mag0_percent / 100.0
+    rm0 = zm0 * trafo.mag0_rx / np.hypot(1.0, trafo.mag0_rx)
+    t["i0_zero_sequence"] = 1.0 / zm0
+    t["p0_zero_sequence"] = rm0 / zm0**2 * sn
     t["winding_from"] = w_from
     t["winding_to"] = w_to
     t["clock"] = clock

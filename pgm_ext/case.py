@@ -68,7 +68,7 @@ _OPTIONS = frozenset(
         "chunk",
     }
 )
-_PER_PHASE = frozenset({"u_pu", "u_angle", "p_from", "p_to"})
+_PER_PHASE = frozenset({"u_pu", "u_angle", "p_from", "p_to", "i_from", "i_to"})
 _METHODS = {
     "newton_raphson": CalculationMethod.newton_raphson,
     "iterative_current": CalculationMethod.iterative_current,
@@ -211,7 +211,7 @@ class PgmCase(EngineCase):
             ComponentType.line: ["loading", "p_from", "p_to"],
         }
         if self._layout.trafo_bus.size:
-            out[ComponentType.transformer] = ["loading", "p_from", "p_to"]
+            out[ComponentType.transformer] = ["i_from", "i_to", "p_from", "p_to"]
         return out
 
     def _write_lines(self, line: np.ndarray, k: int) -> None:
@@ -512,8 +512,15 @@ class PgmCase(EngineCase):
             line = _column(out, ComponentType.line, "loading", m)
             loading[:, self._layout.line_bus] = 100.0 * line
         if self._layout.trafo_bus.size:
-            trafo = _column(out, ComponentType.transformer, "loading", m)
-            loading[:, self._layout.trafo_bus] = 100.0 * trafo
+            # The highest phase current over the rated current of its side, as pandapower and
+            # OpenDSS report it (power-grid-model's own loading uses the three-phase power).
+            t = self._input[ComponentType.transformer]
+            rated_from = t["sn"] / (np.sqrt(3.0) * t["u1"])
+            rated_to = t["sn"] / (np.sqrt(3.0) * t["u2"])
+            i_from = _column(out, ComponentType.transformer, "i_from", m).max(axis=2)
+            i_to = _column(out, ComponentType.transformer, "i_to", m).max(axis=2)
+            highest = np.maximum(i_from / rated_from, i_to / rated_to)
+            loading[:, self._layout.trafo_bus] = 100.0 * highest
         return loading
 
     def _losses(self, out: Mapping[Any, Any], m: int) -> np.ndarray:
