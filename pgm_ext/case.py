@@ -315,7 +315,7 @@ class PgmCase(EngineCase):
         return gen
 
     def native(self) -> Any:
-        """The ``PowerGridModel`` holding the current realisation, and its input arrays."""
+        """The ``PowerGridModel`` of the current realisation (its arrays: :meth:`input_data`)."""
         return self._model
 
     def input_data(self) -> dict[ComponentType, np.ndarray]:
@@ -541,17 +541,19 @@ def _column(out: Mapping[Any, Any], component: ComponentType, attr: str, m: int)
 def _line_keys(ensemble: Ensemble, line_bus: np.ndarray) -> np.ndarray:
     """One integer per realisation, equal for realisations with identical line data."""
     n = ensemble.n_realisations
-    sampled = [getattr(ensemble, f) for f in LINE_FIELDS if getattr(ensemble, f) is not None]
-    if not sampled:
-        return np.zeros(n, dtype=np.int64)
-    stacked = np.concatenate([np.asarray(a, dtype=float)[:, line_bus] for a in sampled], axis=1)
-    if (stacked == stacked[0]).all():
+    fields = [
+        np.asarray(getattr(ensemble, f), dtype=float)[:, line_bus]
+        for f in LINE_FIELDS
+        if getattr(ensemble, f) is not None
+    ]
+    fields = [a for a in fields if not (a == a[0]).all()]  # fields that vary
+    if not fields:
         return np.zeros(n, dtype=np.int64)
     seen: dict[bytes, int] = {}
-    return np.asarray(
-        [seen.setdefault(row.tobytes(), len(seen)) for row in np.ascontiguousarray(stacked)],
-        dtype=np.int64,
-    )
+    keys = np.empty(n, dtype=np.int64)
+    for k in range(n):
+        keys[k] = seen.setdefault(b"".join(a[k].tobytes() for a in fields), len(seen))
+    return keys
 
 
 class PgmEngine:
