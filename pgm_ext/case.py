@@ -164,8 +164,6 @@ class PgmCase(EngineCase):
         self._line_key = _line_keys(ensemble, self._layout.line_bus)
         self._lines_of = 0  # whose line data the model holds
         self._union = np.bitwise_or.reduce(ensemble.bus_phases, axis=0)
-        self._gen_p: np.ndarray | None = None  # (n_buses, 3) injection [W], [var]
-        self._gen_q: np.ndarray | None = None
         self._model = self._new_model(self._input)
         self._output: dict[ComponentType, np.ndarray] | None = None
         self.realisation = 0
@@ -294,25 +292,33 @@ class PgmCase(EngineCase):
                 f"injection at bus {self.feeder.bus_id[bus]!r} phase {'ABC'[phase]}, which no "
                 "realisation wires; inject on phases that exist."
             )
-        if p_kw is None and q_kvar is None:
-            self._gen_p = self._gen_q = None
-            self._input.pop(ComponentType.asym_gen, None)
+        gen = self._input.get(ComponentType.asym_gen)
+        if gen is None:
+            if p_kw is None and q_kvar is None:
+                return
+            # One generator at every bus any realisation wires, created once; later
+            # injections only update their powers.
+            buses = np.flatnonzero(self._union != 0)
+            buses = buses[buses != self.feeder.source]
+            gen = initialize_array(DatasetType.input, ComponentType.asym_gen, buses.size)
+            gen["id"] = 3 * self.feeder.n_buses + 1 + buses
+            gen["node"] = buses
+            gen["status"] = 1
+            gen["type"] = LoadGenType.const_power
+            gen["p_specified"] = 1000.0 * p[buses]
+            gen["q_specified"] = 1000.0 * q[buses]
+            self._input[ComponentType.asym_gen] = gen
+            self._model = self._new_model(self._input)
         else:
-            self._gen_p, self._gen_q = p * 1000.0, q * 1000.0
-            self._input[ComponentType.asym_gen] = self._generators(self._gen_p, self._gen_q)
-        self._model = self._new_model(self._input)
+            buses = gen["node"]
+            gen["p_specified"] = 1000.0 * p[buses]
+            gen["q_specified"] = 1000.0 * q[buses]
+            update = initialize_array(DatasetType.update, ComponentType.asym_gen, buses.size)
+            update["id"] = gen["id"]
+            update["p_specified"] = gen["p_specified"]
+            update["q_specified"] = gen["q_specified"]
+            self._model.update(update_data={ComponentType.asym_gen: update})
         self._output = None
-
-    def _generators(self, p_w: np.ndarray, q_var: np.ndarray) -> np.ndarray:
-        buses = np.flatnonzero((p_w != 0).any(axis=1) | (q_var != 0).any(axis=1))
-        gen = initialize_array(DatasetType.input, ComponentType.asym_gen, buses.size)
-        gen["id"] = 3 * self.feeder.n_buses + 1 + buses
-        gen["node"] = buses
-        gen["status"] = 1
-        gen["type"] = LoadGenType.const_power
-        gen["p_specified"] = p_w[buses]
-        gen["q_specified"] = q_var[buses]
-        return gen
 
     def native(self) -> Any:
         """The ``PowerGridModel`` of the current realisation (its arrays: :meth:`input_data`)."""
