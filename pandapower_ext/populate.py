@@ -548,6 +548,11 @@ def set_realisation(net: Any, ensemble: Ensemble, realisation: int) -> bool:
         if tagged.any():
             changed |= _set_line_values(lines, tagged, index, ensemble, k)
 
+    if ensemble.source_vm_pu is not None and len(net.ext_grid) == 1:  # the planned tap
+        vm = float(ensemble.source_vm_pu[k])
+        changed |= not np.isclose(float(net.ext_grid["vm_pu"].iloc[0]), vm)
+        net.ext_grid["vm_pu"] = vm
+
     bus = net.bus
     if ID_COLUMN in bus.columns and "phases" in bus.columns and len(bus):
         tagged = bus[ID_COLUMN].notna().to_numpy()
