@@ -78,10 +78,10 @@ __all__ = [
     "plan_ensemble",
     "plan_transformers",
     "plan_voltages",
-    "voltage_violations",
     "planning_demand_kw",
     "split_feeders",
     "subtree_sum",
+    "voltage_violations",
 ]
 
 logger = logging.getLogger(__name__)
@@ -388,9 +388,7 @@ def split_feeders(
 
     demand = np.asarray(demand_kw, dtype=float)
     if demand.shape != (feeder.n_buses,) or not np.isfinite(demand).all():
-        raise ParameterError(
-            f"demand_kw must be {feeder.n_buses} finite values [kW], one per bus."
-        )
+        raise ParameterError(f"demand_kw must be {feeder.n_buses} finite values [kW], one per bus.")
     vn = np.asarray(feeder.vn_kv, dtype=float)
     blocked = ~np.isclose(vn, vn[feeder.source])
     blocked[feeder.source] = True
@@ -475,7 +473,8 @@ def plan_ensemble(
     >>> from bayesgrid_plugins.planning import downstream_current_ka, plan_ensemble
     >>> feeder = Feeder.from_edges([("s", "a", 0.1), ("a", "b", 0.05)], "s", vn_kv=0.4)
     >>> planned = plan_ensemble(feeder, BayesianPowerModel().sample(feeder, 5, rng=1), rng=2)
-    >>> bool((planned.max_i_ka[:, 1:] >= 1.25 * downstream_current_ka(feeder, planned)[:, 1:]).all())
+    >>> need = 1.25 * downstream_current_ka(feeder, planned)  # design current [kA]
+    >>> bool((planned.max_i_ka[:, 1:] >= need[:, 1:]).all())
     True
     """
     from .models.impedance import BayesianImpedanceModel, ImpedanceParameters
@@ -605,8 +604,7 @@ def plan_voltages(
         params = ImpedanceParameters.coerce(impedance)
     if ensemble.line_type is None or ensemble.n_parallel is None:
         raise ParameterError(
-            "the ensemble carries no planning record (line_type); plan it with plan_ensemble "
-            "first."
+            "the ensemble carries no planning record (line_type); plan it with plan_ensemble first."
         )
     n = len(ensemble)
     need = rules.margin * downstream_current_ka(feeder, ensemble)
