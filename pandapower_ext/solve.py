@@ -20,10 +20,12 @@ from __future__ import annotations
 
 import logging
 import time
+import warnings
 from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
+from scipy.sparse.linalg import MatrixRankWarning
 
 from bayesgrid_plugins.engines import result_from_arrays
 from bayesgrid_plugins.ensemble import Ensemble
@@ -124,14 +126,19 @@ def _run(
     realisation: int,
 ) -> None:
     try:
-        pp.runpp_3ph(
-            net,
-            numba=numba,
-            init=init,
-            max_iteration=max_iteration,
-            tolerance_mva=tolerance_mva,
-            recycle=recycle,
-        )
+        with warnings.catch_warnings():
+            # A diverging solve warns of singular matrices and NaN divisions on its way to
+            # non-finite voltages; those are caught below and reported as not converged.
+            warnings.simplefilter("ignore", RuntimeWarning)
+            warnings.simplefilter("ignore", MatrixRankWarning)
+            pp.runpp_3ph(
+                net,
+                numba=numba,
+                init=init,
+                max_iteration=max_iteration,
+                tolerance_mva=tolerance_mva,
+                recycle=recycle,
+            )
     except (KeyError, ValueError, IndexError, TypeError, np.linalg.LinAlgError) as exc:
         raise AdapterError(
             f"pandapower.runpp_3ph failed on realisation {realisation} with {exc!r}; check the "
