@@ -159,7 +159,7 @@ class Feasibility:
                 vmin, vmax = self.vm_min_pu[j, col], self.vm_max_pu[j, col]
                 if np.isfinite(vmin) and (vmin < lo or vmax > hi):
                     words.append(
-                        f"{level} voltage {vmin:.3f}-{vmax:.3f} p.u. outside {lo:.2f}-{hi:.2f}"
+                        f"{level} voltage {vmin:.4f}-{vmax:.4f} p.u. outside {lo:.2f}-{hi:.2f}"
                     )
             for what, value, element in (
                 ("line", self.line_loading_percent[j], self.line_element[j]),

@@ -66,6 +66,8 @@ __all__ = [
     "MAX_FEEDER_KW",
     "MAX_VOLTAGE_ITERATIONS",
     "MV_LIMITS_PU",
+    "PILOT_QUANTILE",
+    "PILOT_REALISATIONS",
     "TAP_POSITIONS",
     "TAP_STEP_PU",
     "TRAFO_RATINGS_MVA",
@@ -80,6 +82,7 @@ __all__ = [
     "plan_voltages",
     "planning_demand_kw",
     "split_feeders",
+    "split_for_planning",
     "subtree_sum",
     "voltage_violations",
 ]
@@ -439,6 +442,52 @@ def planning_demand_kw(ensemble: Ensemble, *, quantile: float = 0.95) -> np.ndar
     return np.quantile(ensemble.p_kw.sum(axis=2), quantile, axis=0)
 
 
+#: Realisations of the pilot sample that gives the planning demand of the feeder split.
+PILOT_REALISATIONS = 200
+#: Quantile over the pilot realisations of each feeder's demand that the split plans for.
+PILOT_QUANTILE = 0.95
+
+
+def split_for_planning(
+    feeder: Feeder,
+    sample: Any,
+    n: int,
+    seed: int,
+    *,
+    rules: PlanningRules | None = None,
+) -> Feeder:
+    """Split ``feeder`` for the demand the run samples, before the ensemble is sampled.
+
+    The planning demand of each bus is the :data:`PILOT_QUANTILE` over a pilot sample of
+    ``min(n, PILOT_REALISATIONS)`` realisations (its own stream, spawned from ``seed`` after
+    the run's three model streams), so the feeders are planned for a high demand and the
+    ensemble is then sampled on the split feeder (zones follow the new feeders).
+
+    Parameters
+    ----------
+    feeder : Feeder
+    sample : BayesianPowerModel or callable
+        The run's demand: a model with ``sample(feeder, n, rng=...)``, or a function
+        ``sample(feeder, n, rng) -> Ensemble``.
+    n : int
+        Realisations of the run.
+    seed : int
+        The run's seed.
+    rules : PlanningRules, optional
+    """
+    rules = rules or PlanningRules()
+    pilot_rng = np.random.default_rng(np.random.SeedSequence(seed).spawn(4)[3])
+    count = min(int(n), PILOT_REALISATIONS)
+    if hasattr(sample, "sample"):
+        pilot = sample.sample(feeder, count, rng=pilot_rng)
+    else:
+        pilot = sample(feeder, count, pilot_rng)
+    demand = planning_demand_kw(pilot, quantile=PILOT_QUANTILE)
+    return split_feeders(
+        feeder, demand, max_feeder_kw=rules.max_feeder_kw, max_feeder_km=rules.max_feeder_km
+    )
+
+
 # ---------------------------------------------------------------------------- whole ensemble
 def plan_ensemble(
     feeder: Feeder,
@@ -670,7 +719,8 @@ def plan_voltages(
         "tap_positions": TAP_POSITIONS,
         "path_upgrades": upgraded,
     }
-    return ensemble.with_fields(metadata=meta), result
+    tapped = source + TAP_STEP_PU * tap  # recorded even at neutral: exports carry the tap
+    return ensemble.with_fields(source_vm_pu=tapped, metadata=meta), result
 
 
 def _tap_window(vm: np.ndarray, lv: np.ndarray, rules: PlanningRules) -> tuple[Any, Any]:

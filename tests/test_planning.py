@@ -199,7 +199,7 @@ def test_feasibility_record_names_what_is_violated() -> None:
     assert report.infeasible.tolist() == [0, 1, 2]
     assert report.record(0).violations == ("transformer into bus t loaded 120 %",)
     words = report.record(1).violations
-    assert any("LV voltage 0.850" in w for w in words)
+    assert any("LV voltage 0.8500" in w for w in words)
     assert any("line into bus m loaded 150 %" in w for w in words)
     assert report.record(2).violations == ("did not converge",)
     assert report.summary()["feasible"] == 0
