@@ -166,7 +166,9 @@ class PlanningRules:
 
 
 # ---------------------------------------------------------------------------- demand below
-def subtree_sum(feeder: Feeder, values: np.ndarray) -> np.ndarray:
+def subtree_sum(
+    feeder: Feeder, values: np.ndarray, *, nonzero: np.ndarray | None = None
+) -> np.ndarray:
     """Sum of ``values`` over the subtree of every bus (the bus included), along axis 1.
 
     Parameters
@@ -174,12 +176,16 @@ def subtree_sum(feeder: Feeder, values: np.ndarray) -> np.ndarray:
     feeder : Feeder
     values : ndarray, shape (n, n_buses, ...)
         Per-bus quantities of n realisations.
+    nonzero : ndarray of int, optional
+        The buses where ``values`` may be non-zero (default: found from ``values``).
 
     Returns
     -------
     ndarray, same shape
-        ``out[:, i]`` is the sum over the buses below ``i`` and ``i`` itself: one cumulative sum
-        in depth-first preorder, all realisations at once.
+        ``out[:, i]`` is the sum over the buses below ``i`` and ``i`` itself. Where few buses
+        carry values (or the tree is shallow) it is one sparse product with the matrix of
+        ancestors; otherwise one cumulative sum in depth-first preorder. Either way all
+        realisations at once.
     """
     arr = np.asarray(values)
     if arr.ndim < 2 or arr.shape[1] != feeder.n_buses:
@@ -187,25 +193,67 @@ def subtree_sum(feeder: Feeder, values: np.ndarray) -> np.ndarray:
             f"values has shape {arr.shape}; expected (n, {feeder.n_buses}, ...) aligned with "
             "the feeder's buses."
         )
+    flat = arr.reshape(arr.shape[0], arr.shape[1], -1)
+    if nonzero is None:
+        cols = np.flatnonzero((flat != 0).any(axis=(0, 2)))
+    else:
+        cols = np.asarray(nonzero, dtype=np.int64)
+    nnz = int(feeder.depth[cols].sum()) + cols.size
+    if nnz <= _SPARSE_NNZ_PER_BUS * feeder.n_buses:
+        ancestors = _ancestor_matrix(feeder, cols)  # (n_buses, len(cols))
+        x = flat[:, cols, :].transpose(1, 0, 2).reshape(cols.size, -1)
+        out = np.asarray(ancestors @ x).reshape(feeder.n_buses, flat.shape[0], flat.shape[2])
+        return out.transpose(1, 0, 2).reshape(arr.shape)
     pre = arr[:, feeder.preorder]
     cum = np.zeros((arr.shape[0], arr.shape[1] + 1, *arr.shape[2:]), dtype=pre.dtype)
     np.cumsum(pre, axis=1, out=cum[:, 1:])
     return cum[:, feeder.subtree_end] - cum[:, feeder.position]
 
 
+#: The sparse subtree sum is used while the ancestor matrix has at most this many entries
+#: per bus (the cumulative sum touches every bus a few times).
+_SPARSE_NNZ_PER_BUS = 6
+
+
+def _ancestor_matrix(feeder: Feeder, cols: np.ndarray) -> Any:
+    """Sparse (n_buses, len(cols)): 1 where the row bus is ``cols[j]`` or above it."""
+    from scipy.sparse import csr_array
+
+    rows_parts, col_parts = [], []
+    bus = np.asarray(cols, dtype=np.int64)
+    j = np.arange(bus.size)
+    while bus.size:
+        rows_parts.append(bus)
+        col_parts.append(j)
+        up = feeder.parent[bus]
+        keep = up >= 0
+        bus, j = up[keep], j[keep]
+    rows = np.concatenate(rows_parts) if rows_parts else np.zeros(0, np.int64)
+    columns = np.concatenate(col_parts) if col_parts else np.zeros(0, np.int64)
+    return csr_array(
+        (np.ones(rows.size), (rows, columns)), shape=(feeder.n_buses, int(np.size(cols)))
+    )
+
+
 def downstream_power_kva(feeder: Feeder, ensemble: Ensemble) -> np.ndarray:
-    """Complex per-phase load [kVA] below each bus, shape (n, n_buses, 3)."""
-    s = ensemble.p_kw + 1j * ensemble.q_kvar
-    return subtree_sum(feeder, s)
+    """Complex per-phase load [kVA] below each bus, shape (n, n_buses, 3) (single precision)."""
+    s = np.empty(ensemble.p_kw.shape, dtype=np.complex64)  # 7 significant digits suffice
+    s.real = ensemble.p_kw
+    s.imag = ensemble.q_kvar
+    return subtree_sum(feeder, s, nonzero=np.flatnonzero(ensemble.has_load.any(axis=0)))
 
 
-def downstream_current_ka(feeder: Feeder, ensemble: Ensemble) -> np.ndarray:
+def downstream_current_ka(
+    feeder: Feeder, ensemble: Ensemble, *, power_kva: np.ndarray | None = None
+) -> np.ndarray:
     """Peak phase current [kA] of the line into each bus, shape (n, n_buses); 0 at the source.
 
     The current of a phase is its downstream apparent power over the phase-to-neutral nominal
-    voltage of the line (the bus's ``vn_kv / sqrt 3``).
+    voltage of the line (the bus's ``vn_kv / sqrt 3``). ``power_kva``: the downstream power,
+    when already computed (:func:`downstream_power_kva`).
     """
-    s = np.abs(downstream_power_kva(feeder, ensemble)).max(axis=2)  # [kVA]
+    power = downstream_power_kva(feeder, ensemble) if power_kva is None else power_kva
+    s = np.abs(power).max(axis=2)  # [kVA]
     current = s / (np.asarray(feeder.vn_kv, dtype=float) / _SQRT3) / 1000.0  # kVA/kV = A
     current[:, feeder.source] = 0.0
     return current
@@ -221,18 +269,6 @@ def is_transformer(feeder: Feeder) -> np.ndarray:
 
 
 # ---------------------------------------------------------------------------- conductors
-def _type_probs(params: Any, feeder: Feeder, masks: np.ndarray, rng: np.random.Generator) -> Any:
-    """Per-realisation type probabilities (n, 3, Z, T), phase-count index (n, b), zone (b,)."""
-    from .models.impedance import sample_type_probs
-
-    n = masks.shape[0]
-    draw = rng.integers(params.n_draws, size=n)
-    probs = sample_type_probs(params.alpha, draw, rng)
-    k = n_phases(masks).astype(np.int64)
-    k[:, feeder.source] = 0
-    return probs, np.clip(k, 1, 3) - 1, k, feeder.zone
-
-
 def choose_conductors(
     feeder: Feeder,
     ensemble: Ensemble,
@@ -263,7 +299,18 @@ def choose_conductors(
         Type index per line, -1 at the source.
     n_parallel : ndarray of int, shape (n, n_buses)
         Parallel circuits per line (1 almost everywhere; 0 at the source).
+
+    Notes
+    -----
+    Sorted by ampacity, the types adequate for a line are a suffix of the menu: those from its
+    *need level* ``L`` (the number of types whose ampacity is below its design current times
+    the margin) on. So one cumulative sum ``C`` of each realisation's type probabilities in
+    ampacity order serves every line: a uniform ``u`` is mapped into the adequate part,
+    ``x = C[L-1] + u (C[T-1] - C[L-1])``, and the line takes the first type whose ``C`` exceeds
+    ``x`` (inverse CDF of the renormalised adequate probabilities). Memory O(n x buses).
     """
+    from .models.impedance import sample_type_probs
+
     rng = np.random.default_rng(rng)
     if params.n_zones != feeder.n_zones or feeder.zone.max() >= params.n_zones:
         raise ParameterError(
@@ -272,46 +319,49 @@ def choose_conductors(
         )
     need = margin * (downstream_current_ka(feeder, ensemble) if current_ka is None else current_ka)
     masks = ensemble.bus_phases
-    probs, k_index, k, zone = _type_probs(params, feeder, masks, rng)
     n, b = masks.shape
-    rows = np.arange(n)[:, np.newaxis]
+    n_types, n_zones = params.n_types, params.n_zones
+    draw = rng.integers(params.n_draws, size=n)
+    probs = sample_type_probs(params.alpha, draw, rng)  # (n, 3, Z, T)
     amp = np.asarray(params.max_i_ka, dtype=float)
-    u = rng.random((n, b))
-    # Pass 1: total adequate probability per line; pass 2: inverse CDF over it.
-    total = np.zeros((n, b))
-    for t in range(params.n_types):
-        p_t = probs[rows, k_index, zone[np.newaxis, :], t]
-        total += np.where(amp[t] >= need, p_t, 0.0)
-    threshold = u * total
-    cum = np.zeros((n, b))
-    types = np.full((n, b), -1, dtype=np.int64)
-    for t in range(params.n_types):
-        p_t = probs[rows, k_index, zone[np.newaxis, :], t]
-        w = np.where(amp[t] >= need, p_t, 0.0)
-        cum += w
-        pick = (types < 0) & (w > 0) & (cum > threshold)
-        types[pick] = t
-    # Rounding can leave the last adequate type just short of the threshold.
-    last = (types < 0) & (total > 0)
-    if last.any():
-        adequate_p = np.stack(
-            [
-                np.where(amp[t] >= need, probs[rows, k_index, zone[np.newaxis, :], t], 0.0)
-                for t in range(params.n_types)
-            ],
-            axis=-1,
+    by_amp = np.argsort(amp, kind="stable")
+    sorted_amp = amp[by_amp]
+    ps = probs[..., by_amp]
+    cum = np.zeros((*ps.shape[:-1], n_types + 1))
+    np.cumsum(ps, axis=-1, out=cum[..., 1:])  # cum[..., L]: probability of the L smallest
+    table = np.ascontiguousarray(np.moveaxis(cum, -1, 0).reshape(n_types + 1, -1))
+    k = n_phases(masks).astype(np.int64)
+    k[:, feeder.source] = 0
+    level = np.minimum(np.searchsorted(sorted_amp, need, side="left"), n_types)  # (n, b)
+    cell = (np.arange(n)[:, np.newaxis] * 3 + np.clip(k, 1, 3) - 1) * n_zones + feeder.zone
+    lo = table.take(level * table.shape[1] + cell)
+    hi = table[n_types].take(cell)
+    x = lo + rng.random((n, b)) * (hi - lo)
+    ranked = np.zeros((n, b), dtype=np.int64)
+    for t in range(1, n_types):
+        ranked += x >= table[t].take(cell)
+    # An empty adequate part, or rounding onto a type of probability zero: decided below.
+    weight = table.reshape(-1).take((ranked + 1) * table.shape[1] + cell) - table.reshape(-1).take(
+        ranked * table.shape[1] + cell
+    )
+    has = hi - lo > 0
+    slip = has & ((weight <= 0) | (ranked < level))
+    if slip.any():
+        rows = np.nonzero(slip)
+        pw = np.where(
+            np.arange(n_types) >= level[rows][:, None],
+            np.diff(cum, axis=-1).reshape(-1, n_types)[cell[rows]],
+            0.0,
         )
-        types[last] = adequate_p[last].argmax(axis=-1)
+        ranked[rows] = pw.argmax(axis=1)
+    types = by_amp[np.minimum(ranked, n_types - 1)]
     n_parallel = np.ones((n, b), dtype=np.int64)
     # No allowed type adequate: the smallest adequate type of the whole menu ...
-    fallback = types < 0
+    fallback = ~has
     if fallback.any():
-        by_amp = np.argsort(amp, kind="stable")
-        sorted_amp = amp[by_amp]
-        pos = np.searchsorted(sorted_amp, need[fallback], side="left")
-        fits = pos < amp.size
-        chosen = np.where(fits, by_amp[np.minimum(pos, amp.size - 1)], by_amp[-1])
-        types[fallback] = chosen
+        pos = level[fallback]
+        fits = pos < n_types
+        types[fallback] = np.where(fits, by_amp[np.minimum(pos, n_types - 1)], by_amp[-1])
         # ... or the largest in parallel circuits.
         n_parallel[fallback] = np.where(
             fits, 1, np.ceil(need[fallback] / sorted_amp[-1]).astype(np.int64)
@@ -329,11 +379,13 @@ def conductor_arrays(
     from .models.impedance import TYPE_FIELDS, BayesianImpedanceModel
 
     arrays = BayesianImpedanceModel(params).line_arrays(types, rng=rng)
-    m = np.where(n_parallel > 0, n_parallel, 1).astype(float)
-    for name in TYPE_FIELDS[:4]:
-        arrays[name] = arrays[name] / m
-    for name in TYPE_FIELDS[4:]:
-        arrays[name] = arrays[name] * m
+    several = n_parallel > 1
+    if several.any():
+        m = n_parallel[several].astype(float)
+        for name in TYPE_FIELDS[:4]:
+            arrays[name][several] /= m
+        for name in TYPE_FIELDS[4:]:
+            arrays[name][several] *= m
     return arrays
 
 
@@ -344,6 +396,7 @@ def plan_transformers(
     *,
     margin: float = DESIGN_MARGIN,
     ratings_mva: tuple[float, ...] = TRAFO_RATINGS_MVA,
+    power_kva: np.ndarray | None = None,
 ) -> np.ndarray:
     """Rating [MVA] of the transformer into each bus, shape (n, n_buses), NaN for lines.
 
@@ -354,7 +407,8 @@ def plan_transformers(
     out = np.full(ensemble.bus_phases.shape, np.nan)
     if not trafo.any():
         return out
-    s = downstream_power_kva(feeder, ensemble)[:, trafo].sum(axis=2)
+    power = downstream_power_kva(feeder, ensemble) if power_kva is None else power_kva
+    s = power[:, trafo].sum(axis=2)
     need = margin * np.abs(s) / 1000.0
     ratings = np.asarray(ratings_mva, dtype=float)
     pos = np.minimum(np.searchsorted(ratings, need, side="left"), ratings.size - 1)
@@ -545,12 +599,22 @@ def plan_ensemble(
     start = time.perf_counter()
     if params.n_zones != feeder.n_zones:
         feeder = feeder.with_zones(params.n_zones)
+    power = downstream_power_kva(feeder, ensemble)
     types, n_parallel = choose_conductors(
-        feeder, ensemble, params, rng=type_rng, margin=rules.margin
+        feeder,
+        ensemble,
+        params,
+        rng=type_rng,
+        margin=rules.margin,
+        current_ka=downstream_current_ka(feeder, ensemble, power_kva=power),
     )
     arrays = conductor_arrays(params, types, n_parallel, rng=variation_rng)
     sn = plan_transformers(
-        feeder, ensemble, margin=rules.margin, ratings_mva=rules.trafo_ratings_mva
+        feeder,
+        ensemble,
+        margin=rules.margin,
+        ratings_mva=rules.trafo_ratings_mva,
+        power_kva=power,
     )
     metadata = {
         **ensemble.metadata,
