@@ -100,7 +100,7 @@ MAX_FEEDER_KW = 4000.0
 #: Line length [km] one feeder may cover (the area model's rule).
 MAX_FEEDER_KM = 8.0
 #: Rounds of conductor upgrades of the voltage step.
-MAX_VOLTAGE_ITERATIONS = 4
+MAX_VOLTAGE_ITERATIONS = 6
 #: Step of the substation tap [p.u.] and its positions either side of neutral: +-10 % in 16
 #: steps of 1.25 %, a common on-load tap changer range (an assumption, stated as such).
 TAP_STEP_PU = 0.0125
@@ -740,10 +740,15 @@ def plan_voltages(
         lower, upper = _tap_window(result.vm_pu[rows], lv, rules)
         fits = lower <= upper + 1e-12
         delta = np.where(lower > 0, lower, np.where(upper < 0, upper, 0.0))
-        delta = np.where(fits, delta, (lower + upper) / 2)
         steps = np.where(
             delta > 0, np.ceil(delta / TAP_STEP_PU - 1e-9), np.floor(delta / TAP_STEP_PU + 1e-9)
-        ).astype(np.int64)
+        )
+        # Whole steps must land inside the window; else the tap cannot do it alone: take the
+        # step nearest the window's middle and upgrade conductors to narrow the spread.
+        shift = steps * TAP_STEP_PU
+        fits &= (shift >= lower - 1e-12) & (shift <= upper + 1e-12)
+        steps = np.where(fits, steps, np.round((lower + upper) / 2 / TAP_STEP_PU))
+        steps = np.nan_to_num(steps, nan=0.0, posinf=0.0, neginf=0.0).astype(np.int64)
         new_tap = np.clip(tap[rows] + steps, -TAP_POSITIONS, TAP_POSITIONS)
         fixable = fits & (new_tap == tap[rows] + steps)
         # The tap acts on the set point; the start is the set point the ensemble had.
