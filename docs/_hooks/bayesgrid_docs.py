@@ -28,6 +28,7 @@ GUIDES = [
     ("Topology from OpenStreetMap", "topology.md"),
     ("Power model and learning", "learning.md"),
     ("Line impedances", "impedance.md"),
+    ("Planning and feasibility", "planning.md"),
     ("Reliability", "reliability.md"),
     ("pandapower adapter", "pandapower.md"),
     ("OpenDSS adapter", "opendss.md"),
