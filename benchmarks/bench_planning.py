@@ -81,7 +81,7 @@ def _q(values: np.ndarray) -> dict[str, float | None]:
 
 def run_case(case: tuple[Any, ...], n: int, plan: bool, seed: int) -> dict[str, Any]:
     """One ``generate`` run; per-realisation feasibility figures."""
-    from bayesgrid_plugins.pipeline import GenerateConfig, generate
+    from bayesgrid_plugins.app.pipeline import GenerateConfig, generate
 
     name, _, path, point, dist = case
     with tempfile.TemporaryDirectory() as tmp:

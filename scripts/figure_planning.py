@@ -19,7 +19,7 @@ import numpy as np
 def main() -> None:
     from matplotlib.figure import Figure
 
-    from bayesgrid_plugins.pipeline import GenerateConfig, generate
+    from bayesgrid_plugins.app.pipeline import GenerateConfig, generate
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--n", type=int, default=50)
