@@ -9,9 +9,9 @@ import numpy as np
 import pytest
 
 from bayesgrid_plugins.app.cli import main
+from bayesgrid_plugins.app.pipeline import GenerateConfig, generate
 from bayesgrid_plugins.ensemble import Ensemble
 from bayesgrid_plugins.feasibility import feasibility_of
-from bayesgrid_plugins.app.pipeline import GenerateConfig, generate
 
 # The default area (1.5 km around central Monaco, 2021 buses): unplanned, some of these
 # realisations overload the lines out of the substation (measured: 9 of 20).
