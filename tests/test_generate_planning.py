@@ -52,3 +52,30 @@ def test_small_area_planned_vs_unplanned_through_the_api(tmp_path: Path) -> None
     assert plain.ensemble.line_type is None and plain.ensemble.source_vm_pu is None
     again = feasibility_of(plain.power_flow, plain.feeder)
     np.testing.assert_array_equal(again.feasible, plain.feasibility.feasible)
+
+
+def test_run_exits_1_on_an_infeasible_realisation(capsys: pytest.CaptureFixture[str]) -> None:
+    import argparse
+    from types import SimpleNamespace
+
+    from bayesgrid_plugins import Feeder
+    from bayesgrid_plugins.app.cli_scale import _run_exit
+
+    feeder = Feeder(["s", "a"], [-1, 0], [0.0, 1.0], vn_kv=13.8)
+    good = {
+        "converged": np.array([True, True]),
+        "vm_min_pu": np.full((2, 3), 0.97),
+        "vm_max_pu": np.full((2, 3), 1.0),
+        "max_loading_percent": np.array([50.0, 60.0]),
+    }
+    bad = {**good, "converged": np.array([True, False])}
+    low = {**good, "vm_min_pu": np.array([[0.97] * 3, [0.94, 0.97, 0.97]])}
+    args = argparse.Namespace(allow_infeasible=False)
+    assert _run_exit(SimpleNamespace(feeders=[feeder], results=[good]), args) == 0
+    assert _run_exit(SimpleNamespace(feeders=[feeder, feeder], results=[good, bad]), args) == 1
+    assert "1 of 4 realisations are not feasible (1 did not converge)" in capsys.readouterr().err
+    assert _run_exit(SimpleNamespace(feeders=[feeder], results=[low]), args) == 1
+    capsys.readouterr()
+    allowed = argparse.Namespace(allow_infeasible=True)
+    assert _run_exit(SimpleNamespace(feeders=[feeder], results=[low]), allowed) == 0
+    assert capsys.readouterr().err.startswith("warning: ")
