@@ -38,6 +38,13 @@ LINE_FIELDS = (
 )
 #: Optional per-bus fields, shape (n_realisations, n_buses), set by the reliability models.
 BUS_FIELDS = ("caifi", "caidi_h")
+#: Optional planning record, shape (n_realisations, n_buses), set by
+#: :func:`bayesgrid_plugins.planning.plan_ensemble`: conductor type index of each line (-1 at the
+#: source), its number of parallel circuits, and the rating [MVA] of the transformer into each
+#: bus (NaN where the branch is a line).
+PLAN_FIELDS = ("line_type", "n_parallel", "trafo_sn_mva")
+#: Optional per-realisation source voltage set point [p.u.] (the substation tap), shape (n,).
+SOURCE_FIELD = "source_vm_pu"
 
 
 def check_line_data(ensemble: Ensemble, lines: np.ndarray, bus_id: np.ndarray) -> None:
@@ -119,6 +126,15 @@ class Ensemble:
         Customer average interruption frequency [interruptions / customer interrupted / year].
     caidi_h : ndarray, optional
         Customer average interruption duration [h / interruption].
+    line_type, n_parallel : ndarray of int, optional
+        Planned conductor type index of each line (an index into the impedance model's types,
+        -1 at the source) and its number of parallel circuits (the line data above already
+        include them).
+    trafo_sn_mva : ndarray of float, optional
+        Planned rating [MVA] of the transformer into each bus (NaN where the branch is a line).
+    source_vm_pu : ndarray of float, shape (n,), optional
+        Voltage set point [p.u.] of the source (the substation's tap position); engines use
+        their default set point when it is absent.
     metadata : dict
         Provenance: model ids, seed, feeder name. JSON-serialisable.
 
@@ -148,6 +164,10 @@ class Ensemble:
     max_i_ka: np.ndarray | None = None
     caifi: np.ndarray | None = None
     caidi_h: np.ndarray | None = None
+    line_type: np.ndarray | None = None
+    n_parallel: np.ndarray | None = None
+    trafo_sn_mva: np.ndarray | None = None
+    source_vm_pu: np.ndarray | None = None
     metadata: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -160,8 +180,9 @@ class Ensemble:
             "q_kvar": (n, b, 3),
             "power_factor": (n,),
             "draw": (n,),
+            SOURCE_FIELD: (n,),
         }
-        expected.update({name: (n, b) for name in LINE_FIELDS + BUS_FIELDS})
+        expected.update({name: (n, b) for name in LINE_FIELDS + BUS_FIELDS + PLAN_FIELDS})
         for name, shape in expected.items():
             value = getattr(self, name)
             if value is not None and np.shape(value) != shape:

@@ -338,11 +338,14 @@ def to_dss_commands(
     src = feeder.source
     vn = feeder.vn_kv
     r1s, x1s, r0s, x0s = _source_impedance(float(vn[src]), options.source)
+    source_pu = (
+        options.source.vm_pu if ensemble.source_vm_pu is None else float(ensemble.source_vm_pu[k])
+    )
     commands = [
         "clear",
         f"set defaultbasefrequency={_fmt(options.frequency_hz)}",
         f"new circuit.{options.name} bus1={names[src]}.1.2.3 phases=3 "
-        f"basekv={_fmt(vn[src])} pu={_fmt(options.source.vm_pu)} angle=0 "
+        f"basekv={_fmt(vn[src])} pu={_fmt(source_pu)} angle=0 "
         f"r1={_fmt(r1s)} x1={_fmt(x1s)} r0={_fmt(r0s)} x0={_fmt(x0s)}",
     ]
     params = line_parameters(feeder, ensemble, k, options)

@@ -193,6 +193,9 @@ def _apply(dss: Any, layout: _Layout, ensemble: Ensemble, k: int) -> None:
         loads.Idx(idx)
         loads.kW(kw)
         loads.kvar(kvar)
+    if ensemble.source_vm_pu is not None:  # the planned substation tap
+        dss.Vsources.First()
+        dss.Vsources.PU(float(ensemble.source_vm_pu[k]))
     if not layout.options.all_three_phase and all(
         getattr(ensemble, name) is None for name in _SAMPLED_LINE_FIELDS
     ):

@@ -537,6 +537,23 @@ def set_realisation(net: Any, ensemble: Ensemble, realisation: int) -> bool:
         if tagged.any():
             changed |= _set_line_values(lines, tagged, index, ensemble, k)
 
+    if ensemble.source_vm_pu is not None and len(net.ext_grid) == 1:  # the planned tap
+        vm = float(ensemble.source_vm_pu[k])
+        changed |= not np.isclose(float(net.ext_grid["vm_pu"].iloc[0]), vm)
+        net.ext_grid["vm_pu"] = vm
+
+    trafo = net.trafo
+    if ensemble.trafo_sn_mva is not None and ID_COLUMN in trafo.columns and len(trafo):
+        # The planned rating of this realisation (vk and vkr are per unit of it).
+        tagged = trafo[ID_COLUMN].notna().to_numpy()
+        pos = index.get_indexer(trafo[ID_COLUMN].to_numpy()[tagged].astype(str))
+        sn = np.where(pos >= 0, ensemble.trafo_sn_mva[k, np.maximum(pos, 0)], np.nan)
+        planned = np.isfinite(sn)
+        if planned.any():
+            rows = trafo.index[tagged][planned]
+            changed |= not np.allclose(trafo.loc[rows, "sn_mva"].to_numpy(float), sn[planned])
+            trafo.loc[rows, "sn_mva"] = sn[planned]
+
     bus = net.bus
     if ID_COLUMN in bus.columns and "phases" in bus.columns and len(bus):
         tagged = bus[ID_COLUMN].notna().to_numpy()

@@ -20,21 +20,23 @@ from __future__ import annotations
 
 import logging
 import time
+import warnings
 from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
+from scipy.sparse.linalg import MatrixRankWarning
 
+from bayesgrid_plugins.engines import result_from_arrays
 from bayesgrid_plugins.ensemble import Ensemble
 from bayesgrid_plugins.errors import AdapterError
 from bayesgrid_plugins.feeder import Feeder
-from bayesgrid_plugins.phases import PHASE_ABC
 
 from ._netmap import KIND_LINE, KIND_TRAFO, bus_labels, check_aligned, fed_branches
-from .populate import set_realisation
-from .results import PowerFlowResult, voltage_unbalance_percent
+from .populate import ID_COLUMN, populate_loads, set_realisation
+from .results import PowerFlowResult
 
-__all__ = ["FLAT_START_MAX_SHIFT_DEGREE", "check_3ph_ready", "solve_ensemble"]
+__all__ = ["FLAT_START_MAX_SHIFT_DEGREE", "check_3ph_ready", "check_filled", "solve_ensemble"]
 
 logger = logging.getLogger(__name__)
 
@@ -51,6 +53,7 @@ _TRAFO_3PH = (
     "si0_hv_partial",
 )
 _GRID_3PH = ("s_sc_max_mva", "rx_max", "x0x_max", "r0x0_max")
+_BITS = np.array([1, 2, 4], dtype=np.uint8)
 
 
 def _missing(frame: Any, columns: Sequence[str], table: str) -> list[str]:
@@ -123,14 +126,19 @@ def _run(
     realisation: int,
 ) -> None:
     try:
-        pp.runpp_3ph(
-            net,
-            numba=numba,
-            init=init,
-            max_iteration=max_iteration,
-            tolerance_mva=tolerance_mva,
-            recycle=recycle,
-        )
+        with warnings.catch_warnings():
+            # A diverging solve warns of singular matrices and NaN divisions on its way to
+            # non-finite voltages; those are caught below and reported as not converged.
+            warnings.simplefilter("ignore", RuntimeWarning)
+            warnings.simplefilter("ignore", MatrixRankWarning)
+            pp.runpp_3ph(
+                net,
+                numba=numba,
+                init=init,
+                max_iteration=max_iteration,
+                tolerance_mva=tolerance_mva,
+                recycle=recycle,
+            )
     except (KeyError, ValueError, IndexError, TypeError, np.linalg.LinAlgError) as exc:
         raise AdapterError(
             f"pandapower.runpp_3ph failed on realisation {realisation} with {exc!r}; check the "
@@ -221,6 +229,7 @@ def solve_ensemble(
     from pandapower.powerflow import LoadflowNotConverged
 
     check_aligned(feeder, ensemble)
+    check_filled(net, feeder, ensemble)
     check_3ph_ready(net)
     if realisations is None:
         chosen = np.arange(ensemble.n_realisations)
@@ -254,29 +263,37 @@ def solve_ensemble(
         start = time.perf_counter()
         changed = set_realisation(net, ensemble, int(k))
         recycle = _RECYCLE if (reuse and recycle_ok and not changed) else None
-        try:
-            _run(pp, net, use_numba, start_from, max_iteration, tolerance_mva, recycle, int(k))
-        except LoadflowNotConverged as first:
-            if start_from == "dc":
-                exc = first
+        recycle_ok = False  # until this realisation has solved with finite voltages
+        exc: Exception | None = None
+        for _attempt in range(3):
+            try:
+                _run(pp, net, use_numba, start_from, max_iteration, tolerance_mva, recycle, int(k))
+                exc = None
+            except LoadflowNotConverged as failure:
+                exc = failure
+            if exc is None and _finite_voltages(net, labels, ensemble.bus_phases[int(k)]):
+                break
+            if exc is None:
+                exc = LoadflowNotConverged(
+                    "runpp_3ph reported convergence with non-finite voltages"
+                )
+            if recycle is not None:
+                recycle = None  # the cached matrices may be stale: solve from scratch once
+            elif start_from != "dc":
+                # a flat start can stall where a DC-initialised one converges: retry once
+                start_from = "dc"
+                logger.info("flat start failed on realisation %d; using a DC start", int(k))
             else:
-                try:
-                    # a flat start can stall where a DC-initialised one converges: retry once
-                    _run(pp, net, use_numba, "dc", max_iteration, tolerance_mva, None, int(k))
-                    exc = None
-                    start_from = "dc"
-                    logger.info("flat start failed on realisation %d; using a DC start", int(k))
-                except LoadflowNotConverged as again:
-                    exc = again
-            if exc is not None:
-                elapsed[row] = time.perf_counter() - start
-                recycle_ok = False
-                if raise_on_failure:
-                    raise AdapterError(
-                        f"pandapower.runpp_3ph did not converge for realisation {int(k)}: {exc}"
-                    ) from exc
-                logger.warning("realisation %d did not converge", int(k))
-                continue
+                break
+        if exc is not None:
+            elapsed[row] = time.perf_counter() - start
+            net.converged = False
+            if raise_on_failure:
+                raise AdapterError(
+                    f"pandapower.runpp_3ph did not converge for realisation {int(k)}: {exc}"
+                ) from exc
+            logger.warning("realisation %d did not converge (%s)", int(k), exc)
+            continue
         recycle_ok = True
         if bus_rows is None:
             bus_rows = net.res_bus_3ph.index.get_indexer(labels)
@@ -294,20 +311,6 @@ def solve_ensemble(
         converged[row] = bool(net.converged)
         elapsed[row] = time.perf_counter() - start
 
-    masks = ensemble.bus_phases[chosen]
-    present = (masks[..., None] & np.array([1, 2, 4], dtype=np.uint8)) != 0
-    vm = np.where(present, vm, np.nan)
-    vm_min = np.fmin.reduce(vm, axis=1)
-    vm_max = np.fmax.reduce(vm, axis=1)
-    three = masks == PHASE_ABC
-    complex_v = vm * np.exp(1j * np.deg2rad(va))
-    vuf = voltage_unbalance_percent(complex_v)
-    vuf = np.where(three, vuf, np.nan)
-    vuf_max = np.fmax.reduce(vuf, axis=1)
-    not_ok = ~converged
-    vm_min[not_ok] = np.nan
-    vm_max[not_ok] = np.nan
-    vuf_max[not_ok] = np.nan
     logger.debug(
         "solved %d realisations (%d converged) in %.3f s, numba=%s",
         n,
@@ -315,15 +318,14 @@ def solve_ensemble(
         float(elapsed.sum()),
         use_numba,
     )
-    return PowerFlowResult(
-        bus_id=feeder.bus_id.copy(),
-        realisations=chosen,
-        vm_pu=vm,
-        converged=converged,
-        line_loading_percent=loading,
-        vm_min_pu=vm_min,
-        vm_max_pu=vm_max,
-        vuf_percent=vuf_max,
+    # Counted as converged only with every voltage finite (the core's one rule).
+    return result_from_arrays(
+        feeder,
+        ensemble,
+        chosen,
+        vm * np.exp(1j * np.deg2rad(va)),
+        converged,
+        loading,
         engine="pandapower",
         elapsed_s=elapsed,
         metadata={
@@ -333,3 +335,62 @@ def solve_ensemble(
             "tolerance_mva": tolerance_mva,
         },
     )
+
+
+def _finite_voltages(net: Any, labels: np.ndarray, masks: np.ndarray) -> bool:
+    """True when every phase voltage of the feeder's buses that exists is finite and positive."""
+    res = net.res_bus_3ph
+    if not len(res):
+        return False
+    rows = res.index.get_indexer(labels)
+    vm = res[["vm_a_pu", "vm_b_pu", "vm_c_pu"]].to_numpy(dtype=float)[rows]
+    present = (np.asarray(masks, dtype=np.uint8)[:, None] & _BITS) != 0
+    live = np.where(present, vm, 1.0)
+    return bool((np.isfinite(live) & (live > 0)).all())
+
+
+def check_filled(net: Any, feeder: Feeder, ensemble: Ensemble) -> None:
+    """Fill ``net`` from ``ensemble`` when it holds only its own loads; refuse another's.
+
+    A net none of whose loads is tagged with our bus ids (never filled) is filled in place by
+    :func:`~pandapower_ext.populate.populate_loads`, which replaces its own loads. A net whose
+    tagged loads miss buses where ``ensemble`` has loads, or that still holds untagged loads in
+    service, was filled from something else: solving it would silently solve other loads, so
+    it is refused.
+
+    Raises
+    ------
+    AdapterError
+        Naming what does not match and what to do.
+    """
+    loads = net.asymmetric_load
+    tagged: set[str] = set()
+    if ID_COLUMN in loads.columns and len(loads):
+        tagged = {str(b) for b in loads[ID_COLUMN].dropna().tolist()}
+    if not tagged:
+        logger.warning(
+            "the net was not filled from this ensemble (no load carries %r); replacing its "
+            "loads by the ensemble's (populate_loads)",
+            ID_COLUMN,
+        )
+        populate_loads(net, feeder, ensemble)
+        return
+    wanted = {str(b) for b in np.asarray(ensemble.bus_id)[ensemble.has_load.any(axis=0)]}
+    missing = sorted(wanted - tagged)
+    if missing:
+        raise AdapterError(
+            f"the net was filled from another ensemble: {len(missing)} buses (e.g. "
+            f"{missing[:5]}) carry loads in this ensemble but none in the net. Fill it from this "
+            "ensemble first: pandapower_ext.populate_loads(net, feeder, ensemble)."
+        )
+    own = 0
+    if len(net.load):
+        own += int(net.load["in_service"].astype(bool).sum())
+    if ID_COLUMN in loads.columns:
+        own += int((loads[ID_COLUMN].isna() & loads["in_service"].astype(bool)).sum())
+    if own:
+        raise AdapterError(
+            f"the net holds {own} loads in service that are not the ensemble's and would be "
+            "solved with it; fill it with pandapower_ext.populate_loads(net, feeder, ensemble), "
+            "which replaces them."
+        )

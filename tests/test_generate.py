@@ -58,6 +58,8 @@ def test_every_output_is_written_and_consistent(run: Path) -> None:
         "demand.png",
         "voltages.png",
         "reliability.png",
+        "line_loading.png",
+        "voltage_profile.png",
         "reliability",
         "manifest.json",
     }

@@ -121,6 +121,7 @@ def add_generate_command(subparsers: Any) -> None:
         "--overwrite", action="store_true", help="replace a non-empty output folder"
     )
     add_demand_options(parser)
+    add_feasibility_flags(parser)
     parser.set_defaults(handler=cmd_generate)
 
 
@@ -159,6 +160,39 @@ def add_demand_options(parser: Any) -> None:
     )
 
 
+def add_feasibility_flags(parser: Any) -> None:
+    """``--no-planning`` and ``--allow-infeasible``."""
+    parser.add_argument(
+        "--no-planning",
+        dest="plan",
+        action="store_false",
+        help="keep unplanned grids: conductors drawn by zone and phase count only, no feeder "
+        "split, no tap (default: every realisation planned for its demand, see docs/planning)",
+    )
+    parser.add_argument(
+        "--allow-infeasible",
+        action="store_true",
+        help="exit 0 even when a realisation did not converge or violates a limit",
+    )
+
+
+def infeasible_exit(feasibility: Any, args: argparse.Namespace) -> int:
+    """Exit status of a run: 1 (after one line on standard error) when a realisation is not
+    feasible, unless ``--allow-infeasible``."""
+    if feasibility is None or feasibility.all_feasible:
+        return 0
+    bad = feasibility.infeasible
+    not_conv = int((~feasibility.converged).sum())
+    shown = ", ".join(str(k) for k in bad[:10].tolist()) + (" ..." if bad.size > 10 else "")
+    allowed = getattr(args, "allow_infeasible", False)
+    sys.stderr.write(
+        f"{'warning' if allowed else 'error'}: {bad.size} of {feasibility.realisations.size} "
+        f"realisations are not feasible ({not_conv} did not converge): {shown}; see "
+        f"summary.md{'' if allowed else ' (--allow-infeasible to accept)'}\n"
+    )
+    return 0 if allowed else 1
+
+
 def config_from_args(args: argparse.Namespace) -> Any:
     """The :class:`~bayesgrid_plugins.app.pipeline.GenerateConfig` of parsed arguments."""
     from .pipeline import GenerateConfig
@@ -193,6 +227,7 @@ def config_from_args(args: argparse.Namespace) -> Any:
         demand_total_kw=args.demand_total_kw,
         demand_file=args.demand_file,
         demand_cv=args.demand_cv,
+        plan=getattr(args, "plan", True),
     )
 
 
@@ -210,7 +245,7 @@ def cmd_generate(args: argparse.Namespace) -> int:
             f"{len(result.ensemble)} realisations of a {result.feeder.n_buses}-bus feeder"
             f"{solved}; written to {result.out}/ (see summary.md)"
         )
-    return 0
+    return infeasible_exit(result.feasibility, args)
 
 
 def add_validate_command(subparsers: Any) -> None:

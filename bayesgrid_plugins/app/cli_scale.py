@@ -9,6 +9,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 __all__ = [
     "add_hosting_capacity_command",
     "add_run_command",
@@ -128,6 +130,12 @@ def add_run_command(subparsers: Any) -> None:
         action="store_true",
         help="also keep every bus's per-phase voltage (24 bytes per bus and realisation)",
     )
+    parser.add_argument(
+        "--allow-infeasible",
+        action="store_true",
+        help="exit 0 even when a realisation did not converge, leaves the voltage limits "
+        "(0.95-1.05 p.u.; 0.90-1.10 p.u. where a region has LV buses) or overloads a line",
+    )
     parser.set_defaults(handler=cmd_run)
 
 
@@ -241,7 +249,35 @@ def cmd_run(args: argparse.Namespace) -> int:
                 f"lowest voltage median {_median(vmin):.4f} p.u., highest loading median "
                 f"{_median(arrays['max_loading_percent']):.1f} %"
             )
-    return 0
+    return _run_exit(result, args)
+
+
+def _run_exit(result: Any, args: argparse.Namespace) -> int:
+    """1 (after one line on standard error) when a realisation is not feasible."""
+    from ..equipment import LV_MAX_KV
+    from ..planning import LV_LIMITS_PU, MV_LIMITS_PU
+
+    bad_total = not_conv = total = 0
+    for feeder, arrays in zip(result.feeders, result.results):
+        lo, hi = LV_LIMITS_PU if (feeder.vn_kv <= LV_MAX_KV).any() else MV_LIMITS_PU
+        conv = np.asarray(arrays["converged"], dtype=bool)
+        with np.errstate(invalid="ignore"):
+            vmin = np.fmin.reduce(np.asarray(arrays["vm_min_pu"], dtype=float), axis=1)
+            vmax = np.fmax.reduce(np.asarray(arrays["vm_max_pu"], dtype=float), axis=1)
+            loading = np.asarray(arrays["max_loading_percent"], dtype=float)
+            ok = conv & (vmin >= lo) & (vmax <= hi) & ~(loading > 100.0)
+        total += conv.size
+        not_conv += int((~conv).sum())
+        bad_total += int((~ok).sum())
+    if not bad_total:
+        return 0
+    allowed = getattr(args, "allow_infeasible", False)
+    sys.stderr.write(
+        f"{'warning' if allowed else 'error'}: {bad_total} of {total} realisations are not "
+        f"feasible ({not_conv} did not converge)"
+        f"{'' if allowed else '; --allow-infeasible to accept'}\n"
+    )
+    return 0 if allowed else 1
 
 
 def _median(values: Any) -> float:

@@ -11,6 +11,7 @@ The host engines are imported only when the chosen engine or format needs them.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import logging
 import os
 import shutil
@@ -123,6 +124,11 @@ class GenerateConfig:
         CSV with columns ``bus``, ``p_kw``: the demand per bus.
     demand_cv : float, optional
         Coefficient of variation of the demand level across realisations (default from data).
+    plan : bool
+        Plan every realisation (:mod:`bayesgrid_plugins.planning`): split heavy feeders, size
+        conductors and transformers to the realisation's demand and, with an engine, set the
+        substation tap and upgrade conductors until voltages are within limits. False keeps
+        unplanned grids (conductors drawn by zone and phase count only).
 
     Examples
     --------
@@ -152,11 +158,13 @@ class GenerateConfig:
     demand_total_kw: float | None = None
     demand_file: Path | None = None
     demand_cv: float | None = None
+    plan: bool = True
 
 
 @dataclass
 class GenerateResult:
-    """What :func:`generate` produced."""
+    """What :func:`generate` produced (``feasibility``: a
+    :class:`~bayesgrid_plugins.feasibility.Feasibility` when an engine solved)."""
 
     out: Path
     feeder: Feeder
@@ -166,6 +174,7 @@ class GenerateResult:
     reliability: Any = None
     files: dict[str, list[Path]] = field(default_factory=dict)
     timings_s: dict[str, float] = field(default_factory=dict)
+    feasibility: Any = None
 
 
 def check_output_folder(out: Path, *, overwrite: bool) -> None:
@@ -421,17 +430,42 @@ def generate(config: GenerateConfig, *, progress: ProgressFactory | None = None)
     # One independent stream per model, all from the run's seed.
     power_rng, impedance_rng, reliability_rng = np.random.SeedSequence(seed).spawn(3)
     model = BayesianPowerModel(config.posterior)
-    if config.sampler == "conditioned":
-        ensemble = sample_place(
-            feeder, demand, config.n, model=model, rng=np.random.default_rng(power_rng)
-        )
-    else:
-        ensemble = model.sample(feeder, config.n, rng=np.random.default_rng(power_rng))
+
+    def draw(on: Feeder, count: int, rng: Any) -> Ensemble:
+        if config.sampler == "conditioned":
+            return sample_place(on, demand, count, model=model, rng=rng)
+        return model.sample(on, count, rng=rng)
+
+    if config.plan:
+        from ..planning import split_for_planning
+
+        feeder = split_for_planning(feeder, draw, config.n, seed)
+        osm = dataclasses.replace(osm, feeder=feeder)
+    ensemble = draw(feeder, config.n, np.random.default_rng(power_rng))
     step.update(1)
-    ensemble = BayesianImpedanceModel().sample(
-        feeder, config.n, rng=np.random.default_rng(impedance_rng), ensemble=ensemble
-    )
+    if config.plan:
+        from ..planning import plan_ensemble
+
+        ensemble = plan_ensemble(feeder, ensemble, rng=np.random.default_rng(impedance_rng))
+    else:
+        ensemble = BayesianImpedanceModel().sample(
+            feeder, config.n, rng=np.random.default_rng(impedance_rng), ensemble=ensemble
+        )
     step.update(2)
+    power_flow = None
+    if config.plan and config.engine != "none":
+        from ..planning import plan_voltages
+
+        timings["sampling"] = time.perf_counter() - start
+        step.close()
+        step = _make_progress(progress, f"planning voltages ({config.engine})", 1)
+        start = time.perf_counter()
+        ensemble, power_flow = plan_voltages(feeder, ensemble, config.engine)
+        timings["planning_voltages"] = time.perf_counter() - start
+        step.update(1)
+        step.close()
+        step = _make_progress(progress, "sampling reliability", 3)
+        start = time.perf_counter()
     reliability = ReliabilityModel().run(
         feeder, config.n, rng=np.random.default_rng(reliability_rng), ensemble=ensemble
     )
@@ -440,17 +474,29 @@ def generate(config: GenerateConfig, *, progress: ProgressFactory | None = None)
     )
     step.update(3)
     step.close()
-    timings["sampling"] = time.perf_counter() - start
+    timings["sampling"] = timings.get("sampling", 0.0) + time.perf_counter() - start
 
-    power_flow = None
     checked = None
-    if config.engine != "none":
+    if config.engine != "none" and power_flow is None:
         step = _make_progress(progress, f"solving ({config.engine})", config.n)
         start = time.perf_counter()
         power_flow = solve(config.engine, feeder, ensemble, progress=step)
         step.close()
         timings["power_flow"] = time.perf_counter() - start
+    if power_flow is not None:
         checked = cross_check(feeder, ensemble, power_flow)
+
+    feasibility = None
+    if power_flow is not None:
+        from ..feasibility import feasibility_of
+
+        feasibility = feasibility_of(power_flow, feeder)
+        if not feasibility.all_feasible:
+            logger.warning(
+                "%d of %d realisations are not feasible (see summary.md)",
+                int((~feasibility.feasible).sum()),
+                feasibility.realisations.size,
+            )
 
     files: dict[str, list[Path]] = {}
     with staged_folder(out, overwrite=config.overwrite) as stage:
@@ -476,6 +522,10 @@ def generate(config: GenerateConfig, *, progress: ProgressFactory | None = None)
             stage / "reliability", feeder, reliability, chosen
         )
         files["figures"] = write_figures(stage, osm, ensemble, power_flow, reliability)
+        if power_flow is not None:
+            from .feasibility_report import write_feasibility_figures
+
+            files["figures"] += write_feasibility_figures(stage, feeder, power_flow)
         step.update(len(formats) + 1)
         timings["writing"] = time.perf_counter() - start
         summary = build_summary(
@@ -484,6 +534,8 @@ def generate(config: GenerateConfig, *, progress: ProgressFactory | None = None)
         if summary.get("power_flow") is not None and checked is not None:
             summary["power_flow"]["cross_check"] = checked
         summary["demand"] = demand_summary(demand, ensemble, config.sampler)
+        summary["planning"] = ensemble.metadata.get("planning") if config.plan else None
+        summary["feasibility"] = None if feasibility is None else feasibility.summary()
         files["summary"] = write_summary(stage, summary)
         # Written last: lists every file with its size and checksum, and marks the run complete.
         files["manifest"] = [
@@ -493,7 +545,9 @@ def generate(config: GenerateConfig, *, progress: ProgressFactory | None = None)
         step.close()
     # Paths now live under the final folder.
     files = {k: [out / Path(p).relative_to(stage) for p in v] for k, v in files.items()}
-    return GenerateResult(out, feeder, ensemble, power_flow, summary, reliability, files, timings)
+    return GenerateResult(
+        out, feeder, ensemble, power_flow, summary, reliability, files, timings, feasibility
+    )
 
 
 def place_demand_of(osm: Any, config: GenerateConfig) -> Any:

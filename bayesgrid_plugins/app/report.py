@@ -278,6 +278,9 @@ def to_markdown(summary: dict[str, Any]) -> str:
             "(95th percentile over realisations)",
             "",
         ]
+    from .feasibility_report import feasibility_markdown
+
+    lines += feasibility_markdown(summary)
     rel = summary.get("reliability")
     if rel:
         lines += [

@@ -177,6 +177,9 @@ def overhead_from_impedance(ensemble: Ensemble, types: Any = None) -> np.ndarray
     from .impedance import ImpedanceParameters
 
     params = ImpedanceParameters.default() if types is None else types
+    if ensemble.line_type is not None and int(ensemble.line_type.max()) < params.n_types:
+        # A planned ensemble records each line's type (parallel circuits change impedances).
+        return params.overhead[np.maximum(ensemble.line_type, 0)] > 0.5
     names = ("r1_ohm_per_km", "x1_ohm_per_km", "r0_ohm_per_km", "x0_ohm_per_km")
     if any(getattr(ensemble, name) is None for name in names):
         raise ParameterError("the ensemble has no line impedances; sample them first")

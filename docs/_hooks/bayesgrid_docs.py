@@ -28,6 +28,7 @@ GUIDES = [
     ("Topology from OpenStreetMap", "topology.md"),
     ("Power model and learning", "learning.md"),
     ("Line impedances", "impedance.md"),
+    ("Planning and feasibility", "planning.md"),
     ("Reliability", "reliability.md"),
     ("pandapower adapter", "pandapower.md"),
     ("OpenDSS adapter", "opendss.md"),
@@ -103,6 +104,12 @@ API_PAGES = [
         "bayesgrid_plugins.app.scale",
         "Many regions and realisations on Dask or serially.",
     ),
+    (
+        "api/planning.md",
+        "Planning",
+        "bayesgrid_plugins.planning",
+        "Conductors, transformers, feeders and taps sized to each realisation's demand.",
+    ),
     ("api/pandapower_ext.md", "pandapower_ext", "pandapower_ext", "The pandapower adapter."),
     ("api/opendss_ext.md", "opendss_ext", "opendss_ext", "The OpenDSS adapter."),
     ("api/pgm_ext.md", "pgm_ext", "pgm_ext", "The power-grid-model adapter."),
@@ -110,6 +117,7 @@ API_PAGES = [
 
 #: Extra modules documented at the end of an API page (page -> modules).
 API_EXTRA = {
+    "api/planning.md": ["bayesgrid_plugins.feasibility"],
     "api/learn.md": [
         "bayesgrid_plugins.learn.counting",
         "bayesgrid_plugins.learn.power_fit",
