@@ -24,6 +24,7 @@ from . import _moved
 from .ensemble import Ensemble
 from .errors import (
     AdapterError,
+    CircuitFileError,
     BayesGridError,
     DuplicateEngineError,
     DuplicateExporterError,
@@ -72,6 +73,7 @@ _LAZY = {
 __all__ = [
     "SCENARIOS",
     "AdapterError",
+    "CircuitFileError",
     "BayesGridError",
     "BayesianDurationModel",
     "BayesianFrequencyModel",

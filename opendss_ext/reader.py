@@ -38,6 +38,8 @@ from bayesgrid_plugins.feeder import DEFAULT_N_ZONES, Feeder
 from bayesgrid_plugins.training import TrainingTable, make_training_table
 
 from .engine import LENGTH_UNIT_KM, bus_name, new_engine, node_mask, run_commands
+from .quoting import dss_path
+from .scripts import check_script_files
 
 __all__ = [
     "OpenDSSCircuit",
@@ -166,7 +168,7 @@ def _rewritten_master(master: Path, loads_file: str) -> str:
                 )
             target = replacement
             swapped += 1
-        out.append(f"{indent}{verb}{gap}[{target}]{rest}")
+        out.append(f"{indent}{verb}{gap}{dss_path(target)}{rest}")
     if swapped == 0:
         raise ParameterError(
             f"loads_file={loads_file!r}: the master {str(master)!r} redirects to no Loads.dss, "
@@ -181,8 +183,14 @@ def compile_master(
     dss: Any = None,
     loads_file: str | None = None,
     max_iterations: int = 20,
+    allowed_dirs: list[str | os.PathLike[str]] | None = None,
 ) -> Any:
     """Compile a master ``.dss`` file in an isolated engine context.
+
+    Before the engine sees anything, the files the master reads are checked
+    (:func:`~opendss_ext.scripts.check_script_files`): no redirect cycle, at most 16 nested
+    files, every file a regular file inside the master's folder or the folder above it (or in
+    ``allowed_dirs``).
 
     Parameters
     ----------
@@ -197,24 +205,34 @@ def compile_master(
         paths; nothing is written beside the data.
     max_iterations : int, default 20
         ``Set Maxiterations`` after compiling (IEEE 8500 needs 20 to converge).
+    allowed_dirs : list of path, optional
+        More folders the circuit's scripts may read from.
 
     Returns
     -------
     opendssdirect context
         The engine holding the compiled circuit. The working directory is left unchanged.
+
+    Raises
+    ------
+    FileNotFoundError
+        If the master does not exist.
+    CircuitFileError
+        If the master or a file it reads breaks the rules above.
     """
     master = Path(master_dss_path).resolve()
-    if not master.is_file():
+    if not master.exists():
         raise FileNotFoundError(f"master_dss_path {str(master)!r} is not a file.")
+    check_script_files(master, allowed_dirs=allowed_dirs)
     engine = new_engine(dss)
     if loads_file is None:
-        run_commands(engine, [f"compile [{master}]"], what=f"circuit {master.name}")
+        run_commands(engine, [f"compile {dss_path(master)}"], what=f"circuit {master.name}")
     else:
         text = _rewritten_master(master, loads_file)
         with tempfile.TemporaryDirectory(prefix="bayesgrid-dss-") as tmp:
             copy = Path(tmp) / master.name
             copy.write_text(text, encoding="utf-8")
-            run_commands(engine, [f"compile [{copy}]"], what=f"circuit {master.name}")
+            run_commands(engine, [f"compile {dss_path(copy)}"], what=f"circuit {master.name}")
     run_commands(engine, [f"set maxiterations={int(max_iterations)}"])
     return engine
 
