@@ -24,8 +24,8 @@ from . import _moved
 from .ensemble import Ensemble
 from .errors import (
     AdapterError,
-    CircuitFileError,
     BayesGridError,
+    CircuitFileError,
     DuplicateEngineError,
     DuplicateExporterError,
     FeederValidationError,
@@ -73,12 +73,12 @@ _LAZY = {
 __all__ = [
     "SCENARIOS",
     "AdapterError",
-    "CircuitFileError",
     "BayesGridError",
     "BayesianDurationModel",
     "BayesianFrequencyModel",
     "BayesianImpedanceModel",
     "BayesianPowerModel",
+    "CircuitFileError",
     "DuplicateEngineError",
     "DuplicateExporterError",
     "Ensemble",

@@ -13,8 +13,9 @@ script tree first, with our own parser, and refuses:
   (separated by ``os.pathsep``), and a ``datapath`` outside them. OpenDSS runs every line of a
   script and echoes a line it cannot run in its error, so a stray script could leak a file;
 * a referenced file (script or data: ``buscoords``, ``file=``, ``csvfile=``, ...) that is
-  missing, or not a regular file (a FIFO or device would block reading). Data files may lie anywhere (the SMART-DS feeders read load profiles three folders
-  up); OpenDSS reads only numbers from them and does not echo their lines.
+  missing, or not a regular file (a FIFO or device would block reading). Data files may lie
+  anywhere (the SMART-DS feeders read load profiles three folders up); OpenDSS reads only
+  numbers from them and does not echo their lines.
 
 Errors name the file, the line and what to do, never the contents of a referenced file.
 """

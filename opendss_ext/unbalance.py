@@ -27,7 +27,6 @@ from __future__ import annotations
 import logging
 import os
 import shutil
-import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -41,6 +40,7 @@ from bayesgrid_plugins.feeder import Feeder
 from bayesgrid_plugins.models.conditioned import sample_conditioned
 from bayesgrid_plugins.models.power import BayesianPowerModel, PowerParameters
 from bayesgrid_plugins.scenarios import resolve_parameters
+from bayesgrid_plugins.staging import clean_stale_staging, make_staging_dir
 
 from .engine import bus_name, node_mask, run_commands
 from .quoting import dss_bus, dss_element, dss_path
@@ -253,13 +253,14 @@ class UnbalancedCircuit:
         out.mkdir(parents=True, exist_ok=True)
         chosen = range(self.ensemble.n_realisations) if realisations is None else realisations
         written = []
+        clean_stale_staging(out)
         for k in chosen:
             target = out / f"realisation_{int(k):04d}"
             if target.exists() and not overwrite:
                 raise OutputExistsError(
                     f"{str(target)!r} exists already; pass overwrite=True to replace it."
                 )
-            stage = Path(tempfile.mkdtemp(prefix=f".{target.name}.partial-", dir=out))
+            stage = make_staging_dir(out, target.name, kind="unbalance")
             try:
                 engine = self.build(int(k))
                 # OpenDSS creates the folder it saves into: give it a fresh name inside stage.

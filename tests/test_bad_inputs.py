@@ -27,6 +27,7 @@ from bayesgrid_plugins.app.pipeline import check_ensemble_size
 from bayesgrid_plugins.errors import (
     AdapterError,
     BayesGridError,
+    CircuitFileError,
     FeederValidationError,
     OutputExistsError,
     ParameterError,
@@ -35,7 +36,12 @@ from bayesgrid_plugins.errors import (
     UnknownExporterError,
 )
 from bayesgrid_plugins.feeder import Feeder
-from bayesgrid_plugins.fileio import MANIFEST_FILE, atomic_write_text, verify_manifest
+from bayesgrid_plugins.fileio import (
+    MANIFEST_FILE,
+    atomic_write_text,
+    verify_manifest,
+    write_manifest,
+)
 from bayesgrid_plugins.models.power import BayesianPowerModel, PowerParameters
 from bayesgrid_plugins.posterior import default_parameter_path
 from bayesgrid_plugins.topology import default_extract, feeder_from_osm
@@ -346,8 +352,8 @@ calcvoltagebases
         (
             "new line.l1",
             "redirect Missing.dss\nnew line.l1",
-            AdapterError,
-            ["Redirect file not found", "Missing.dss", "Fix the input"],
+            CircuitFileError,
+            [r"Master\.dss' line 5 refers to .*Missing\.dss", "does not exist", "fix the path"],
         ),
         (
             "bus1=b2.1",
@@ -606,6 +612,7 @@ def test_cli_failing_final_rename_keeps_the_previous_result(capsys, tmp_path, mo
     out = tmp_path / "out"
     out.mkdir()
     (out / "previous.txt").write_text("kept")
+    write_manifest(out)  # an earlier bayesgrid output: --overwrite may replace it
     real = os.replace
 
     def refuse(src, dst):
@@ -616,7 +623,7 @@ def test_cli_failing_final_rename_keeps_the_previous_result(capsys, tmp_path, mo
     monkeypatch.setattr(os, "replace", refuse)
     code, err = run_cli(capsys, [*FAST, "--out", str(out), "--format", "npz", "--overwrite"])
     assert code == 1 and "could not write the output folder" in err
-    assert tree(tmp_path) == ["out", "out/previous.txt"]
+    assert tree(tmp_path) == ["out", "out/.bayesgrid", "out/manifest.json", "out/previous.txt"]
     assert (out / "previous.txt").read_text() == "kept"
 
 
