@@ -343,6 +343,28 @@ def read_osm_file(
     return raw, footprints
 
 
+def header_bounds(path: str | os.PathLike[str]) -> tuple[float, float, float, float] | None:
+    """``(west, south, east, north)`` [deg] an OSM file declares in its header, or None."""
+    import osmium
+
+    try:
+        reader = osmium.io.Reader(str(path), osmium.osm.osm_entity_bits.NOTHING)
+        try:
+            box = reader.header().box()
+        finally:
+            reader.close()
+        if not box.valid():
+            return None
+        return (
+            float(box.bottom_left.lon),
+            float(box.bottom_left.lat),
+            float(box.top_right.lon),
+            float(box.top_right.lat),
+        )
+    except (RuntimeError, ValueError, OSError):
+        return None
+
+
 def check_streets_found(raw: RawStreets, region: Region | None, *, source: str) -> None:
     """Raise a clear error when ``raw`` has no street segment left."""
     if raw.seg_a.size:
