@@ -165,6 +165,11 @@ def _check_file(path: str | os.PathLike[str]) -> Path:
         )
     if file.is_dir():
         raise ParameterError(f"path {str(file)!r} is a folder; pass the OSM file inside it.")
+    if not file.is_file():
+        raise ParameterError(
+            f"path {str(file)!r} is not a regular file (a FIFO, socket or device would block "
+            "reading); save the OSM data to a file and pass that."
+        )
     name = file.name.lower()
     if not name.endswith(OSM_SUFFIXES):
         raise ParameterError(
