@@ -9,6 +9,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from .cli_types import seed
+
 __all__ = [
     "add_hosting_capacity_command",
     "add_run_command",
@@ -55,7 +57,7 @@ def _shared_arguments(parser: argparse.ArgumentParser, default_out: str) -> None
     )
     parser.add_argument(
         "--seed",
-        type=int,
+        type=seed,
         help="random seed (default: the resumed run's, else random and reported)",
     )
     parser.add_argument(
