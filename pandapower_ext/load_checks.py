@@ -66,8 +66,8 @@ def check_load_rows(net: Any, *, include_asymmetric: bool = True) -> None:
                 first = int(np.flatnonzero(bad)[0])
                 raise ParameterError(
                     f"net.{table}.{column} is not a finite number in {int(bad.sum())} "
-                    f"in-service rows, for example row {frame.index[first]!r} "
-                    f"({frame[column].iloc[first]!r}); give every load a number (0 for none) "
+                    f"in-service rows, for example row {frame.index[first]} "
+                    f"({frame[column].iloc[first]}); give every load a number (0 for none) "
                     "or set those rows out of service."
                 )
         bus = pd.to_numeric(frame["bus"], errors="coerce").to_numpy(dtype=float)
@@ -79,6 +79,6 @@ def check_load_rows(net: Any, *, include_asymmetric: bool = True) -> None:
         if missing:
             row, b = missing[0]
             raise ParameterError(
-                f"net.{table} row {row!r} sits on bus {b!r}, which net.bus does not have "
+                f"net.{table} row {row} sits on bus {b:g}, which net.bus does not have "
                 f"({len(missing)} such rows); fix the bus index of those loads or remove them."
             )
