@@ -783,21 +783,18 @@ for _id, _what, _change, _frags in [
 
 
 @case(
-    "pp-two-grids",
+    "pp-no-grid",
     "pandapower",
-    "two external grids",
+    "a net without an external grid",
     "feeder_from_net(net)",
     "FeederValidationError",
-    "2 in-service external grids",
-    "keep one",
+    "no in-service external grid",
 )
 def _(tmp: Path) -> None:
-    import pandapower as pp
-
     import pandapower_ext
 
     net = _net()
-    pp.create_ext_grid(net, 2)
+    net.ext_grid.drop(net.ext_grid.index, inplace=True)
     pandapower_ext.feeder_from_net(net)
 
 

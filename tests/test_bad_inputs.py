@@ -744,7 +744,7 @@ def test_catalogue(item: Case, tmp_path, capsys, monkeypatch):
     import faulthandler
     import time
 
-    from bayesgrid_plugins import pipeline
+    from bayesgrid_plugins.app import pipeline
 
     if item.needs == "shared" and not SHARED_DATA.is_dir():
         pytest.skip("shared test data not available")

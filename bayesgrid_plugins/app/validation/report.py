@@ -137,7 +137,7 @@ class ValidationReport:
 
     def write(self, out_dir: str | os.PathLike[str], *, overwrite: bool = False) -> Path:
         """Write ``report.json`` and ``report.md`` into ``out_dir``, atomically as a folder."""
-        from ..staging import staged_folder
+        from ...staging import staged_folder
 
         out = Path(out_dir)
         if out.exists() and not overwrite:
