@@ -1443,6 +1443,24 @@ def _(tmp: Path) -> list[str]:
 
 
 @case(
+    "path-run-foreign-overwrite",
+    "paths",
+    "bayesgrid run --out a folder of someone else's files --overwrite (used to delete them)",
+    "bayesgrid run",
+    "exit 1",
+    "holds files bayesgrid did not write",
+    "thesis.tex",
+)
+def _(tmp: Path) -> list[str]:
+    (tmp / "mine").mkdir()
+    (tmp / "mine" / "thesis.tex").write_text("precious")
+    return cli(
+        tmp, "run", "--serial", "-n", "1", "--region", "43.73,7.42,100", "--out", "{tmp}/mine",
+        "--overwrite",
+    )  # fmt: skip
+
+
+@case(
     "path-out-nonempty",
     "paths",
     "--out a non-empty folder, no --overwrite",
