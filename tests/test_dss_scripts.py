@@ -6,6 +6,7 @@ import os
 import subprocess
 import sys
 import textwrap
+import time
 from pathlib import Path
 
 import pytest
@@ -158,3 +159,25 @@ def test_error_is_ours(tmp_path):
         from opendss_ext.reader import compile_master
 
         compile_master(path)
+
+
+def test_compiling_has_a_time_limit(tmp_path):
+    """A master that solves for a long time is abandoned after timeout_s, with a clear error."""
+    from bayesgrid_plugins.errors import AdapterError
+    from opendss_ext.reader import compile_master
+
+    path = master(tmp_path, "set mode=yearly number=300000\nsolve")
+    start = time.perf_counter()
+    with pytest.raises(AdapterError, match=r"took longer than 0\.3 s.*Remove long solves"):
+        compile_master(path, timeout_s=0.3)
+    assert time.perf_counter() - start < 5.0
+    # Without the long solve it compiles well within the default limit.
+    assert compile_master(master(tmp_path / "ok")).Circuit.Name() == "t"
+
+
+def test_compile_timeout_must_be_positive(tmp_path):
+    from bayesgrid_plugins.errors import ParameterError
+    from opendss_ext.reader import compile_master
+
+    with pytest.raises(ParameterError, match="timeout_s"):
+        compile_master(master(tmp_path), timeout_s=-1)
