@@ -74,3 +74,10 @@ def test_each_rule_names_its_cause(figures, cause):
     args.update(figures)
     with pytest.raises(FeederValidationError, match=cause):
         check_plausible(**args, extent_km=1.0, source="x.osm")
+
+
+def test_with_the_check_off_a_continent_spanning_feeder_is_still_refused_clearly(tmp_path):
+    """It used to end in scipy's 'data must be finite' ValueError (not one of ours)."""
+    path = duplicated(tmp_path, -33.9, 151.2)
+    with pytest.raises(FeederValidationError, match="too far from the substation to be projected"):
+        feeder_from_osm(path=path, plausibility=False, max_buses=None)
