@@ -1132,6 +1132,20 @@ for _id, _n, _frag in [
 
 
 @case(
+    "api-impedance-huge",
+    "API",
+    "BayesianImpedanceModel().sample(feeder, n=10**9)",
+    "BayesianImpedanceModel().sample",
+    "ParameterError",
+    "ask for at most",
+)
+def _(tmp: Path) -> None:
+    from bayesgrid_plugins import BayesianImpedanceModel
+
+    BayesianImpedanceModel().sample(_tiny(), 10**9, rng=1)
+
+
+@case(
     "api-conditioned-huge",
     "API",
     "sample_conditioned(..., n=10**9)",
