@@ -25,6 +25,7 @@ from .ensemble import Ensemble
 from .errors import (
     AdapterError,
     BayesGridError,
+    CircuitFileError,
     DuplicateEngineError,
     DuplicateExporterError,
     FeederValidationError,
@@ -77,6 +78,7 @@ __all__ = [
     "BayesianFrequencyModel",
     "BayesianImpedanceModel",
     "BayesianPowerModel",
+    "CircuitFileError",
     "DuplicateEngineError",
     "DuplicateExporterError",
     "Ensemble",

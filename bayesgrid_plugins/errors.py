@@ -12,6 +12,7 @@ from __future__ import annotations
 __all__ = [
     "AdapterError",
     "BayesGridError",
+    "CircuitFileError",
     "DuplicateEngineError",
     "DuplicateExporterError",
     "FeederValidationError",
@@ -151,6 +152,18 @@ class AdapterError(BayesGridError, RuntimeError):
     >>> check_3ph_ready(net)  # a net without zero-sequence line data  # doctest: +SKIP
     Traceback (most recent call last):
     AdapterError: line: r0_ohm_per_km, x0_ohm_per_km, c0_nf_per_km missing
+    """
+
+
+class CircuitFileError(BayesGridError, ValueError):
+    """A circuit script refers to files it must not read: a cycle, too deep, outside its folder.
+
+    Examples
+    --------
+    >>> from opendss_ext import read_circuit
+    >>> read_circuit("loop/Master.dss")  # redirects to itself  # doctest: +SKIP
+    Traceback (most recent call last):
+    CircuitFileError: '.../Master.dss' line 3 redirects in a cycle (Master.dss -> Master.dss) ...
     """
 
 

@@ -258,9 +258,20 @@ def verify_manifest(folder: str | os.PathLike[str], *, hashes: bool = True) -> l
     if not ok or document.get("complete") is not True:
         raise PosteriorMismatchError(f"{str(path)!r} is not a complete bayesgrid manifest.")
     problems = []
+    root = base.resolve()
     for name, entry in files.items():
         target = base / name
-        if ".." in Path(name).parts or not target.is_file():
+        if not isinstance(entry, dict):
+            problems.append(f"{name} has no size and digest in the manifest")
+            continue
+        if Path(name).is_absolute() or ".." in Path(name).parts or ":" in Path(name).drive:
+            # Never follow: a manifest must not make us read (or report on) files elsewhere.
+            problems.append(f"{name} points outside the folder; not checked")
+            continue
+        if root not in target.resolve().parents:
+            problems.append(f"{name} leads outside the folder (a link); not checked")
+            continue
+        if not target.is_file():
             problems.append(f"{name} is missing")
         elif target.stat().st_size != entry.get("bytes"):
             problems.append(f"{name} has {target.stat().st_size} bytes, not {entry.get('bytes')}")

@@ -111,6 +111,11 @@ def read_parameters(
         raise PosteriorMismatchError(
             f"parameter file {str(source)!r} is a folder; pass the .json file inside it."
         )
+    if source.exists() and not source.is_file():
+        raise PosteriorMismatchError(
+            f"parameter file {str(source)!r} is not a regular file (a FIFO, socket or device "
+            "would block reading); save the parameters to a file and pass that."
+        )
     if not source.is_file():
         raise FileNotFoundError(
             f"parameter file {str(source)!r} does not exist; pass the path of a file written "
@@ -140,6 +145,15 @@ def read_parameters(
     raw = document.get("parameters")
     if not isinstance(raw, dict):
         raise PosteriorMismatchError(f'{str(source)!r} has no "parameters" object.')
+    for key, value in raw.items():
+        bad = _first_non_number(value)
+        if bad is not None:
+            where, leaf = bad
+            raise PosteriorMismatchError(
+                f"parameter {key!r} in {str(source)!r} holds {json.dumps(leaf)} "
+                f"({type(leaf).__name__}) at {where or 'its top level'}; every parameter entry "
+                "must be a JSON number. Write the file again with .save()."
+            )
     try:
         parameters = {k: np.asarray(v, dtype=float) for k, v in raw.items()}
     except (TypeError, ValueError) as exc:
@@ -153,6 +167,24 @@ def read_parameters(
             "with .save()."
         )
     return parameters, dict(provenance)
+
+
+def _first_non_number(value: Any) -> tuple[str, Any] | None:
+    """``(index path, leaf)`` of the first entry of nested lists that is not a number.
+
+    ``true``/``false`` and strings such as ``"5"`` are not numbers here, although NumPy would
+    turn them into 1.0 and 5.0.
+    """
+    stack: list[tuple[str, Any]] = [("", value)]
+    while stack:
+        where, item = stack.pop()
+        if isinstance(item, list):
+            if all(type(x) is float or type(x) is int for x in item):
+                continue
+            stack.extend((f"{where}[{i}]", x) for i, x in reversed(list(enumerate(item))))
+        elif type(item) is not float and type(item) is not int:
+            return where, item
+    return None
 
 
 class ParameterFile:

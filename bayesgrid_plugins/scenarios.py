@@ -76,7 +76,16 @@ def parse_shares(text: str) -> tuple[float, float, float]:
     return float(a), float(b), float(c)
 
 
+def _not_text_or_bool(name: str, value: Any) -> None:
+    """Refuse booleans and strings, which ``float()`` would silently turn into numbers."""
+    if isinstance(value, (bool, np.bool_, str, bytes)):
+        raise ParameterError(
+            f"{name} must be a number, got {value!r} ({type(value).__name__}); pass a float."
+        )
+
+
 def _positive(name: str, value: Any) -> float:
+    _not_text_or_bool(name, value)
     try:
         number = float(value)
     except (TypeError, ValueError):
@@ -239,6 +248,7 @@ def scenario_parameters(
         overrides["p3"] = p3_draws[0].tolist()
     mu = base.p_mu_kw
     if p_mu_kw is not None:
+        _not_text_or_bool("p_mu_kw", p_mu_kw)
         try:
             value = float(p_mu_kw)
         except (TypeError, ValueError):

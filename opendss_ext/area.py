@@ -47,6 +47,7 @@ from .builder import (
 )
 from .defaults import LV_MAX_KV
 from .engine import new_engine, run_commands
+from .quoting import dss_bus, dss_element
 
 __all__ = ["area_bus_names", "solve_area", "to_area_dss_commands"]
 
@@ -98,7 +99,8 @@ def _transformer(
     noload = 100.0 * t.pfe_kw / kva
     imag = float(np.sqrt(max(t.i0_percent**2 - noload**2, 0.0)))
     return (
-        f"new transformer.{name} phases=3 windings=2 buses=[{bus_hv}.1.2.3 {bus_lv}.1.2.3] "
+        f"new {dss_element('transformer', name)} phases=3 windings=2 "
+        f"buses=[{dss_bus(bus_hv, '1.2.3')} {dss_bus(bus_lv, '1.2.3')}] "
         f"conns=[{conns}] kvs=[{_fmt(kv_hv)} {_fmt(kv_lv)}] kvas=[{_fmt(kva)} {_fmt(kva)}] "
         f"%rs=[{_fmt(t.vkr_percent / 2)} {_fmt(t.vkr_percent / 2)}] xhl={_fmt(x)} "
         f"%noloadloss={_fmt(noload)} %imag={_fmt(imag)}"
@@ -156,7 +158,8 @@ def to_area_dss_commands(
     commands = [
         "clear",
         f"set defaultbasefrequency={_fmt(options.frequency_hz)}",
-        f"new circuit.{options.name} bus1={t_names[tr.slack]}.1.2.3 phases=3 "
+        f"new {dss_element('circuit', options.name)} bus1={dss_bus(t_names[tr.slack], '1.2.3')} "
+        "phases=3 "
         f"basekv={_fmt(slack_kv)} pu={_fmt(options.source.vm_pu)} angle=0 "
         f"r1={_fmt(r1s)} x1={_fmt(x1s)} r0={_fmt(r0s)} x0={_fmt(x0s)}",
     ]
@@ -187,8 +190,8 @@ def to_area_dss_commands(
             1000.0 * t.max_i_ka * p,
         )
         commands.append(
-            f"new line.tl{j} bus1={t_names[tr.line_from[j]]}.1.2.3 "
-            f"bus2={t_names[tr.line_to[j]]}.1.2.3 phases=3 linecode={code} "
+            f"new line.tl{j} bus1={dss_bus(t_names[tr.line_from[j]], '1.2.3')} "
+            f"bus2={dss_bus(t_names[tr.line_to[j]], '1.2.3')} phases=3 linecode={code} "
             f"length={_fmt(tr.line_length_km[j])} units=km"
         )
     for j in range(tr.trafo_hv.size):
@@ -257,7 +260,8 @@ def to_area_dss_commands(
             )
             nodes = _NODES[mask]
             commands.append(
-                f"new line.l_{names[i]} bus1={names[par]}.{nodes} bus2={names[i]}.{nodes} "
+                f"new {dss_element('line', 'l_' + names[i])} bus1={dss_bus(names[par], nodes)} "
+                f"bus2={dss_bus(names[i], nodes)} "
                 f"phases={n_ph} linecode={code} length={_fmt(fd.length_km[i])} units=km"
             )
         p, q = ens.p_kw[k], ens.q_kvar[k]
@@ -269,7 +273,8 @@ def to_area_dss_commands(
                 if not (int(load_mask[i]) >> phase) & 1:
                     continue
                 loads.append(
-                    f"new load.d_{names[i]}_{_PHASE_LETTERS[phase]} bus1={names[i]}.{phase + 1} "
+                    f"new {dss_element('load', 'd_' + names[i] + '_' + _PHASE_LETTERS[phase])} "
+                    f"bus1={dss_bus(names[i], (phase + 1,))} "
                     f"phases=1 conn=wye kv={_fmt(kv)} kw={_fmt(p[i, phase])} "
                     f"kvar={_fmt(q[i, phase])} model=1 vminpu={_fmt(options.vminpu)} "
                     f"vmaxpu={_fmt(options.vmaxpu)}"

@@ -51,6 +51,7 @@ from .defaults import (
     SourceType,
 )
 from .engine import new_engine, run_commands
+from .quoting import dss_bus, dss_element, dss_quote
 
 __all__ = [
     "CircuitOptions",
@@ -251,7 +252,7 @@ def _linecode(
     xs, xm = (2 * x1 + x0) / 3, (x0 - x1) / 3
     cs, cm = (2 * c1 + c0) / 3, (c0 - c1) / 3
     return (
-        f"new linecode.{name} nphases={n} units=km rmatrix={_matrix(rs, rm, n)} "
+        f"new {dss_element('linecode', name)} nphases={n} units=km rmatrix={_matrix(rs, rm, n)} "
         f"xmatrix={_matrix(xs, xm, n)} cmatrix={_matrix(cs, cm, n)} normamps={_fmt(amps)}"
     )
 
@@ -344,7 +345,8 @@ def to_dss_commands(
     commands = [
         "clear",
         f"set defaultbasefrequency={_fmt(options.frequency_hz)}",
-        f"new circuit.{options.name} bus1={names[src]}.1.2.3 phases=3 "
+        f"new {dss_element('circuit', options.name)} bus1={dss_bus(names[src], '1.2.3')} "
+        "phases=3 "
         f"basekv={_fmt(vn[src])} pu={_fmt(source_pu)} angle=0 "
         f"r1={_fmt(r1s)} x1={_fmt(x1s)} r0={_fmt(r0s)} x0={_fmt(x0s)}",
     ]
@@ -371,8 +373,9 @@ def to_dss_commands(
             )
         nodes = _NODES[mask]
         line_commands.append(
-            f"new line.l_{names[i]} bus1={names[feeder.parent[i]]}.{nodes} "
-            f"bus2={names[i]}.{nodes} phases={n_ph} linecode={code} "
+            f"new {dss_element('line', f'l_{names[i]}')} "
+            f"bus1={dss_bus(names[feeder.parent[i]], nodes)} "
+            f"bus2={dss_bus(names[i], nodes)} phases={n_ph} linecode={dss_quote(code)} "
             f"length={_fmt(feeder.length_km[i])} units=km"
         )
     commands.extend(line_commands)
@@ -384,7 +387,8 @@ def to_dss_commands(
             if not (int(load_mask[i]) >> phase) & 1:
                 continue
             commands.append(
-                f"new load.d_{names[i]}_{_PHASE_LETTERS[phase]} bus1={names[i]}.{phase + 1} "
+                f"new {dss_element('load', f'd_{names[i]}_{_PHASE_LETTERS[phase]}')} "
+                f"bus1={dss_bus(names[i], (phase + 1,))} "
                 f"phases=1 conn=wye kv={_fmt(kv)} kw={_fmt(p[i, phase])} "
                 f"kvar={_fmt(q[i, phase])} model=1 vminpu={_fmt(options.vminpu)} "
                 f"vmaxpu={_fmt(options.vmaxpu)}"

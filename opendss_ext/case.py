@@ -21,6 +21,7 @@ from bayesgrid_plugins.feeder import Feeder
 
 from .builder import CircuitOptions, check_inputs, dss_bus_names
 from .engine import new_engine, run_commands
+from .quoting import dss_bus, dss_element
 from .solve import _apply, _check_fits, populate_circuit, solve
 
 __all__ = ["OpenDSSCase", "OpenDSSEngine", "circuit_options"]
@@ -166,8 +167,9 @@ class OpenDSSCase(EngineCase):
             for p in range(3):
                 if (int(union[i]) >> p) & 1:
                     commands.append(
-                        f"new generator.inj_{names[i]}_{'abc'[p]} bus1={names[i]}.{p + 1} "
-                        f"phases=1 kv={kv:.10g} kw=0 kvar=0 model=1 vminpu=0.5 vmaxpu=1.5"
+                        f"new {dss_element('generator', 'inj_' + names[i] + '_' + 'abc'[p])} "
+                        f"bus1={dss_bus(names[i], (p + 1,))} phases=1 kv={kv:.10g} kw=0 kvar=0 "
+                        "model=1 vminpu=0.5 vmaxpu=1.5"
                     )
                     bus.append(i)
                     phase.append(p)

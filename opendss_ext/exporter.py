@@ -13,7 +13,6 @@ import contextlib
 import os
 import re
 import shutil
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +22,12 @@ from bayesgrid_plugins import hookimpl
 from bayesgrid_plugins.errors import OutputExistsError, ParameterError
 from bayesgrid_plugins.exporters.base import ExportRequest
 from bayesgrid_plugins.fileio import atomic_write_text
+from bayesgrid_plugins.staging import (
+    MARKER_FILE,
+    clean_stale_staging,
+    make_staging_dir,
+    write_marker,
+)
 
 from .builder import CircuitOptions, check_inputs, dss_bus_names, to_dss_commands
 
@@ -105,7 +110,7 @@ def write_dss_folder(
     coords = "".join(
         f"{names[i]},{xy[i, 0]:.10g},{xy[i, 1]:.10g}\n" for i in np.flatnonzero(has_xy)
     )
-    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
+    tmp = make_staging_dir(target.parent, target.name, kind="opendss export")
     try:
         for name, lines in (
             ("Master.dss", master),
@@ -115,12 +120,14 @@ def write_dss_folder(
         ):
             atomic_write_text(tmp / name, "\n".join(lines) + "\n", overwrite=False)
         atomic_write_text(tmp / "BusCoords.csv", coords, overwrite=False)
+        (tmp / MARKER_FILE).unlink()  # the finished folder holds the script files only
         if target.exists():
             if not overwrite:
                 raise OutputExistsError(
                     f"{str(target)!r} appeared while it was being written; nothing replaced."
                 )
-            old = target.with_name(f".{target.name}.old")
+            old = target.with_name(f".{target.name}.old-{os.getpid()}")
+            write_marker(target, "opendss export")  # a kill now leaves a removable folder
             os.replace(target, old)
             os.replace(tmp, target)
             shutil.rmtree(old, ignore_errors=True)
@@ -167,6 +174,7 @@ class OpenDSSExporter:
         n = request.ensemble.n_realisations
         out = []
         width = max(len(str(n - 1)), 1)
+        clean_stale_staging(request.output_dir)
         for k in request.realisations:
             if not -n <= int(k) < n:
                 raise IndexError(f"realisation {k!r} is out of range for {n} realisations.")

@@ -24,6 +24,7 @@ import logging
 import os
 import re
 import tempfile
+import threading
 from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
@@ -38,6 +39,8 @@ from bayesgrid_plugins.feeder import DEFAULT_N_ZONES, Feeder
 from bayesgrid_plugins.training import TrainingTable, make_training_table
 
 from .engine import LENGTH_UNIT_KM, bus_name, new_engine, node_mask, run_commands
+from .quoting import dss_path
+from .scripts import check_script_files
 
 __all__ = [
     "OpenDSSCircuit",
@@ -52,6 +55,12 @@ logger = logging.getLogger(__name__)
 #: Length [km] given to edges without a length (transformers, switches, zero-length lines) so the
 #: feeder's strictly positive lengths hold; 1 mm changes no distance noticeably.
 MIN_EDGE_KM = 1e-6
+#: Default time limit [s] of compiling a master: None (no limit) unless the environment variable
+#: ``BAYESGRID_DSS_TIMEOUT_S`` sets one. With a limit the engine compiles in a helper thread,
+#: which one test-suite run showed can crash the engine (a segmentation fault compiling the
+#: European LV test case), so it is opt-in; cycles and nesting are bounded anyway
+#: (:mod:`opendss_ext.scripts`), so only long solves in the script can take long.
+COMPILE_TIMEOUT_S: float | None = None
 _PATH_COMMAND = re.compile(r"^(\s*)(redirect|compile|buscoords)(\s+)(\S+)(.*)$", re.IGNORECASE)
 
 
@@ -166,7 +175,7 @@ def _rewritten_master(master: Path, loads_file: str) -> str:
                 )
             target = replacement
             swapped += 1
-        out.append(f"{indent}{verb}{gap}[{target}]{rest}")
+        out.append(f"{indent}{verb}{gap}{dss_path(target)}{rest}")
     if swapped == 0:
         raise ParameterError(
             f"loads_file={loads_file!r}: the master {str(master)!r} redirects to no Loads.dss, "
@@ -175,14 +184,66 @@ def _rewritten_master(master: Path, loads_file: str) -> str:
     return "\n".join(out) + "\n"
 
 
+def _compile_within(engine: Any, command: str, *, what: str, timeout_s: float | None) -> None:
+    """Run ``command`` in ``engine``, giving up after ``timeout_s`` seconds.
+
+    The engine releases the interpreter while it works, so the command runs in a daemon thread
+    and this thread waits for it. On a timeout the engine context is abandoned (it finishes or
+    dies with the process) and an error is raised.
+    """
+    if timeout_s is None:
+        run_commands(engine, [command], what=what)
+        return
+    failure: list[BaseException] = []
+
+    def work() -> None:
+        try:
+            run_commands(engine, [command], what=what)
+        except BaseException as exc:  # re-raised in the calling thread
+            failure.append(exc)
+
+    worker = threading.Thread(target=work, name="bayesgrid-dss-compile", daemon=True)
+    worker.start()
+    worker.join(timeout_s)
+    if worker.is_alive():
+        raise AdapterError(
+            f"compiling the {what} took longer than {timeout_s:g} s, so it was abandoned: the "
+            "script probably solves many steps (a yearly or daily solve, a large 'number='). "
+            "Remove long solves from the master, or pass timeout_s= (set "
+            "BAYESGRID_DSS_TIMEOUT_S) if it really needs longer."
+        )
+    if failure:
+        raise failure[0]
+
+
+def _default_timeout() -> float | None:
+    text = os.environ.get("BAYESGRID_DSS_TIMEOUT_S")
+    if not text:
+        return COMPILE_TIMEOUT_S
+    try:
+        value = float(text)
+    except ValueError:
+        raise ParameterError(
+            f"BAYESGRID_DSS_TIMEOUT_S={text!r} is not a number of seconds."
+        ) from None
+    return value if value > 0 else None
+
+
 def compile_master(
     master_dss_path: str | os.PathLike[str],
     *,
     dss: Any = None,
     loads_file: str | None = None,
     max_iterations: int = 20,
+    allowed_dirs: list[str | os.PathLike[str]] | None = None,
+    timeout_s: float | str | None = "default",
 ) -> Any:
     """Compile a master ``.dss`` file in an isolated engine context.
+
+    Before the engine sees anything, the files the master reads are checked
+    (:func:`~opendss_ext.scripts.check_script_files`): no redirect cycle, at most 16 nested
+    files, every file a regular file inside the master's folder or the folder above it (or in
+    ``allowed_dirs``).
 
     Parameters
     ----------
@@ -197,24 +258,45 @@ def compile_master(
         paths; nothing is written beside the data.
     max_iterations : int, default 20
         ``Set Maxiterations`` after compiling (IEEE 8500 needs 20 to converge).
+    allowed_dirs : list of path, optional
+        More folders the circuit's scripts may read from.
+    timeout_s : float or None, optional
+        Give up compiling after this many seconds [s]; ``None``: wait however long it takes.
+        Default :data:`COMPILE_TIMEOUT_S` (no limit) or ``BAYESGRID_DSS_TIMEOUT_S``.
 
     Returns
     -------
     opendssdirect context
         The engine holding the compiled circuit. The working directory is left unchanged.
+
+    Raises
+    ------
+    FileNotFoundError
+        If the master does not exist.
+    CircuitFileError
+        If the master or a file it reads breaks the rules above.
+    AdapterError
+        If OpenDSS rejects the script, or compiling takes longer than ``timeout_s``.
     """
     master = Path(master_dss_path).resolve()
-    if not master.is_file():
+    if not master.exists():
         raise FileNotFoundError(f"master_dss_path {str(master)!r} is not a file.")
+    check_script_files(master, allowed_dirs=allowed_dirs)
+    limit = _default_timeout() if timeout_s == "default" else timeout_s
+    if limit is not None and not (isinstance(limit, (int, float)) and limit > 0):
+        raise ParameterError(
+            f"timeout_s must be a positive number of seconds or None, not {limit!r}."
+        )
     engine = new_engine(dss)
+    what = f"circuit {master.name}"
     if loads_file is None:
-        run_commands(engine, [f"compile [{master}]"], what=f"circuit {master.name}")
+        _compile_within(engine, f"compile {dss_path(master)}", what=what, timeout_s=limit)
     else:
         text = _rewritten_master(master, loads_file)
         with tempfile.TemporaryDirectory(prefix="bayesgrid-dss-") as tmp:
             copy = Path(tmp) / master.name
             copy.write_text(text, encoding="utf-8")
-            run_commands(engine, [f"compile [{copy}]"], what=f"circuit {master.name}")
+            _compile_within(engine, f"compile {dss_path(copy)}", what=what, timeout_s=limit)
     run_commands(engine, [f"set maxiterations={int(max_iterations)}"])
     return engine
 

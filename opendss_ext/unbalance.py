@@ -27,7 +27,6 @@ from __future__ import annotations
 import logging
 import os
 import shutil
-import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -36,22 +35,26 @@ from typing import Any
 import numpy as np
 
 from bayesgrid_plugins.ensemble import Ensemble
-from bayesgrid_plugins.errors import OutputExistsError, ParameterError
+from bayesgrid_plugins.errors import AdapterError, OutputExistsError, ParameterError
 from bayesgrid_plugins.feeder import Feeder
 from bayesgrid_plugins.models.conditioned import sample_conditioned
 from bayesgrid_plugins.models.power import BayesianPowerModel, PowerParameters
 from bayesgrid_plugins.scenarios import resolve_parameters
+from bayesgrid_plugins.staging import clean_stale_staging, make_staging_dir
 
 from .engine import bus_name, node_mask, run_commands
+from .quoting import dss_bus, dss_element, dss_path
 from .reader import compile_master, read_circuit
 
-__all__ = ["UnbalancedCircuit", "circuit_load_totals", "unbalance_circuit"]
+__all__ = ["UnbalancedCircuit", "check_totals_kept", "circuit_load_totals", "unbalance_circuit"]
 
 logger = logging.getLogger(__name__)
 
 _LETTERS = ("a", "b", "c")
 #: Decimals written for kW and kvar: 1e-9 kW keeps totals to 1e-9 relative above 1 W.
 _DECIMALS = 12
+#: Largest relative change of a bus's total kW or kvar accepted after a realisation is applied.
+TOTALS_RTOL = 1e-9
 
 
 @dataclass(frozen=True)
@@ -124,6 +127,41 @@ def circuit_load_totals(dss: Any) -> dict[str, tuple[float, float]]:
     return {bus: (p, q) for bus, (p, q) in totals.items()}
 
 
+def check_totals_kept(
+    before: dict[str, tuple[float, float]],
+    after: dict[str, tuple[float, float]],
+    *,
+    what: str,
+    rtol: float = TOTALS_RTOL,
+) -> float:
+    """Largest relative change of a bus's total kW or kvar; refuse one above ``rtol``.
+
+    Raises
+    ------
+    AdapterError
+        Naming the first bus whose total changed.
+    """
+    worst, first = 0.0, None
+    for bus in sorted(set(before) | set(after)):
+        old = before.get(bus, (0.0, 0.0))
+        new = after.get(bus, (0.0, 0.0))
+        for a, b in zip(new, old):
+            err = abs(a - b) / max(abs(b), 1e-9)
+            if err > worst:
+                worst = err
+            if err > rtol and first is None:
+                first = (bus, b, a)
+    if first is not None:
+        bus, b, a = first
+        raise AdapterError(
+            f"{what}: the total load of bus {bus!r} changed from {b:.6g} to {a:.6g} (kW or "
+            "kvar) when the loads were replaced, so the circuit's element names or bus names "
+            "do not survive OpenDSS commands. Rename the circuit's loads and buses to plain "
+            "names (letters, digits, _ and -) and run again."
+        )
+    return worst
+
+
 @dataclass(frozen=True, eq=False)
 class UnbalancedCircuit:
     """Realisations of an OpenDSS circuit whose convertible loads were unbalanced.
@@ -166,7 +204,7 @@ class UnbalancedCircuit:
         position = {b: i for i, b in enumerate(self.feeder.bus_id.tolist())}
         lines = [f"! realisation {k}: {len(self.replaced)} buses unbalanced by bayesgrid"]
         for names in self.replaced.values():
-            lines += [f"Load.{name}.enabled=no" for name in names]
+            lines += [f"edit {dss_element('Load', name)} enabled=no" for name in names]
         for bus in self.replaced:
             i = position[bus]
             kv, model, vmin, vmax = self.template[bus]
@@ -176,16 +214,26 @@ class UnbalancedCircuit:
                 if kw == 0.0 and kvar == 0.0:
                     continue
                 lines.append(
-                    f"New Load.u_{bus}_{_LETTERS[j]} bus1={bus}.{j + 1} phases=1 conn=wye "
+                    f"New {dss_element('Load', f'u_{bus}_{_LETTERS[j]}')} "
+                    f"bus1={dss_bus(bus, (j + 1,))} phases=1 conn=wye "
                     f"kV={kv:.12g} kW={kw:.{_DECIMALS}g} kvar={kvar:.{_DECIMALS}g} "
                     f"model={model} vminpu={vmin:g} vmaxpu={vmax:g}"
                 )
         return lines
 
     def build(self, realisation: int, *, dss: Any = None) -> Any:
-        """Compile the circuit and apply a realisation; returns the engine context."""
+        """Compile the circuit and apply a realisation; returns the engine context.
+
+        Raises
+        ------
+        AdapterError
+            If a bus's total kW or kvar after the edits differs from the original circuit's
+            (by more than :data:`TOTALS_RTOL`): the edits did not do what they should.
+        """
         engine = compile_master(self.master, dss=dss, loads_file=self.loads_file)
+        before = circuit_load_totals(engine)
         run_commands(engine, self.commands(realisation), what=f"realisation {realisation}")
+        check_totals_kept(before, circuit_load_totals(engine), what=f"realisation {realisation}")
         return engine
 
     def write(
@@ -205,18 +253,30 @@ class UnbalancedCircuit:
         out.mkdir(parents=True, exist_ok=True)
         chosen = range(self.ensemble.n_realisations) if realisations is None else realisations
         written = []
+        clean_stale_staging(out)
         for k in chosen:
             target = out / f"realisation_{int(k):04d}"
             if target.exists() and not overwrite:
                 raise OutputExistsError(
                     f"{str(target)!r} exists already; pass overwrite=True to replace it."
                 )
-            stage = Path(tempfile.mkdtemp(prefix=f".{target.name}.partial-", dir=out))
+            stage = make_staging_dir(out, target.name, kind="unbalance")
             try:
                 engine = self.build(int(k))
                 # OpenDSS creates the folder it saves into: give it a fresh name inside stage.
                 saved = stage / "circuit"
-                run_commands(engine, [f"save circuit dir=[{saved}]"], what="saved circuit")
+                expected = circuit_load_totals(engine)
+                run_commands(engine, [f"save circuit dir={dss_path(saved)}"], what="saved circuit")
+                if not (saved / "Master.dss").is_file():
+                    raise AdapterError(
+                        f"OpenDSS did not save realisation {int(k)} into {str(saved)!r}; "
+                        "choose an output folder whose path OpenDSS can name."
+                    )
+                check_totals_kept(
+                    expected,
+                    circuit_load_totals(compile_master(saved / "Master.dss")),
+                    what=f"saved realisation {int(k)}",
+                )
                 if target.exists():
                     shutil.rmtree(target)
                 os.replace(saved, target)

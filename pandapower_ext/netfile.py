@@ -77,6 +77,11 @@ def read_net(path: str | os.PathLike[str]) -> Any:
             f"{str(source)!r} is not a pandapower JSON file ({exc}); write it with "
             "pandapower.to_json."
         ) from exc
+    if not isinstance(document, dict) or "_object" not in document:
+        raise ParameterError(
+            f"{str(source)!r} is JSON but not a pandapower net (no net object at its top "
+            "level); write the net with pandapower.to_json."
+        )
     found: set[str] = set()
     _modules(document, found)
     foreign = sorted(m for m in found if m.split(".")[0] not in ALLOWED_MODULES)

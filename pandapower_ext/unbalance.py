@@ -74,6 +74,7 @@ from bayesgrid_plugins.topology.forest import LINK_LENGTH_KM
 
 from ._netmap import ID_COLUMN, branch_edges, net_forest
 from .defaults import DEFAULT_LV_LINE, DEFAULT_MV_LINE, DEFAULT_SOURCE, DEFAULT_TRAFO, LV_MAX_KV
+from .load_checks import check_load_rows
 from .populate import load_rows
 
 __all__ = [
@@ -505,7 +506,8 @@ def unbalance_net(
     FeederValidationError
         If the net has no external grid or has three-winding transformers.
     ParameterError
-        If no load is reached by an external grid, or a bus's total P is negative.
+        If no load is reached by an external grid, a bus's total P is negative, or a load
+        row is not finite or sits on a bus the net lacks (:func:`check_load_rows`).
 
     Examples
     --------
@@ -515,6 +517,7 @@ def unbalance_net(
     >>> result.ensemble.p_kw.shape  # (100, buses, 3) [kW]  # doctest: +SKIP
     """
     params = resolve_parameters(model, scenario)
+    check_load_rows(net, include_asymmetric=include_asymmetric)
     target = net if inplace else copy.deepcopy(net)
     feeder, info = unbalance_feeder(target, n_zones=params.n_zones)
     totals = bus_load_totals(target, include_asymmetric=include_asymmetric)

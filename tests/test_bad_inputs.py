@@ -27,6 +27,7 @@ from bayesgrid_plugins.app.pipeline import check_ensemble_size
 from bayesgrid_plugins.errors import (
     AdapterError,
     BayesGridError,
+    CircuitFileError,
     FeederValidationError,
     OutputExistsError,
     ParameterError,
@@ -35,7 +36,12 @@ from bayesgrid_plugins.errors import (
     UnknownExporterError,
 )
 from bayesgrid_plugins.feeder import Feeder
-from bayesgrid_plugins.fileio import MANIFEST_FILE, atomic_write_text, verify_manifest
+from bayesgrid_plugins.fileio import (
+    MANIFEST_FILE,
+    atomic_write_text,
+    verify_manifest,
+    write_manifest,
+)
 from bayesgrid_plugins.models.power import BayesianPowerModel, PowerParameters
 from bayesgrid_plugins.posterior import default_parameter_path
 from bayesgrid_plugins.topology import default_extract, feeder_from_osm
@@ -346,8 +352,8 @@ calcvoltagebases
         (
             "new line.l1",
             "redirect Missing.dss\nnew line.l1",
-            AdapterError,
-            ["Redirect file not found", "Missing.dss", "Fix the input"],
+            CircuitFileError,
+            [r"Master\.dss' line 5 refers to .*Missing\.dss", "does not exist", "fix the path"],
         ),
         (
             "bus1=b2.1",
@@ -606,6 +612,7 @@ def test_cli_failing_final_rename_keeps_the_previous_result(capsys, tmp_path, mo
     out = tmp_path / "out"
     out.mkdir()
     (out / "previous.txt").write_text("kept")
+    write_manifest(out)  # an earlier bayesgrid output: --overwrite may replace it
     real = os.replace
 
     def refuse(src, dst):
@@ -616,7 +623,7 @@ def test_cli_failing_final_rename_keeps_the_previous_result(capsys, tmp_path, mo
     monkeypatch.setattr(os, "replace", refuse)
     code, err = run_cli(capsys, [*FAST, "--out", str(out), "--format", "npz", "--overwrite"])
     assert code == 1 and "could not write the output folder" in err
-    assert tree(tmp_path) == ["out", "out/previous.txt"]
+    assert tree(tmp_path) == ["out", "out/.bayesgrid", "out/manifest.json", "out/previous.txt"]
     assert (out / "previous.txt").read_text() == "kept"
 
 
@@ -711,3 +718,86 @@ def test_interrupted_run_leaves_nothing(capsys, tmp_path, monkeypatch):
     assert code == 130
     assert "nothing half-written" in capsys.readouterr().err
     assert list(tmp_path.iterdir()) == []
+
+
+# ----------------------------------------------------------------------------- the catalogue
+from catalogue import CASES, SHARED_DATA, Case, docs_section, render_table  # noqa: E402
+
+#: Seconds a catalogue case may take (a hang ends the whole run after HARD_LIMIT_S).
+TIME_LIMIT_S = 30.0
+HARD_LIMIT_S = 120.0
+
+
+def _expected_type(name: str) -> type[BaseException]:
+    import builtins
+
+    from bayesgrid_plugins import errors
+
+    if hasattr(errors, name):
+        return getattr(errors, name)
+    return getattr(builtins, name)
+
+
+@pytest.mark.parametrize("item", CASES, ids=[c.id for c in CASES])
+def test_catalogue(item: Case, tmp_path, capsys, monkeypatch):
+    """Every hostile input ends as asserted: our error, a CLI exit status, or accepted."""
+    import faulthandler
+    import time
+
+    from bayesgrid_plugins.app import pipeline
+
+    if item.needs == "shared" and not SHARED_DATA.is_dir():
+        pytest.skip("shared test data not available")
+    work = tmp_path / "case"
+    work.mkdir()
+    monkeypatch.chdir(work)
+    # A hang cannot stall CI: the run ends with a traceback after HARD_LIMIT_S.
+    faulthandler.dump_traceback_later(HARD_LIMIT_S, exit=True, file=sys.__stderr__)
+    start = time.perf_counter()
+    try:
+        if item.expect.startswith("exit"):
+            argv = item.run(work)
+            if argv and argv[0] == "__interrupt__":
+                argv = argv[1:]
+
+                def interrupted(*args, **kwargs):
+                    raise KeyboardInterrupt
+
+                monkeypatch.setattr(pipeline, "check_ensemble_size", interrupted)
+            code, message = run_cli(capsys, argv)
+            assert f"exit {code}" == item.expect, message
+            assert "this is a bug" not in message
+        elif item.expect == "ok":
+            message = str(item.run(work))
+        else:
+            with pytest.raises(BaseException) as info:
+                item.run(work)
+            error = info.value
+            assert isinstance(error, _expected_type(item.expect)), repr(error)
+            assert isinstance(error, (BayesGridError, FileNotFoundError)), repr(error)
+            message = str(error)
+    finally:
+        faulthandler.cancel_dump_traceback_later()
+    assert time.perf_counter() - start < TIME_LIMIT_S
+    for fragment in item.fragments:
+        assert re.search(fragment, message), (fragment, message)
+
+
+def test_catalogue_is_large_and_unique():
+    ids = [c.id for c in CASES]
+    assert len(ids) == len(set(ids))
+    assert len(CASES) >= 150
+    assert {c.area for c in CASES} >= {
+        "OSM",
+        "DSS",
+        "pandapower",
+        "parameters",
+        "options",
+        "paths",
+        "signals",
+    }
+
+
+def test_catalogue_table_is_in_the_docs():
+    """docs/robustness.md shows exactly the catalogue (python tests/catalogue.py --write-docs)."""
+    assert docs_section() == render_table()

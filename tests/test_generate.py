@@ -13,7 +13,7 @@ import pytest
 from bayesgrid_plugins.app.cli import main
 from bayesgrid_plugins.app.pipeline import GenerateConfig, generate, load_power_flow
 from bayesgrid_plugins.ensemble import Ensemble
-from bayesgrid_plugins.errors import UnknownExporterError
+from bayesgrid_plugins.errors import OutputExistsError, UnknownExporterError
 from bayesgrid_plugins.exporters.npz import load_export
 from bayesgrid_plugins.fileio import verify_manifest
 
@@ -47,6 +47,7 @@ def run(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def test_every_output_is_written_and_consistent(run: Path) -> None:
     names = {p.name for p in run.iterdir()}
     assert names == {
+        ".bayesgrid",  # marks the folder as bayesgrid's output (--overwrite may replace it)
         "npz",
         "opendss",
         "geojson",
@@ -129,6 +130,12 @@ def test_overwrite_replaces_the_folder_whole(tmp_path: Path) -> None:
     config = GenerateConfig(
         dist_m=250, n=2, seed=1, formats=("npz",), engine="none", out=out, overwrite=True
     )
+    # A folder bayesgrid did not write is never replaced ...
+    with pytest.raises(OutputExistsError, match="holds files bayesgrid did not write"):
+        generate(config)
+    assert (out / "stale.txt").read_text() == "old"
+    # ... one it wrote (marked) is, whole.
+    (out / ".bayesgrid").write_text('{"format": "bayesgrid-staging", "kind": "generate"}')
     result = generate(config)
     assert not (out / "stale.txt").exists() and (out / "npz" / "ensemble.npz").exists()
     assert not (out / "power_flow.npz").exists() and result.power_flow is None

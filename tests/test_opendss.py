@@ -182,9 +182,14 @@ def test_non_finite_load_rejected(tiny):
 
 
 def test_engine_error_is_wrapped_with_the_command(tiny):
+    from opendss_ext.engine import new_engine, run_commands
+
     feeder, ensemble = tiny
-    with pytest.raises(AdapterError, match=r"new circuit\.bad name"):
-        populate_circuit(feeder, ensemble, 0, options=CircuitOptions(name="bad name"))
+    # A circuit name with a blank is quoted, so the engine takes it whole.
+    dss = populate_circuit(feeder, ensemble, 0, options=CircuitOptions(name="bad name"))
+    assert dss.Circuit.Name() == "bad name"
+    with pytest.raises(AdapterError, match=r"command 2 .*new line\.x bus1=a length=abc"):
+        run_commands(new_engine(), ["clear", "new line.x bus1=a length=abc"])
 
 
 def test_set_realisation_needs_a_populated_engine(tiny):

@@ -277,5 +277,34 @@ def test_manifest_paths_cannot_point_outside(tmp_path):
             }
         )
     )
-    assert verify_manifest(tmp_path) == ["../secret is missing"]
+    assert verify_manifest(tmp_path) == ["../secret points outside the folder; not checked"]
     assert np.isscalar(len(verify_manifest(tmp_path)))
+
+
+@pytest.mark.parametrize("kind", ["absolute", "link"])
+def test_manifest_never_follows_absolute_paths_or_links(tmp_path, kind):
+    """An absolute path used to be followed: the check reported the size of /etc/hostname."""
+    import json
+
+    outside = tmp_path / "elsewhere.txt"
+    outside.write_text("not yours")
+    folder = tmp_path / "out"
+    folder.mkdir()
+    if kind == "absolute":
+        name = str(outside)
+    else:
+        name = "link.txt"
+        (folder / name).symlink_to(outside)
+    (folder / "manifest.json").write_text(
+        json.dumps(
+            {
+                "format": "bayesgrid-manifest",
+                "version": 1,
+                "complete": True,
+                "files": {name: {"bytes": 1, "sha256": ""}},
+            }
+        )
+    )
+    problems = verify_manifest(folder)
+    assert len(problems) == 1 and "outside the folder" in problems[0], problems
+    assert "bytes" not in problems[0]  # the outside file was not even looked at

@@ -33,7 +33,7 @@ def test_three_phase_load_becomes_phase_accurate(original_totals):
     np.testing.assert_allclose(result.ensemble.p_kw[:, i].sum(axis=1), 1155.0, rtol=1e-12)
     np.testing.assert_allclose(result.ensemble.q_kvar[:, i].sum(axis=1), 660.0, rtol=1e-12)
     lines = result.commands(0)
-    assert "Load.671.enabled=no" in lines
+    assert "edit Load.671 enabled=no" in lines
     new = [line for line in lines if line.startswith("New Load.u_671_")]
     phases = n_phases(result.ensemble.load_phases[0, i])
     assert len(new) == phases

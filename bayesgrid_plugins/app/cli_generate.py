@@ -9,7 +9,16 @@ import time
 from pathlib import Path
 from typing import Any
 
-from .cli_types import bbox, engine_name, point, positive_float, positive_int
+from .cli_types import (
+    bbox,
+    engine_name,
+    format_list,
+    output_folder,
+    point,
+    positive_float,
+    positive_int,
+    seed,
+)
 from .pipeline import DEFAULT_FORMATS, DEFAULT_N, DEFAULT_NETWORK_FILES, ENGINES, Progress
 
 __all__ = ["add_generate_command", "add_validate_command", "cmd_generate", "cmd_validate"]
@@ -80,9 +89,10 @@ def add_generate_command(subparsers: Any) -> None:
         metavar="N",
         help=f"realisations (default {DEFAULT_N})",
     )
-    parser.add_argument("--seed", type=int, help="random seed (default: random, reported)")
+    parser.add_argument("--seed", type=seed, help="random seed (default: random, reported)")
     parser.add_argument(
         "--format",
+        type=format_list,
         default=",".join(DEFAULT_FORMATS),
         metavar="NAME[,NAME]",
         help="export formats (see `bayesgrid plugins`; default %(default)s)",
@@ -99,7 +109,7 @@ def add_generate_command(subparsers: Any) -> None:
     )
     parser.add_argument(
         "--out",
-        type=Path,
+        type=output_folder,
         default=Path("bayesgrid-output"),
         metavar="DIR",
         help="output folder (default %(default)s)",

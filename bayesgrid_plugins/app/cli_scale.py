@@ -11,6 +11,8 @@ from typing import Any
 
 import numpy as np
 
+from .cli_types import seed
+
 __all__ = [
     "add_hosting_capacity_command",
     "add_run_command",
@@ -57,7 +59,7 @@ def _shared_arguments(parser: argparse.ArgumentParser, default_out: str) -> None
     )
     parser.add_argument(
         "--seed",
-        type=int,
+        type=seed,
         help="random seed (default: the resumed run's, else random and reported)",
     )
     parser.add_argument(

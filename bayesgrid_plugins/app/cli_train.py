@@ -20,6 +20,7 @@ from typing import Any
 
 from ..errors import BayesGridError
 from ..fileio import check_output_path
+from .cli_types import seed
 
 __all__ = ["add_train_parser", "read_training_inputs", "train_command"]
 
@@ -57,7 +58,7 @@ def add_train_parser(subparsers: Any) -> argparse.ArgumentParser:
     parser.add_argument("--draws", type=int, default=1000, help="NUTS draws per chain")
     parser.add_argument("--tune", type=int, default=1000, help="NUTS tuning steps per chain")
     parser.add_argument("--chains", type=int, default=2, help="number of chains")
-    parser.add_argument("--seed", type=int, default=0, help="random seed")
+    parser.add_argument("--seed", type=seed, default=0, help="random seed")
     parser.add_argument(
         "--pooled",
         action="store_true",
@@ -117,7 +118,7 @@ def read_training_inputs(opendss: list[Path], pandapower: list[Path]) -> tuple[A
 
 
 def train_command(args: argparse.Namespace) -> int:
-    """Run ``bayesgrid train``; return the exit status (0 on success, 2 on bad input)."""
+    """Run ``bayesgrid train``; return the exit status (0 on success, 1 on bad input files)."""
     if not args.from_opendss and not args.from_pandapower:
         print(
             "bayesgrid train: give at least one --from-opendss or --from-pandapower file",
@@ -164,8 +165,8 @@ def train_command(args: argparse.Namespace) -> int:
             )
         params.save(out, overwrite=args.overwrite)
     except (BayesGridError, FileNotFoundError, FileExistsError, IsADirectoryError) as exc:
-        print(f"bayesgrid train: {exc}", file=sys.stderr)
-        return 2
+        print(f"bayesgrid train: error: {exc}", file=sys.stderr)
+        return 1
     print(
         f"wrote {out}: {params.n_draws} draws from {len(records)} feeder(s), "
         f"{len(table.loads)} loads, fitted in {time.perf_counter() - start:.1f} s; {summary}"

@@ -7,8 +7,19 @@ argparse's usage message and exit status 2.
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 
-__all__ = ["bbox", "count", "engine_name", "point", "positive_float", "positive_int"]
+__all__ = [
+    "bbox",
+    "count",
+    "engine_name",
+    "format_list",
+    "output_folder",
+    "point",
+    "positive_float",
+    "positive_int",
+    "seed",
+]
 
 
 def _number(text: str, kind: type, expected: str) -> float:
@@ -32,6 +43,36 @@ def count(text: str) -> int:
     if value < 0:
         raise argparse.ArgumentTypeError(f"expected an integer >= 0, got {text!r}")
     return value
+
+
+def seed(text: str) -> int:
+    """A random seed: an integer in [0, 2**63)."""
+    value = int(_number(text, int, "a seed: an integer >= 0"))
+    if not 0 <= value < 2**63:
+        raise argparse.ArgumentTypeError(f"expected a seed: an integer >= 0, got {text!r}")
+    return value
+
+
+def output_folder(text: str) -> Path:
+    """A folder of its own: not empty, not ``.`` or ``..`` (bayesgrid writes a whole folder)."""
+    path = Path(text)
+    if not text.strip() or path.name in ("", ".", ".."):
+        raise argparse.ArgumentTypeError(
+            f"expected a name for a new or bayesgrid-written folder, got {text!r}: bayesgrid "
+            "writes a whole folder and never into the current or a parent folder itself; give "
+            "for example --out results"
+        )
+    return path
+
+
+def format_list(text: str) -> str:
+    """Comma-separated exporter names, at least one."""
+    if not [name for name in text.split(",") if name.strip()]:
+        raise argparse.ArgumentTypeError(
+            f"expected one or more format names separated by commas, got {text!r}; run "
+            "`bayesgrid plugins` to list them"
+        )
+    return text
 
 
 def positive_float(text: str) -> float:

@@ -20,7 +20,7 @@ import numpy as np
 
 from ..errors import ParameterError
 from ..plugins import read_network
-from .cli_types import positive_float, positive_int
+from .cli_types import output_folder, positive_float, positive_int, seed
 
 __all__ = ["add_unbalance_command", "cmd_unbalance"]
 
@@ -64,7 +64,9 @@ def add_unbalance_command(subparsers: Any) -> None:
     parser.add_argument(
         "-n", "--samples", type=positive_int, default=1, metavar="N", help="realisations (1)"
     )
-    parser.add_argument("--out", type=Path, required=True, metavar="DIR", help="output folder")
+    parser.add_argument(
+        "--out", type=output_folder, required=True, metavar="DIR", help="output folder"
+    )
     parser.add_argument(
         "--scenario",
         choices=("balanced", "unbalanced"),
@@ -94,7 +96,7 @@ def add_unbalance_command(subparsers: Any) -> None:
         default="three_phase",
         help="OpenDSS: convert three-phase loads only (default) or every load on a three-phase bus",
     )
-    parser.add_argument("--seed", type=int, help="random seed (default: random, reported)")
+    parser.add_argument("--seed", type=seed, help="random seed (default: random, reported)")
     parser.add_argument(
         "--solve",
         action="store_true",

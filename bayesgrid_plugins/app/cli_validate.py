@@ -16,7 +16,7 @@ import logging
 from pathlib import Path
 from typing import Any
 
-from .cli_types import count, positive_int
+from .cli_types import count, positive_int, seed
 
 __all__ = ["add_validate_model_command", "cmd_validate_model"]
 
@@ -71,7 +71,7 @@ def add_validate_model_command(subparsers: Any) -> None:
         help="engines for --solve (pandapower,opendss)",
     )
     parser.add_argument("--paper", action="store_true", help="show the paper's figures beside")
-    parser.add_argument("--seed", type=int, default=0, help="random seed (0)")
+    parser.add_argument("--seed", type=seed, default=0, help="random seed (0)")
     parser.add_argument("--out", type=Path, metavar="DIR", help="write report.json and report.md")
     parser.add_argument("--overwrite", action="store_true", help="replace an existing --out DIR")
     parser.set_defaults(handler=cmd_validate_model)

@@ -2,22 +2,18 @@
 
 :func:`generate` runs every step and writes into a staging folder beside the output folder; only
 when everything is written is the staging folder renamed to the output folder. An interrupted
-run therefore never leaves a folder that looks complete: at worst a ``.<name>.partial-*`` folder
-that the next run ignores and that can be deleted.
+run therefore never leaves a folder that looks complete: at worst a marked ``.<name>.partial-*``
+folder that the next run removes (:mod:`bayesgrid_plugins.staging`).
 
 The host engines are imported only when the chosen engine or format needs them.
 """
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import logging
-import os
-import shutil
-import tempfile
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -25,10 +21,11 @@ from typing import Any
 import numpy as np
 
 from ..ensemble import Ensemble, stack_realisations
-from ..errors import BayesGridError, FeederValidationError, OutputExistsError, ParameterError
+from ..errors import BayesGridError, FeederValidationError, ParameterError
 from ..feeder import Feeder
 from ..fileio import write_manifest
 from ..plugins import available_engines, get_engine
+from ..staging import check_output_folder, staged_folder
 
 __all__ = [
     "BYTES_PER_BUS_REALISATION",
@@ -175,67 +172,6 @@ class GenerateResult:
     files: dict[str, list[Path]] = field(default_factory=dict)
     timings_s: dict[str, float] = field(default_factory=dict)
     feasibility: Any = None
-
-
-def check_output_folder(out: Path, *, overwrite: bool) -> None:
-    """Refuse an output folder that is a file, or non-empty without ``overwrite``."""
-    if out.exists() and not out.is_dir():
-        raise OutputExistsError(
-            f"output folder {str(out)!r} is a file; choose another --out or remove the file."
-        )
-    if out.is_dir() and any(out.iterdir()) and not overwrite:
-        raise OutputExistsError(
-            f"output folder {str(out)!r} exists and is not empty; pass --overwrite "
-            "(overwrite=True) to replace it, or choose another --out."
-        )
-    if not out.parent.exists():
-        raise FileNotFoundError(
-            f"the parent folder of {str(out)!r} does not exist; create {str(out.parent)!r} first."
-        )
-
-
-def _write_error(exc: OSError, out: Path) -> OSError:
-    """``exc`` (same type) with the output folder named and what to do."""
-    if isinstance(exc, BayesGridError) or exc.errno is None:
-        return exc
-    return type(exc)(
-        exc.errno,
-        f"{exc.strerror or exc}: could not write the output folder {str(out)!r}; nothing was "
-        f"written. Check that {str(out.parent)!r} is writable and the disk has free space, or "
-        "choose another --out",
-        str(out),
-    )
-
-
-@contextlib.contextmanager
-def staged_folder(out: Path, *, overwrite: bool) -> Iterator[Path]:
-    """Yield an empty staging folder beside ``out``; move it to ``out`` when the block succeeds.
-
-    On an error or an interruption the staging folder is removed and ``out`` is untouched.
-    """
-    check_output_folder(out, overwrite=overwrite)
-    try:
-        stage = Path(tempfile.mkdtemp(prefix=f".{out.name}.partial-", dir=out.parent))
-    except OSError as exc:
-        raise _write_error(exc, out) from exc
-    try:
-        yield stage
-        old = None
-        try:
-            if out.exists():
-                old = out.with_name(f".{out.name}.old-{os.getpid()}-{time.time_ns()}")
-                os.replace(out, old)
-            os.replace(stage, out)
-        except OSError as exc:
-            if old is not None and not out.exists():
-                with contextlib.suppress(OSError):
-                    os.replace(old, out)  # put the previous result back
-            raise _write_error(exc, out) from exc
-        if old is not None:
-            shutil.rmtree(old, ignore_errors=True)
-    finally:
-        if stage.exists():
-            shutil.rmtree(stage, ignore_errors=True)
 
 
 #: Peak memory [bytes] per realisation and bus of the main job: sampling with its temporaries

@@ -30,6 +30,7 @@ import numpy as np
 from ..ensemble import Ensemble
 from ..errors import FeederValidationError, ParameterError
 from ..feeder import Feeder
+from ..memory import check_realisations
 from ..phases import PHASE_ABC
 from .power import (
     BayesianPowerModel,
@@ -190,6 +191,7 @@ def sample_conditioned(
     if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
         raise ParameterError(f"n must be a positive integer number of realisations, got {n!r}.")
     n = int(n)
+    check_realisations(n, feeder.n_buses)
     p_bus = _per_bus(feeder, "p_kw", p_kw)
     negative = p_bus < 0
     if negative.any():

@@ -31,6 +31,7 @@ import numpy as np
 from ..ensemble import Ensemble
 from ..errors import ParameterError
 from ..feeder import Feeder
+from ..memory import check_realisations
 from ..phases import n_phases
 from ..posterior import ParameterFile
 
@@ -379,6 +380,7 @@ class BayesianImpedanceModel:
         """
         if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
             raise ParameterError(f"n must be a positive integer number of realisations, got {n!r}")
+        check_realisations(int(n), feeder.n_buses)
         rng = np.random.default_rng(rng)
         if ensemble is None:
             from .power import BayesianPowerModel

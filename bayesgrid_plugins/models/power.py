@@ -30,6 +30,7 @@ from scipy.special import log_ndtr, ndtri_exp
 from ..ensemble import Ensemble
 from ..errors import ParameterError
 from ..feeder import Feeder
+from ..memory import check_realisations
 from ..phases import PHASE_ABC, enforce_phase_consistency, fill_unserved_phases
 from ..posterior import ParameterFile
 from .feeder_level import load_parameters
@@ -41,8 +42,23 @@ DEFAULT_POWER_PARAMETERS = "power_smartds_nuts.json"
 _PROB_TOL = 1e-6
 
 
+#: Most zones of normalised distance a parameter set may have.
+MAX_ZONES = 100
+#: Largest magnitude [kW] of the load distribution's location and scale (100 MW: far above any
+#: single distribution load bus).
+MAX_LOAD_KW = 1e5
+#: Largest Dirichlet concentration of the per-phase shares.
+MAX_ALPHA = 1e6
+
+
 def _draws(name: str, value: Any, width: int | None) -> np.ndarray:
     """``value`` as float array with a leading draw axis: (draws,) or (draws, width)."""
+    kind = np.asarray(value).dtype.kind if not isinstance(value, np.ndarray) else value.dtype.kind
+    if kind not in "iuf":
+        raise ParameterError(
+            f"{name} must be numbers (int or float), not {value!r}: booleans, strings and "
+            "objects are refused."
+        )
     try:
         arr = np.asarray(value, dtype=float)
     except (TypeError, ValueError) as exc:
@@ -130,6 +146,12 @@ class PowerParameters(ParameterFile):
         n_zones = p3.shape[-1] if p3.ndim else 0
         if n_zones == 0:
             raise ParameterError("p3 must hold one probability per zone (at least one zone).")
+        if n_zones > MAX_ZONES:
+            raise ParameterError(
+                f"p3 has {n_zones} zones, more than the {MAX_ZONES} this model supports (zones "
+                "of normalised distance; the shipped posteriors use 10); give one probability "
+                "per zone for at most that many zones."
+            )
         pf_values = np.asarray(self.pf_values, dtype=float).ravel()
         values = {
             "p3": _draws("p3", self.p3, n_zones),
@@ -152,6 +174,18 @@ class PowerParameters(ParameterFile):
             raise ParameterError("share_alpha must be positive (Dirichlet concentration).")
         if (values["p_sigma_kw"] <= 0).any():
             raise ParameterError("p_sigma_kw must be positive [kW].")
+        for name, limit in (
+            ("p_mu_kw", MAX_LOAD_KW),
+            ("p_sigma_kw", MAX_LOAD_KW),
+            ("share_alpha", MAX_ALPHA),
+        ):
+            worst = float(np.abs(values[name]).max())
+            if worst > limit:
+                raise ParameterError(
+                    f"{name} reaches {worst:.6g}, beyond the plausible range of +-{limit:g}"
+                    f"{' [kW]' if name != 'share_alpha' else ''}; check the units (kW, not W) "
+                    "and the file."
+                )
         if pf_values.size == 0 or not (
             np.isfinite(pf_values).all() and (pf_values > 0).all() and (pf_values <= 1).all()
         ):
@@ -407,6 +441,7 @@ class BayesianPowerModel:
         params = self.parameters
         if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
             raise ParameterError(f"n must be a positive integer number of realisations, got {n!r}")
+        check_realisations(int(n), feeder.n_buses)
         zone = check_zones(params, feeder, zones)
         loads = feeder.load_buses
         if loads.size == 0:

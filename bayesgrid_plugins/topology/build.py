@@ -13,8 +13,9 @@ import numpy as np
 
 from ..errors import ParameterError
 from ..feeder import DEFAULT_N_ZONES, Feeder
-from .geo import Region, _check_point
-from .osm import Buildings, fetch_osm, read_osm_file
+from .geo import Region, _check_point, haversine_m
+from .osm import Buildings, fetch_osm, header_bounds, read_osm_file
+from .plausible import check_plausible
 from .radial import (
     DEFAULT_BUILDING_MAX_DISTANCE_M,
     DEFAULT_MAX_SPAN_M,
@@ -120,6 +121,20 @@ def check_area_size(
     )
 
 
+def _extent_km(
+    region: Region | None, bounds: tuple[float, float, float, float] | None
+) -> float:
+    """Extent [km] of the input: the area's diameter, else the diagonal of ``bounds``."""
+    if region is not None and region.dist_m is not None:
+        return 2.0 * float(region.dist_m) / 1000.0
+    if region is not None:
+        bounds = region.lonlat_box
+    if bounds is None:
+        return 0.0
+    west, south, east, north = bounds
+    return float(haversine_m(west, south, east, north)) / 1000.0
+
+
 def default_extract() -> Path:
     """Path of the shipped Monaco extract (see ``bayesgrid_plugins/data/osm/PROVENANCE.md``)."""
     return Path(str(resources.files("bayesgrid_plugins") / "data" / "osm" / "monaco.osm.pbf"))
@@ -197,6 +212,7 @@ def feeder_from_osm(
     substation_snap_m: float = SUBSTATION_SNAP_M,
     timeout_s: float = 60.0,
     max_buses: int | None = DEFAULT_MAX_BUSES,
+    plausibility: bool = True,
 ) -> OsmFeeder:
     """Build a radial medium-voltage feeder on the streets of an OpenStreetMap area.
 
@@ -243,6 +259,10 @@ def feeder_from_osm(
         Refuse an area whose feeder would have more buses than this (estimated from the street
         length and ``max_span_m`` before anything is built), or that would need more than half
         the physical memory to build. None: only the memory check.
+    plausibility : bool, default True
+        Refuse a feeder whose size does not fit the input's extent and node count, before and
+        after building (:func:`~bayesgrid_plugins.topology.plausible.check_plausible`); a
+        single misplaced node otherwise yields a continent-sized feeder.
 
     Returns
     -------
@@ -261,6 +281,8 @@ def feeder_from_osm(
     ParameterError
         A bad argument: unknown source, ``dist_m <= 0``, malformed point or box; or the area
         is too large (``max_buses``; the message gives the estimate and a radius that fits).
+    FeederValidationError
+        The feeder would be implausibly large for its input (``plausibility``).
     OfflineError
         An online query without network access (raised within a few seconds).
 
@@ -360,6 +382,8 @@ def feeder_from_osm(
         street_km=streets.total_length_m / 1000,
         max_span_m=max_span_m,
     )
+    declared = header_bounds(file) if source == "file" else None
+    extent_km = _extent_km(region, declared or raw.bounds)
     if substation is None:
         if region is not None:
             centre = region.centre
@@ -369,6 +393,18 @@ def feeder_from_osm(
         node = nearest_junction(streets, centre, max_distance_m=np.inf)
     else:
         node = nearest_junction(streets, substation, max_distance_m=substation_snap_m)
+    if plausibility:
+        ends = np.unique(np.concatenate([streets.u, streets.v]))
+        lon, lat = streets.raw.lon, streets.raw.lat
+        straight = haversine_m(lon[node], lat[node], lon[ends], lat[ends])
+        check_plausible(
+            n_buses=estimate_buses(streets, max_span_m),
+            total_km=streets.total_length_m / 1000,
+            farthest_km=float(np.nanmax(straight, initial=0.0)) / 1000,
+            n_input_nodes=int(raw.node_id.size),
+            extent_km=extent_km,
+            source=described,
+        )
     built = build_radial(
         streets,
         node,
@@ -380,6 +416,15 @@ def feeder_from_osm(
         mean_demand_kw=mean_demand_kw,
         building_max_distance_m=building_max_distance_m,
     )
+    if plausibility:
+        check_plausible(
+            n_buses=built.feeder.n_buses,
+            total_km=float(built.feeder.length_km.sum()),
+            farthest_km=float(built.feeder.distance_km.max(initial=0.0)),
+            n_input_nodes=int(raw.node_id.size),
+            extent_km=extent_km,
+            source=described,
+        )
     result = OsmFeeder(
         feeder=built.feeder,
         lon=built.spans.lon,

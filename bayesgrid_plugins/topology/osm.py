@@ -165,6 +165,11 @@ def _check_file(path: str | os.PathLike[str]) -> Path:
         )
     if file.is_dir():
         raise ParameterError(f"path {str(file)!r} is a folder; pass the OSM file inside it.")
+    if not file.is_file():
+        raise ParameterError(
+            f"path {str(file)!r} is not a regular file (a FIFO, socket or device would block "
+            "reading); save the OSM data to a file and pass that."
+        )
     name = file.name.lower()
     if not name.endswith(OSM_SUFFIXES):
         raise ParameterError(
@@ -341,6 +346,28 @@ def read_osm_file(
         len(footprints),
     )
     return raw, footprints
+
+
+def header_bounds(path: str | os.PathLike[str]) -> tuple[float, float, float, float] | None:
+    """``(west, south, east, north)`` [deg] an OSM file declares in its header, or None."""
+    import osmium
+
+    try:
+        reader = osmium.io.Reader(str(path), osmium.osm.osm_entity_bits.NOTHING)
+        try:
+            box = reader.header().box()
+        finally:
+            reader.close()
+        if not box.valid():
+            return None
+        return (
+            float(box.bottom_left.lon),
+            float(box.bottom_left.lat),
+            float(box.top_right.lon),
+            float(box.top_right.lat),
+        )
+    except (RuntimeError, ValueError, OSError):
+        return None
 
 
 def check_streets_found(raw: RawStreets, region: Region | None, *, source: str) -> None:

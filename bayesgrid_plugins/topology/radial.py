@@ -263,6 +263,14 @@ def build_radial(
 
     crs = utm_crs(float(spans.lon[source]), float(spans.lat[source]))
     x, y = to_utm(spans.lon, spans.lat, crs)
+    far = ~(np.isfinite(x) & np.isfinite(y))
+    if far.any():
+        raise FeederValidationError(
+            f"{int(far.sum())} buses lie too far from the substation to be projected to its UTM "
+            f"zone {crs} (for example at lon {float(spans.lon[far][0]):.4f}, lat "
+            f"{float(spans.lat[far][0]):.4f}): the streets span continents. Check the input's "
+            "node positions, or crop it to the area you want."
+        )
     is_load = parent >= 0
     area = np.zeros(n)
     if buildings is not None and len(buildings):

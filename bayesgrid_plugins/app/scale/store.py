@@ -28,6 +28,7 @@ import numpy as np
 
 from ...errors import BayesGridError, OutputExistsError, ParameterError
 from ...fileio import atomic_write_bytes, atomic_write_text
+from ...staging import is_our_output
 
 __all__ = ["FORMAT", "RunStore", "load_results", "settings_digest"]
 
@@ -35,6 +36,15 @@ logger = logging.getLogger(__name__)
 
 FORMAT = "bayesgrid-scale/1"
 MANIFEST = "manifest.json"
+
+
+def _is_scale_run(manifest: Path) -> bool:
+    """Whether ``manifest`` is the manifest of a scale-out run."""
+    try:
+        document = json.loads(manifest.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError):
+        return False
+    return isinstance(document, dict) and document.get("format") == FORMAT
 
 
 def settings_digest(settings: dict[str, Any]) -> str:
@@ -127,6 +137,12 @@ class RunStore:
                 raise OutputExistsError(
                     f"output folder {str(self.out)!r} is not empty:{hint} pass --overwrite to "
                     "replace it, or choose another --out."
+                )
+            if not (is_our_output(self.out) or _is_scale_run(manifest)):
+                raise OutputExistsError(
+                    f"output folder {str(self.out)!r} holds files bayesgrid did not write (for "
+                    f"example {sorted(p.name for p in self.out.iterdir())[:3]}), so --overwrite "
+                    "will not replace it: choose another --out, or move those files away yourself."
                 )
             shutil.rmtree(self.out)
         if not self.out.parent.exists():

@@ -5,8 +5,6 @@ from __future__ import annotations
 import json
 import logging
 import os
-import shutil
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -139,23 +137,19 @@ class ValidationReport:
 
     def write(self, out_dir: str | os.PathLike[str], *, overwrite: bool = False) -> Path:
         """Write ``report.json`` and ``report.md`` into ``out_dir``, atomically as a folder."""
+        from ...staging import staged_folder
+
         out = Path(out_dir)
         if out.exists() and not overwrite:
             raise OutputExistsError(
                 f"{str(out)!r} exists already; choose another folder or pass overwrite=True."
             )
         out.parent.mkdir(parents=True, exist_ok=True)
-        stage = Path(tempfile.mkdtemp(prefix=f".{out.name}.partial-", dir=out.parent))
-        try:
+        with staged_folder(out, overwrite=overwrite, kind="validate-model") as stage:
             (stage / "report.json").write_text(
                 json.dumps(self.as_dict(), indent=2) + "\n", encoding="utf-8"
             )
             (stage / "report.md").write_text(self.render(fmt="markdown"), encoding="utf-8")
-            if out.exists():
-                shutil.rmtree(out)
-            os.replace(stage, out)
-        finally:
-            shutil.rmtree(stage, ignore_errors=True)
         return out
 
 
