@@ -115,6 +115,10 @@ class Ensemble:
         Line capacitance [nF/km].
     max_i_ka : ndarray, optional
         Line ampacity [kA].
+    line_type : ndarray of int, optional
+        Index of the conductor type of each line, shape (n, n_buses), -1 at the source; the
+        names and overhead flags are ``metadata["line_type_names"]`` and
+        ``metadata["line_type_overhead"]`` (set by the impedance model).
     caifi : ndarray, optional
         Customer average interruption frequency [interruptions / customer interrupted / year].
     caidi_h : ndarray, optional
@@ -146,6 +150,7 @@ class Ensemble:
     c1_nf_per_km: np.ndarray | None = None
     c0_nf_per_km: np.ndarray | None = None
     max_i_ka: np.ndarray | None = None
+    line_type: np.ndarray | None = None
     caifi: np.ndarray | None = None
     caidi_h: np.ndarray | None = None
     metadata: dict[str, Any] = field(default_factory=dict)
@@ -161,7 +166,7 @@ class Ensemble:
             "power_factor": (n,),
             "draw": (n,),
         }
-        expected.update({name: (n, b) for name in LINE_FIELDS + BUS_FIELDS})
+        expected.update({name: (n, b) for name in (*LINE_FIELDS, *BUS_FIELDS, "line_type")})
         for name, shape in expected.items():
             value = getattr(self, name)
             if value is not None and np.shape(value) != shape:

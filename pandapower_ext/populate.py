@@ -14,9 +14,20 @@ serves carry load. Consequences: (1) the absent phases exist electrically and sh
 adapter reports them as NaN); (2) the return path of a single-phase lateral is not modelled: its
 voltage drop is that of the phase conductor alone (``Z1`` per phase), whereas a real phase +
 neutral circuit with an equal neutral drops about twice as much; (3) the lateral's zero-sequence
-data therefore differ from the line type's three-phase values, which are kept in the columns
-``bayesgrid_r0_ohm_per_km``, ``bayesgrid_x0_ohm_per_km`` and ``bayesgrid_c0_nf_per_km`` so that
+data therefore differ from the line type's three-phase values. Those stay with the line's
+type: every line type is registered in the net's own library (``net.std_types["line"]``, the
+data pandapower knows: positive sequence, ampacity, kind) and named in the line's ``std_type``
+column; its zero-sequence data are kept per type name in ``net["bayesgrid_line_types"]``, so
 :func:`set_realisation` can restore them when a later realisation makes the line three-phase.
+The line table holds no second copy that could contradict the real columns.
+Sampled line data (the impedance model's) carry their own zero sequence and no ``std_type``.
+
+Geodata and line kind
+---------------------
+``bus.geo`` and ``line.geo`` are GeoJSON text in longitude/latitude on WGS 84
+(:mod:`pandapower_ext.geo`), so pandapower's plotting reads them; ``line.type`` is ``"ol"``
+(overhead) or ``"cs"`` (cable) from the conductor: the line type's ``kind``, or, for sampled line
+data, the impedance model's overhead flag of the conductor drawn in the realisation.
 
 Units: the ensemble holds kW and kvar; pandapower holds MW and Mvar. The conversion happens here
 and only here. Loads are stored rounded to :data:`MW_DECIMALS` decimals of a MW (1 mW): a net
@@ -26,7 +37,6 @@ bit, and the ensemble's values are kept to within 0.5 mW.
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Sequence
 from typing import Any
@@ -54,6 +64,7 @@ from .defaults import (
     TrafoParameters,
     trafo_rating_mva,
 )
+from .geo import bus_geo, feeder_lonlat, line_geo
 
 __all__ = ["MW_DECIMALS", "build_net", "populate_loads", "populate_net", "set_realisation"]
 
@@ -62,7 +73,7 @@ MW_DECIMALS = 9
 
 logger = logging.getLogger(__name__)
 
-_ZERO_SEQ_BASE = ("bayesgrid_r0_ohm_per_km", "bayesgrid_x0_ohm_per_km", "bayesgrid_c0_nf_per_km")
+_ZERO_SEQ = ("r0_ohm_per_km", "x0_ohm_per_km", "c0_nf_per_km")
 #: pandapower's line columns <- the attributes of a line type (``equipment.LineType``).
 _LINE_TYPE_COLUMNS = {
     "r_ohm_per_km": "r1_ohm_per_km",
@@ -78,20 +89,51 @@ _LOAD_P = ("p_a_mw", "p_b_mw", "p_c_mw")
 _LOAD_Q = ("q_a_mvar", "q_b_mvar", "q_c_mvar")
 
 
-def line_type_columns(types: Sequence[Any], *, zero_sequence_base: bool) -> dict[str, np.ndarray]:
+def line_type_columns(
+    types: Sequence[Any], *, net: Any = None, std_type: bool = True
+) -> dict[str, Any]:
     """Sequence data and ampacity of one line type per line, as pandapower line columns.
 
-    With ``zero_sequence_base`` the zero-sequence values are also returned under the columns
-    that :func:`set_realisation` restores a full three-phase line from.
+    With ``net`` and ``std_type`` every distinct type is also registered in the net's line type
+    library (:func:`register_line_types`) and named in the ``std_type`` column, which is where
+    :func:`set_realisation` finds a line's three-phase zero-sequence data again.
     """
-    columns = {
+    columns: dict[str, Any] = {
         column: np.asarray([getattr(t, attr) for t in types], dtype=float)
         for column, attr in _LINE_TYPE_COLUMNS.items()
     }
-    if zero_sequence_base:
-        for base, column in zip(_ZERO_SEQ_BASE, ("r0_ohm_per_km", "x0_ohm_per_km", "c0_nf_per_km")):
-            columns[base] = columns[column]
+    if net is not None and std_type:
+        register_line_types(net, types)
+        columns["std_type"] = [t.name for t in types]
     return columns
+
+
+#: Key of the net holding each registered line type's zero-sequence data, by type name.
+LINE_TYPES_KEY = "bayesgrid_line_types"
+
+
+def register_line_types(net: Any, types: Sequence[Any]) -> None:
+    """Add each distinct line type to the net's line type library.
+
+    Positive-sequence data, ampacity and kind go to ``net.std_types["line"]`` (a type of the
+    same name is updated); the zero-sequence data to ``net["bayesgrid_line_types"]``.
+    """
+    import pandapower as pp
+
+    seen: dict[str, Any] = {}
+    for t in types:
+        seen.setdefault(t.name, t)
+    zero = dict(net.get(LINE_TYPES_KEY, None) or {})
+    for name, t in seen.items():
+        data = {
+            column: float(getattr(t, attr))
+            for column, attr in _LINE_TYPE_COLUMNS.items()
+            if column not in _ZERO_SEQ
+        }
+        data["type"] = getattr(t, "kind", "ol")
+        pp.create_std_type(net, data, name, element="line", overwrite=True)
+        zero[name] = {column: float(getattr(t, column)) for column in _ZERO_SEQ}
+    net[LINE_TYPES_KEY] = zero
 
 
 # ---------------------------------------------------------------------------- checks
@@ -116,15 +158,6 @@ def _check_phases(feeder: Feeder, ensemble: Ensemble) -> None:
 
 
 # ---------------------------------------------------------------------------- helpers
-def _geo_points(x: np.ndarray, y: np.ndarray) -> list[str | None]:
-    return [
-        json.dumps({"coordinates": [float(a), float(b)], "type": "Point"})
-        if np.isfinite(a) and np.isfinite(b)
-        else None
-        for a, b in zip(x, y)
-    ]
-
-
 def _append_rows(net: Any, table: str, frame: pd.DataFrame) -> None:
     """Append ``frame`` to ``net[table]`` keeping the table's column dtypes."""
     old = net[table]
@@ -198,53 +231,53 @@ def populate_net(
 ) -> Any:
     """Build ``feeder`` and one realisation of ``ensemble`` into an empty net, in place.
 
-    Creates one bus per feeder bus (name and ``bayesgrid_id`` = our bus id, geodata from the
-    feeder's x/y in the feeder's CRS, recorded in ``net["bayesgrid"]["crs"]``), one line per
-    feeder line with positive- and zero-sequence data, a transformer instead of a line where
-    the voltage level changes, an external grid with the short-circuit data ``runpp_3ph`` needs
-    at the source, and one ``asymmetric_load`` per bus that carries a load in any realisation.
-    Lines are tagged with the id of the bus they feed, loads with the id of their bus.
+        Creates one bus per feeder bus (name and ``bayesgrid_id`` = our bus id, geodata from the
+    X
+        feeder line with positive- and zero-sequence data, a transformer instead of a line where
+        the voltage level changes, an external grid with the short-circuit data ``runpp_3ph`` needs
+        at the source, and one ``asymmetric_load`` per bus that carries a load in any realisation.
+        Lines are tagged with the id of the bus they feed, loads with the id of their bus.
 
-    Parameters
-    ----------
-    net : pandapowerNet
-        An empty net (``pandapower.create_empty_network()``); it is modified in place.
-    feeder : Feeder
-        The topology.
-    ensemble : Ensemble
-        Realisations sampled on ``feeder``.
-    realisation : int, default 0
-        Which realisation to load into the net.
-    lv_line, mv_line : LineParameters
-        Line type used at low voltage (``vn_kv <= 1`` kV) and above, where the ensemble has no
-        sampled line data. Defaults and their sources: :mod:`pandapower_ext.defaults`.
-    trafo : TrafoParameters
-        Transformer data used where the voltage level changes.
-    source : SourceParameters
-        External grid set point and short-circuit data.
+        Parameters
+        ----------
+        net : pandapowerNet
+            An empty net (``pandapower.create_empty_network()``); it is modified in place.
+        feeder : Feeder
+            The topology.
+        ensemble : Ensemble
+            Realisations sampled on ``feeder``.
+        realisation : int, default 0
+            Which realisation to load into the net.
+        lv_line, mv_line : LineParameters
+            Line type used at low voltage (``vn_kv <= 1`` kV) and above, where the ensemble has no
+            sampled line data. Defaults and their sources: :mod:`pandapower_ext.defaults`.
+        trafo : TrafoParameters
+            Transformer data used where the voltage level changes.
+        source : SourceParameters
+            External grid set point and short-circuit data.
 
-    Returns
-    -------
-    pandapowerNet
-        ``net`` itself.
+        Returns
+        -------
+        pandapowerNet
+            ``net`` itself.
 
-    Raises
-    ------
-    FeederValidationError
-        If the ensemble belongs to another feeder.
-    PhaseConsistencyError
-        If a realisation is not phase-consistent.
-    ParameterError
-        If sampled line data are not finite and positive.
-    AdapterError
-        If ``net`` is not empty or pandapower rejects an element.
+        Raises
+        ------
+        FeederValidationError
+            If the ensemble belongs to another feeder.
+        PhaseConsistencyError
+            If a realisation is not phase-consistent.
+        ParameterError
+            If sampled line data are not finite and positive.
+        AdapterError
+            If ``net`` is not empty or pandapower rejects an element.
 
-    Examples
-    --------
-    >>> import pandapower as pp
-    >>> from pandapower_ext import populate_net
-    >>> net = populate_net(pp.create_empty_network(), feeder, ensemble)  # doctest: +SKIP
-    >>> len(net.asymmetric_load)  # one load per loaded bus  # doctest: +SKIP
+        Examples
+        --------
+        >>> import pandapower as pp
+        >>> from pandapower_ext import populate_net
+        >>> net = populate_net(pp.create_empty_network(), feeder, ensemble)  # doctest: +SKIP
+        >>> len(net.asymmetric_load)  # one load per loaded bus  # doctest: +SKIP
     """
     import pandapower as pp
 
@@ -271,7 +304,8 @@ def populate_net(
             zone="bayesgrid",
             **{ID_COLUMN: ids.tolist(), "phases": ""},
         )
-        net.bus["geo"] = _geo_points(feeder.x, feeder.y)
+        lon, lat, geo_crs = feeder_lonlat(feeder)
+        net.bus["geo"] = bus_geo(lon, lat)
         labels = np.asarray(labels, dtype=np.int64)
 
         child = feeder.lines
@@ -282,25 +316,19 @@ def populate_net(
         if line_child.size:
             lv = vn[line_child] <= LV_MAX_KV
             types = [lv_line if flag else mv_line for flag in lv]
-            geodata = None
-            xy = np.column_stack([feeder.x, feeder.y])
-            if np.isfinite(xy).all():
-                geodata = [
-                    [tuple(xy[a]), tuple(xy[b])]
-                    for a, b in zip(feeder.parent[line_child], line_child)
-                ]
             line_ids = ids[line_child].tolist()
-            pp.create_lines_from_parameters(
+            line_labels = pp.create_lines_from_parameters(
                 net,
                 from_buses=labels[feeder.parent[line_child]],
                 to_buses=labels[line_child],
                 length_km=feeder.length_km[line_child],
                 name=[f"line_{b}" for b in line_ids],
                 type=[t.kind for t in types],
-                geodata=geodata,
-                std_type=[t.name if sampled_z is None else None for t in types],
-                **line_type_columns(types, zero_sequence_base=True),
+                **line_type_columns(types, net=net, std_type=sampled_z is None),
                 **{ID_COLUMN: line_ids, "phases": "ABC"},
+            )
+            net.line.loc[line_labels, "geo"] = line_geo(
+                lon, lat, feeder.parent[line_child], line_child
             )
 
         trafo_child = child[is_trafo]
@@ -364,7 +392,7 @@ def populate_net(
 
     _replace_loads(net, ensemble, labels)
     net["bayesgrid"] = {
-        "crs": feeder.crs,
+        "crs": geo_crs,
         "n_buses": int(n),
         "realisation": k,
         "ensemble": dict(ensemble.metadata),
@@ -546,7 +574,8 @@ def set_realisation(net: Any, ensemble: Ensemble, realisation: int) -> bool:
     if ID_COLUMN in lines.columns and len(lines):
         tagged = lines[ID_COLUMN].notna().to_numpy()
         if tagged.any():
-            changed |= _set_line_values(lines, tagged, index, ensemble, k)
+            library = dict(net.get(LINE_TYPES_KEY, None) or {})
+            changed |= _set_line_values(lines, tagged, index, ensemble, k, library)
 
     bus = net.bus
     if ID_COLUMN in bus.columns and "phases" in bus.columns and len(bus):
@@ -560,8 +589,40 @@ def set_realisation(net: Any, ensemble: Ensemble, realisation: int) -> bool:
     return changed
 
 
+def _type_values(lines: pd.DataFrame, rows: pd.Index, column: str, library: dict) -> np.ndarray:
+    """``column`` of each line's type in ``library`` (by ``std_type``); its own value otherwise."""
+    own = lines.loc[rows, column].to_numpy(dtype=float)
+    if "std_type" not in lines.columns:
+        return own
+    names = lines.loc[rows, "std_type"].to_numpy(dtype=object)
+    typed = np.asarray(
+        [
+            float(library.get(n, {}).get(column, np.nan)) if isinstance(n, str) else np.nan
+            for n in names
+        ],
+        dtype=float,
+    )
+    return np.where(np.isfinite(typed), typed, own)
+
+
+def _line_kind(ensemble: Ensemble, k: int, pos: np.ndarray) -> np.ndarray | None:
+    """``"ol"``/``"cs"`` per line from the sampled conductor types, None when not recorded."""
+    types = getattr(ensemble, "line_type", None)
+    overhead = ensemble.metadata.get("line_type_overhead")
+    if types is None or not isinstance(overhead, list) or not overhead:
+        return None
+    chosen = np.asarray(types[k, pos], dtype=np.int64)
+    flag = np.asarray(overhead, dtype=float)[np.clip(chosen, 0, len(overhead) - 1)] > 0.5
+    return np.where(flag, "ol", "cs").astype(object)
+
+
 def _set_line_values(
-    lines: pd.DataFrame, tagged: np.ndarray, index: pd.Index, ensemble: Ensemble, k: int
+    lines: pd.DataFrame,
+    tagged: np.ndarray,
+    index: pd.Index,
+    ensemble: Ensemble,
+    k: int,
+    library: dict,
 ) -> bool:
     """Write realisation ``k``'s line data; True if any value changed."""
     pos = index.get_indexer(lines[ID_COLUMN].to_numpy()[tagged].astype(str))
@@ -585,18 +646,12 @@ def _set_line_values(
             else lines.loc[rows, column].to_numpy(dtype=float)
         )
     base = {}
-    for column, stored, field in (
-        ("r0_ohm_per_km", _ZERO_SEQ_BASE[0], "r0_ohm_per_km"),
-        ("x0_ohm_per_km", _ZERO_SEQ_BASE[1], "x0_ohm_per_km"),
-        ("c0_nf_per_km", _ZERO_SEQ_BASE[2], "c0_nf_per_km"),
-    ):
-        sampled = getattr(ensemble, field)
+    for column in _ZERO_SEQ:
+        sampled = getattr(ensemble, column)
         if sampled is not None:
             base[column] = np.asarray(sampled[k, pos], dtype=float)
-        elif stored in lines.columns:
-            base[column] = lines.loc[rows, stored].to_numpy(dtype=float)
         else:
-            base[column] = lines.loc[rows, column].to_numpy(dtype=float)
+            base[column] = _type_values(lines, rows, column, library)
     masks = ensemble.bus_phases[k, pos]
     full = masks == PHASE_ABC
     values["r0_ohm_per_km"] = np.where(full, base["r0_ohm_per_km"], values["r_ohm_per_km"])
@@ -607,12 +662,17 @@ def _set_line_values(
         not np.array_equal(lines.loc[rows, column].to_numpy(dtype=float), array)
         for column, array in values.items()
     )
+    kind = _line_kind(ensemble, k, pos)
     if tagged.all():
         for column, array in values.items():
             lines[column] = array
         lines["phases"] = phases
+        if kind is not None:
+            lines["type"] = kind
     else:
         for column, array in values.items():
             lines.loc[rows, column] = array
         lines.loc[rows, "phases"] = phases
+        if kind is not None:
+            lines.loc[rows, "type"] = kind
     return changed
