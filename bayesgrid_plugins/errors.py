@@ -15,6 +15,7 @@ __all__ = [
     "DuplicateEngineError",
     "DuplicateExporterError",
     "FeederValidationError",
+    "LargeLoadWarning",
     "MissingDataWarning",
     "OfflineError",
     "OutputExistsError",
@@ -185,4 +186,15 @@ class MissingDataWarning(UserWarning):
     >>> import warnings
     >>> from bayesgrid_plugins import MissingDataWarning
     >>> warnings.simplefilter("error", MissingDataWarning)  # doctest: +SKIP
+    """
+
+
+class LargeLoadWarning(UserWarning):
+    """Loads too large for a single-phase connection were kept three-phase.
+
+    Examples
+    --------
+    >>> import warnings
+    >>> from bayesgrid_plugins.errors import LargeLoadWarning
+    >>> warnings.simplefilter("ignore", LargeLoadWarning)  # doctest: +SKIP
     """

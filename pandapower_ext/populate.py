@@ -65,6 +65,7 @@ from .defaults import (
     trafo_rating_mva,
 )
 from .geo import bus_geo, feeder_lonlat, line_geo
+from .load_map import realisation_values
 
 __all__ = ["MW_DECIMALS", "build_net", "populate_loads", "populate_net", "set_realisation"]
 
@@ -551,10 +552,10 @@ def set_realisation(net: Any, ensemble: Ensemble, realisation: int) -> bool:
                 f"asymmetric_load rows {loads.index[tagged][pos < 0][:10].tolist()} name buses "
                 "that are not in the ensemble: populate the net from this ensemble first."
             )
-        p = np.round(ensemble.p_kw[k, pos] / 1000.0, MW_DECIMALS)
-        q = np.round(ensemble.q_kvar[k, pos] / 1000.0, MW_DECIMALS)
-        masks = ensemble.load_phases[k, pos]
         rows = loads.index[tagged]
+        p, q = realisation_values(ensemble, k, pos, loads, rows)
+        p, q = np.round(p, MW_DECIMALS), np.round(q, MW_DECIMALS)
+        masks = ensemble.load_phases[k, pos]
         in_service = masks != 0
         changed |= not np.array_equal(loads.loc[rows, "in_service"].to_numpy(bool), in_service)
         if tagged.all():

@@ -44,13 +44,21 @@ def assert_pandapower_accepts(net) -> None:
     assert again.line.type.tolist() == net.line.type.tolist()
 
 
+#: Our own columns: tags and the mapping of the user's loads, no copies of pandapower's data.
+OWN_COLUMNS = (
+    "bayesgrid_id",
+    "bayesgrid_level",
+    "bayesgrid_origin",
+    "bayesgrid_share_p",
+    "bayesgrid_share_q",
+)
+
+
 def assert_no_shadow_columns(net) -> None:
     """No private copies of pandapower's own line data next to the real columns."""
     for table in ("bus", "line", "trafo", "asymmetric_load"):
         extra = [
-            c
-            for c in net[table].columns
-            if c.startswith("bayesgrid_") and c not in ("bayesgrid_id", "bayesgrid_level")
+            c for c in net[table].columns if c.startswith("bayesgrid_") and c not in OWN_COLUMNS
         ]
         assert extra == [], f"{table} has shadow columns {extra}"
 
