@@ -232,53 +232,54 @@ def populate_net(
 ) -> Any:
     """Build ``feeder`` and one realisation of ``ensemble`` into an empty net, in place.
 
-        Creates one bus per feeder bus (name and ``bayesgrid_id`` = our bus id, geodata from the
-    X
-        feeder line with positive- and zero-sequence data, a transformer instead of a line where
-        the voltage level changes, an external grid with the short-circuit data ``runpp_3ph`` needs
-        at the source, and one ``asymmetric_load`` per bus that carries a load in any realisation.
-        Lines are tagged with the id of the bus they feed, loads with the id of their bus.
+    Creates one bus per feeder bus (name and ``bayesgrid_id`` = our bus id, geodata from the
+    feeder's x/y as longitude/latitude on WGS 84, whose CRS ``net["bayesgrid"]["crs"]``
+    records), one line per feeder line with positive- and zero-sequence data, a transformer
+    instead of a line where the voltage level changes, an external grid with the short-circuit
+    data ``runpp_3ph`` needs at the source, and one ``asymmetric_load`` per bus that carries a
+    load in any realisation. Lines are tagged with the id of the bus they feed, loads with the
+    id of their bus.
 
-        Parameters
-        ----------
-        net : pandapowerNet
-            An empty net (``pandapower.create_empty_network()``); it is modified in place.
-        feeder : Feeder
-            The topology.
-        ensemble : Ensemble
-            Realisations sampled on ``feeder``.
-        realisation : int, default 0
-            Which realisation to load into the net.
-        lv_line, mv_line : LineParameters
-            Line type used at low voltage (``vn_kv <= 1`` kV) and above, where the ensemble has no
-            sampled line data. Defaults and their sources: :mod:`pandapower_ext.defaults`.
-        trafo : TrafoParameters
-            Transformer data used where the voltage level changes.
-        source : SourceParameters
-            External grid set point and short-circuit data.
+    Parameters
+    ----------
+    net : pandapowerNet
+        An empty net (``pandapower.create_empty_network()``); it is modified in place.
+    feeder : Feeder
+        The topology.
+    ensemble : Ensemble
+        Realisations sampled on ``feeder``.
+    realisation : int, default 0
+        Which realisation to load into the net.
+    lv_line, mv_line : LineParameters
+        Line type used at low voltage (``vn_kv <= 1`` kV) and above, where the ensemble has no
+        sampled line data. Defaults and their sources: :mod:`pandapower_ext.defaults`.
+    trafo : TrafoParameters
+        Transformer data used where the voltage level changes.
+    source : SourceParameters
+        External grid set point and short-circuit data.
 
-        Returns
-        -------
-        pandapowerNet
-            ``net`` itself.
+    Returns
+    -------
+    pandapowerNet
+        ``net`` itself.
 
-        Raises
-        ------
-        FeederValidationError
-            If the ensemble belongs to another feeder.
-        PhaseConsistencyError
-            If a realisation is not phase-consistent.
-        ParameterError
-            If sampled line data are not finite and positive.
-        AdapterError
-            If ``net`` is not empty or pandapower rejects an element.
+    Raises
+    ------
+    FeederValidationError
+        If the ensemble belongs to another feeder.
+    PhaseConsistencyError
+        If a realisation is not phase-consistent.
+    ParameterError
+        If sampled line data are not finite and positive.
+    AdapterError
+        If ``net`` is not empty or pandapower rejects an element.
 
-        Examples
-        --------
-        >>> import pandapower as pp
-        >>> from pandapower_ext import populate_net
-        >>> net = populate_net(pp.create_empty_network(), feeder, ensemble)  # doctest: +SKIP
-        >>> len(net.asymmetric_load)  # one load per loaded bus  # doctest: +SKIP
+    Examples
+    --------
+    >>> import pandapower as pp
+    >>> from pandapower_ext import populate_net
+    >>> net = populate_net(pp.create_empty_network(), feeder, ensemble)  # doctest: +SKIP
+    >>> len(net.asymmetric_load)  # one load per loaded bus  # doctest: +SKIP
     """
     import pandapower as pp
 
