@@ -33,6 +33,7 @@ from ..errors import ParameterError
 from ..feeder import Feeder
 from ..phases import n_phases
 from ..posterior import ParameterFile
+from .consistent import ConsistentDataMixin
 
 if TYPE_CHECKING:
     from ..training import TrainingTable
@@ -261,7 +262,7 @@ def sample_line_types(
     return types, draw
 
 
-class BayesianImpedanceModel:
+class BayesianImpedanceModel(ConsistentDataMixin):
     """Line conductor types, hence R1, X1, R0, X0, C1, C0 and ampacity, for each line.
 
     Parameters
