@@ -201,7 +201,8 @@ class UnbalancedCircuit:
         replaced only with ``overwrite``. Compile ``Master.DSS`` of a folder, then run
         ``calcvoltagebases`` (OpenDSS saves that command commented out).
         """
-        out = Path(out_dir)
+        # Absolute: OpenDSS resolves a relative save folder against the circuit's own folder.
+        out = Path(out_dir).resolve()
         out.mkdir(parents=True, exist_ok=True)
         chosen = range(self.ensemble.n_realisations) if realisations is None else realisations
         written = []
