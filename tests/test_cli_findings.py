@@ -106,3 +106,24 @@ def test_run_honours_chunk_streams(tmp_path) -> None:
     results = "regions/000/results.npz"
     with np.load(tmp_path / "c" / results) as c, np.load(tmp_path / "r" / results) as r:
         assert not np.array_equal(c["vm_min_pu"], r["vm_min_pu"])
+
+
+@pytest.mark.parametrize(
+    ("argv", "named", "absent"),
+    [
+        (["--place", "Vaduz", "--dist", "300"], ["--place", "--dist"], ["dist_m", "source="]),
+        (
+            ["--osm", str(MONACO), "--point", "47.1,9.5"],
+            ["--point was given", "--dist"],
+            ["dist_m"],
+        ),
+    ],
+    ids=["place-with-dist", "point-without-dist"],
+)
+def test_errors_name_options_as_typed(argv, named, absent, tmp_path, capsys) -> None:
+    assert main(["generate", *argv, "--out", str(tmp_path / "o")]) == 1
+    err = capsys.readouterr().err
+    for text in named:
+        assert text in err, err
+    for text in absent:
+        assert text not in err, err
