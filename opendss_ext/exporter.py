@@ -21,6 +21,7 @@ import numpy as np
 
 from bayesgrid_plugins import hookimpl
 from bayesgrid_plugins.errors import OutputExistsError, ParameterError
+from bayesgrid_plugins.exporters._common import realisation_stem
 from bayesgrid_plugins.exporters.base import ExportRequest
 from bayesgrid_plugins.fileio import atomic_write_text
 
@@ -166,12 +167,11 @@ class OpenDSSExporter:
         check_inputs(request.feeder, request.ensemble)
         n = request.ensemble.n_realisations
         out = []
-        width = max(len(str(n - 1)), 1)
         for k in request.realisations:
             if not -n <= int(k) < n:
                 raise IndexError(f"realisation {k!r} is out of range for {n} realisations.")
             k = int(k) % n
-            folder = Path(request.output_dir) / f"realisation_{k:0{width}d}"
+            folder = Path(request.output_dir) / realisation_stem(k)
             out.append(
                 write_dss_folder(
                     folder,
