@@ -40,6 +40,7 @@ from bayesgrid_plugins.errors import OutputExistsError, ParameterError
 from bayesgrid_plugins.feeder import Feeder
 from bayesgrid_plugins.models.conditioned import sample_conditioned
 from bayesgrid_plugins.models.power import BayesianPowerModel, PowerParameters
+from bayesgrid_plugins.reprs import compact_repr
 from bayesgrid_plugins.scenarios import resolve_parameters
 
 from .engine import bus_name, node_mask, run_commands
@@ -156,6 +157,15 @@ class UnbalancedCircuit:
     replaced: dict[str, list[str]]
     template: dict[str, tuple[float, int, float, float]]
     loads_file: str | None = None
+
+    def __repr__(self) -> str:
+        return compact_repr(
+            "UnbalancedCircuit",
+            master=str(self.master)[-80:],
+            n=len(self.ensemble),
+            buses=self.feeder.n_buses,
+            replaced_loads=int(sum(len(v) for v in self.replaced.values())),
+        )
 
     def commands(self, realisation: int) -> list[str]:
         """OpenDSS commands that turn the original circuit into realisation ``realisation``."""

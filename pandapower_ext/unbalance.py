@@ -69,6 +69,7 @@ from bayesgrid_plugins.feeder import Feeder
 from bayesgrid_plugins.models.conditioned import sample_conditioned
 from bayesgrid_plugins.models.power import BayesianPowerModel, PowerParameters
 from bayesgrid_plugins.phases import PHASE_NAMES
+from bayesgrid_plugins.reprs import compact_repr
 from bayesgrid_plugins.scenarios import resolve_parameters
 from bayesgrid_plugins.topology.forest import LINK_LENGTH_KM
 
@@ -481,6 +482,18 @@ class UnbalancedNet:
     loop_elements: tuple[str, ...] = ()
     removed: dict[str, list[int]] = field(default_factory=dict)
     load_map: pd.DataFrame = field(default_factory=pd.DataFrame)
+
+    def __repr__(self) -> str:
+        return compact_repr(
+            "UnbalancedNet",
+            n=len(self.ensemble),
+            buses=self.feeder.n_buses,
+            loads=len(self.load_map) if len(self.load_map) else None,
+            load_buses=int(self.ensemble.has_load.any(axis=0).sum()),
+            p_kw=float(self.totals["p_kw"].sum()),
+            filled=len(self.filled),
+            loop_elements=len(self.loop_elements),
+        )
 
     def realisation(self, k: int, *, copy_net: bool = False) -> Any:
         """The net holding realisation ``k`` (a deep copy when ``copy_net``)."""

@@ -28,6 +28,7 @@ from ..errors import BayesGridError, FeederValidationError, OutputExistsError, P
 from ..feeder import Feeder
 from ..fileio import write_manifest
 from ..plugins import available_engines, get_engine
+from ..reprs import compact_repr
 
 __all__ = [
     "BYTES_PER_BUS_REALISATION",
@@ -166,6 +167,18 @@ class GenerateResult:
     reliability: Any = None
     files: dict[str, list[Path]] = field(default_factory=dict)
     timings_s: dict[str, float] = field(default_factory=dict)
+
+    def __repr__(self) -> str:
+        return compact_repr(
+            "GenerateResult",
+            n=len(self.ensemble),
+            buses=self.feeder.n_buses,
+            power_flow=None if self.power_flow is None else repr(self.power_flow)[:120],
+            files=sum(len(v) for v in self.files.values())
+            if isinstance(self.files, dict)
+            else None,
+            out=str(self.out),
+        )
 
 
 def check_output_folder(out: Path, *, overwrite: bool) -> None:
