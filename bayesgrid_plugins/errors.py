@@ -14,6 +14,7 @@ __all__ = [
     "BayesGridError",
     "DuplicateEngineError",
     "DuplicateExporterError",
+    "ExporterFailedError",
     "FeederValidationError",
     "LargeLoadWarning",
     "MissingDataWarning",
@@ -197,4 +198,15 @@ class LargeLoadWarning(UserWarning):
     >>> import warnings
     >>> from bayesgrid_plugins.errors import LargeLoadWarning
     >>> warnings.simplefilter("ignore", LargeLoadWarning)  # doctest: +SKIP
+    """
+
+
+class ExporterFailedError(BayesGridError, RuntimeError):
+    """An exporter raised while writing; what it had written in that call was removed.
+
+    Examples
+    --------
+    >>> from bayesgrid_plugins.errors import ExporterFailedError
+    >>> issubclass(ExporterFailedError, RuntimeError)  # the exporter's error is its __cause__
+    True
     """
