@@ -541,11 +541,6 @@ def unbalance_net(
         realisation, and one :class:`LargeLoadWarning` names those loads; None lets the model
         choose every load's phases (:data:`DEFAULT_THREE_PHASE_ABOVE_KVA` gives the reasons).
 
-    Each original load row stays a row of its own: same name, bus, ``profile`` and other
-    columns, in ``asymmetric_load``, with ``bayesgrid_origin`` naming the original row
-    (``"load:12"``) and its share of the bus's load (:mod:`pandapower_ext.load_map`);
-    :attr:`UnbalancedNet.load_map` lists where each went.
-
     Returns
     -------
     UnbalancedNet
@@ -557,6 +552,13 @@ def unbalance_net(
         If the net has no external grid or has three-winding transformers.
     ParameterError
         If no load is reached by an external grid, or a bus's total P is negative.
+
+    Notes
+    -----
+    Each original load row stays a row of its own: same name, bus, ``profile`` and other
+    columns, in ``asymmetric_load``, with ``bayesgrid_origin`` naming the original row
+    (``"load:12"``) and its share of the bus's load (:mod:`pandapower_ext.load_map`);
+    :attr:`UnbalancedNet.load_map` lists where each went.
 
     Examples
     --------
