@@ -154,7 +154,7 @@ def build_area_net(
                 vn_kv=tr.vn_kv,
                 name=tr.bus_id.tolist(),
                 type="b",
-                zone="transmission",
+                zone="bayesgrid",
                 **{ID_COLUMN: None, LEVEL_COLUMN: "hv"},
             ),
             dtype=np.int64,
@@ -193,7 +193,7 @@ def build_area_net(
                 vn_kv=area.mv_kv,
                 name=[f"{s.id}~mvbus" for s in subs],
                 type="b",
-                zone="substation",
+                zone="bayesgrid",
                 **{ID_COLUMN: sub_ids, LEVEL_COLUMN: "mv"},
             ),
             dtype=np.int64,
@@ -226,7 +226,7 @@ def build_area_net(
                 vn_kv=vn[rest],
                 name=fd.bus_id[rest].tolist(),
                 type="b",
-                zone="distribution",
+                zone="bayesgrid",
                 **{
                     ID_COLUMN: fd.bus_id[rest].tolist(),
                     LEVEL_COLUMN: np.where(vn[rest] <= LV_MAX_KV, "lv", "mv").tolist(),
@@ -308,6 +308,10 @@ def build_area_net(
         )
     except (KeyError, ValueError, TypeError, AssertionError) as exc:
         raise AdapterError(f"pandapower rejected the area net: {exc!r}") from exc
+    for table in ("line", "trafo"):  # built in parts: NaN, not None, marks "no standard type"
+        if "std_type" in net[table]:
+            column = net[table]["std_type"].astype(object)
+            net[table]["std_type"] = column.where(column.notna(), None)
     crs = _area_geo(net, area, t_bus, busbar, feeder_labels)
     net["bayesgrid"] = {"crs": crs, "area": area.source, "realisation": 0}
     set_realisation(net, combined, realisation)
