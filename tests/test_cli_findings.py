@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from conftest import SHARED_DATA
 
-from bayesgrid_plugins.cli import main
+from bayesgrid_plugins.app.cli import main
 
 MONACO = (
     Path(__file__).resolve().parents[1] / "bayesgrid_plugins" / "data" / "osm" / "monaco.osm.pbf"

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from test_plugins import install, make_ensemble, make_feeder, plugin_source  # noqa: F401
 
-from bayesgrid_plugins.cli import main
+from bayesgrid_plugins.app.cli import main
 from bayesgrid_plugins.errors import DuplicateExporterError, ExporterFailedError
 from bayesgrid_plugins.exporter_precedence import OVERRIDE_ENV_VAR
 from bayesgrid_plugins.exporters.csv_buses import CsvBusesExporter

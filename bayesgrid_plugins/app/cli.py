@@ -171,7 +171,7 @@ def _as_typed(
     message: str, parser: argparse.ArgumentParser, command: str, argv: Sequence[str] | None
 ) -> str:
     """The message with argument names as the user typed the options (``cli_messages``)."""
-    from bayesgrid_plugins.cli_messages import as_typed
+    from .cli_messages import as_typed
 
     for action in parser._actions:
         if isinstance(action, argparse._SubParsersAction) and command in action.choices:

@@ -38,7 +38,7 @@ def option_names(parser: argparse.ArgumentParser, argv: Sequence[str]) -> dict[s
     Examples
     --------
     >>> import argparse
-    >>> from bayesgrid_plugins.cli_messages import option_names
+    >>> from bayesgrid_plugins.app.cli_messages import option_names
     >>> p = argparse.ArgumentParser()
     >>> _ = p.add_argument("-n", "--samples", type=int)
     >>> option_names(p, ["-n", "3"])["samples"]
@@ -60,7 +60,7 @@ def as_typed(message: str, parser: argparse.ArgumentParser, argv: Sequence[str])
     Examples
     --------
     >>> import argparse
-    >>> from bayesgrid_plugins.cli_messages import as_typed
+    >>> from bayesgrid_plugins.app.cli_messages import as_typed
     >>> p = argparse.ArgumentParser()
     >>> _ = p.add_argument("--dist", type=float)
     >>> _ = p.add_argument("--place")
