@@ -237,12 +237,12 @@ class _Registry:
                     self._duplicate_message(name, [self._owners[name], owner])
                 )
 
-    def replace(self, exporter: Exporter, *, owner: str) -> str | None:
-        """Give ``exporter.name`` to ``exporter``; return the owner it was taken from."""
-        name = validate_exporter(exporter).name
+    def replace(self, item: Any, *, owner: str) -> str | None:
+        """Give ``item.name`` to ``item``; return the owner it was taken from."""
+        name = self.validate(item).name
         previous = self._owners.get(name)
         self._conflicts.pop(name, None)
-        self._exporters[name] = exporter
+        self._items[name] = item
         self._owners[name] = owner
         return previous
 

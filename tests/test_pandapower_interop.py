@@ -132,7 +132,9 @@ def test_area_net_is_plotted_and_round_trips():
     from pandapower_ext.area import build_area_net
 
     area = area_from_osm(LIECHTENSTEIN, point=(47.168, 9.50), dist_m=1500.0, max_span_m=100.0)
-    ens = sample_area(area, 2, rng=7, power_model=BayesianPowerModel("smartds-counting"))
+    ens = sample_area(
+        area, 2, rng=7, power_model=BayesianPowerModel("smartds-counting"), sampler="unconditioned"
+    )
     net, _ = build_area_net(area, ens)
     buses = geometries(net.bus.geo)
     assert len(buses) == len(net.bus) and len(geometries(net.line.geo)) == len(net.line)

@@ -78,7 +78,9 @@ def test_area_objects() -> None:
     area = area_from_osm(LIECHTENSTEIN, point=(47.168, 9.50), dist_m=1500.0, max_span_m=100.0)
     check(area, "Area", f"feeders={area.n_feeders}")
     check(area.feeders[0], "AreaFeeder", "buses=")
-    ens = sample_area(area, 2, rng=7, power_model=BayesianPowerModel("smartds-counting"))
+    ens = sample_area(
+        area, 2, rng=7, power_model=BayesianPowerModel("smartds-counting"), sampler="unconditioned"
+    )
     check(ens, "AreaEnsemble", "n=2")
     net, combined = build_area_net(area, ens)
     check(solve_area(net, combined), "AreaPowerFlow", "converged=")
