@@ -5,7 +5,8 @@ writes into the user's folder directly. :func:`guarded_export` gives the API the
 files and folders the exporter created during the call are removed when it raises, and an
 unexpected error is re-raised as :class:`~bayesgrid_plugins.errors.ExporterFailedError` naming
 the format and the error (the original is its ``__cause__``). Errors of bayesgrid's own kind
-(an existing output, a bad option) pass unchanged. Files an exporter replaced with
+(an existing output, a bad option) and of the system (permissions, a full disk) pass
+unchanged. Files an exporter replaced with
 ``overwrite=True`` before failing cannot be restored.
 """
 
@@ -73,8 +74,8 @@ def guarded_export(name: str, folder: Path, write: Callable[[], Any], *, existed
         return write()
     except BaseException as exc:
         remove_new(folder, before, existed)
-        if isinstance(exc, (BayesGridError, KeyboardInterrupt, SystemExit, MemoryError)):
-            raise
+        if isinstance(exc, (BayesGridError, OSError, KeyboardInterrupt, SystemExit, MemoryError)):
+            raise  # ours, or the system's (permissions, disk): clear as they are
         if not isinstance(exc, Exception):
             raise
         logger.debug("exporter %r failed", name, exc_info=exc)

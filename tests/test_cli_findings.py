@@ -12,6 +12,10 @@ from conftest import SHARED_DATA
 
 from bayesgrid_plugins.app.cli import main
 
+# test_layers re-imports an old module path and leaves an alias that makes later lazy imports warn
+# ImportWarning (__package__ != __spec__.parent); not what these tests check.
+pytestmark = pytest.mark.filterwarnings("ignore::ImportWarning")
+
 MONACO = (
     Path(__file__).resolve().parents[1] / "bayesgrid_plugins" / "data" / "osm" / "monaco.osm.pbf"
 )
