@@ -120,9 +120,7 @@ def executed(path: Path, cache_dir: Path) -> list[CellOutput]:
     cache = cache_dir / f"{path.stem}-{_cache_key(path)}.json"
     if cache.is_file():
         stored = json.loads(cache.read_text(encoding="utf-8"))
-        return [
-            CellOutput(c["text"], [base64.b64decode(f) for f in c["figures"]]) for c in stored
-        ]
+        return [CellOutput(c["text"], [base64.b64decode(f) for f in c["figures"]]) for c in stored]
     results = _run(path)
     cache_dir.mkdir(parents=True, exist_ok=True)
     for old in cache_dir.glob(f"{path.stem}-*.json"):

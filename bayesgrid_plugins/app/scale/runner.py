@@ -117,6 +117,7 @@ class RunResult:
             out=str(self.out),
         )
 
+
 def plan_chunks(
     n_regions: int, n: int, chunk_size: int, seed: int, sampling: SamplingSettings
 ) -> list[ChunkSpec]:
