@@ -677,4 +677,10 @@ def _set_line_values(
         lines.loc[rows, "phases"] = phases
         if kind is not None:
             lines.loc[rows, "type"] = kind
+    if ensemble.r1_ohm_per_km is not None and "std_type" in lines.columns:
+        # sampled data are no standard type: naming one would contradict the line's values
+        sampled_rows = rows[lines.loc[rows, "std_type"].notna().to_numpy()]
+        if len(sampled_rows):
+            lines["std_type"] = lines["std_type"].astype(object)
+            lines.loc[sampled_rows, "std_type"] = None
     return changed

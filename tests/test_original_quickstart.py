@@ -57,8 +57,13 @@ def test_four_models_generate_and_save_every_sample(tmp_path) -> None:
     _, ensemble = attached(net)
     for field in ("p_kw", "r1_ohm_per_km", "caifi", "caidi_h"):
         assert getattr(ensemble, field) is not None, field
-    # the net holds realisation 0's sampled line data
+    # the net holds realisation 0's sampled line data, and no standard type that contradicts it
     assert net.line.r_ohm_per_km.nunique() > 1
+    assert net.line.std_type.isna().all()
+    overhead = np.asarray(ensemble.metadata["line_type_overhead"]) > 0.5
+    pos = [list(ensemble.bus_id).index(b) for b in net.line.bayesgrid_id.astype(str)]
+    expected = np.where(overhead[ensemble.line_type[0, pos]], "ol", "cs")
+    assert net.line.type.tolist() == expected.tolist()
     written = bg.save_synthetic_network(
         base_net=net, format="bayesgrid-csv,npz", output_dir=tmp_path / "out"
     )
