@@ -18,6 +18,8 @@ from typing import Any
 
 import numpy as np
 
+from bayesgrid_plugins.reprs import compact_repr, id_preview
+
 from .errors import BayesGridError, ParameterError, PosteriorMismatchError
 from .fileio import atomic_write_bytes
 from .phases import PHASE_ABC, n_phases
@@ -127,9 +129,10 @@ class Ensemble:
     caidi_h : ndarray, optional
         Customer average interruption duration [h / interruption].
     line_type, n_parallel : ndarray of int, optional
-        Planned conductor type index of each line (an index into the impedance model's types,
-        -1 at the source) and its number of parallel circuits (the line data above already
-        include them).
+        Conductor type index of each line (an index into the impedance model's types, -1 at the
+        source; their names and overhead flags are ``metadata["line_type_names"]`` and
+        ``metadata["line_type_overhead"]``) and its number of parallel circuits (the line data
+        above already include them).
     trafo_sn_mva : ndarray of float, optional
         Planned rating [MVA] of the transformer into each bus (NaN where the branch is a line).
     source_vm_pu : ndarray of float, shape (n,), optional
@@ -169,6 +172,19 @@ class Ensemble:
     trafo_sn_mva: np.ndarray | None = None
     source_vm_pu: np.ndarray | None = None
     metadata: dict[str, Any] = field(default_factory=dict)
+
+    def __repr__(self) -> str:
+        fields_set = [n for n in (*LINE_FIELDS, *BUS_FIELDS) if getattr(self, n) is not None]
+        return compact_repr(
+            "Ensemble",
+            n=self.n_realisations,
+            buses=self.n_buses,
+            loads=int(self.has_load.any(axis=0).sum()),
+            p_kw_mean=float(self.p_kw.sum(axis=(1, 2)).mean()),
+            three_phase_share=float(self.three_phase_share().mean()),
+            fields=f"[{', '.join(fields_set)}]" if fields_set else None,
+            bus_id=id_preview(self.bus_id),
+        )
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "source", int(self.source))

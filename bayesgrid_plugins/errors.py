@@ -15,7 +15,9 @@ __all__ = [
     "CircuitFileError",
     "DuplicateEngineError",
     "DuplicateExporterError",
+    "ExporterFailedError",
     "FeederValidationError",
+    "LargeLoadWarning",
     "MissingDataWarning",
     "OfflineError",
     "OutputExistsError",
@@ -198,4 +200,26 @@ class MissingDataWarning(UserWarning):
     >>> import warnings
     >>> from bayesgrid_plugins import MissingDataWarning
     >>> warnings.simplefilter("error", MissingDataWarning)  # doctest: +SKIP
+    """
+
+
+class LargeLoadWarning(UserWarning):
+    """Loads too large for a single-phase connection were kept three-phase.
+
+    Examples
+    --------
+    >>> import warnings
+    >>> from bayesgrid_plugins.errors import LargeLoadWarning
+    >>> warnings.simplefilter("ignore", LargeLoadWarning)  # doctest: +SKIP
+    """
+
+
+class ExporterFailedError(BayesGridError, RuntimeError):
+    """An exporter raised while writing; what it had written in that call was removed.
+
+    Examples
+    --------
+    >>> from bayesgrid_plugins.errors import ExporterFailedError
+    >>> issubclass(ExporterFailedError, RuntimeError)  # the exporter's error is its __cause__
+    True
     """

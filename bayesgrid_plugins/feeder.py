@@ -19,6 +19,8 @@ import numpy as np
 from scipy.sparse import csr_array
 from scipy.sparse.csgraph import breadth_first_order, depth_first_order
 
+from bayesgrid_plugins.reprs import compact_repr, id_preview, value_range
+
 from .errors import FeederValidationError
 
 __all__ = ["DEFAULT_N_ZONES", "Feeder"]
@@ -128,6 +130,19 @@ class Feeder:
     preorder: np.ndarray = field(init=False, repr=False)
     position: np.ndarray = field(init=False, repr=False)
     subtree_end: np.ndarray = field(init=False, repr=False)
+
+    def __repr__(self) -> str:
+        return compact_repr(
+            "Feeder",
+            buses=self.n_buses,
+            source=str(self.bus_id[self.source]),
+            loads=int(np.asarray(self.is_load).sum()),
+            length_km=float(np.sum(self.length_km)),
+            vn_kv=value_range(self.vn_kv),
+            crs=self.crs,
+            zones=self.n_zones,
+            bus_id=id_preview(self.bus_id),
+        )
 
     def __post_init__(self) -> None:
         set_ = object.__setattr__

@@ -16,6 +16,7 @@ import numpy as np
 from .ensemble import Ensemble
 from .errors import ParameterError
 from .feeder import Feeder
+from .model_chain import earlier_ensemble
 
 __all__ = ["as_feeder", "generate_for", "zones_from_hop_list"]
 
@@ -131,7 +132,9 @@ def generate_for(
             to_id = {str(a): b for a, b in zip(native.tolist(), feeder.bus_id.tolist())}
             ids = [[to_id.get(str(bus), str(bus)) for bus in zone] for zone in hop_zone_list]
         zones = zones_from_hop_list(feeder, ids)
-    ensemble: Ensemble = model.sample(feeder, n, rng=rng, zones=zones)
+    earlier = earlier_ensemble(model, None if reading is None else reading.attached(), n)
+    extra = {} if earlier is None else {"ensemble": earlier}
+    ensemble: Ensemble = model.sample(feeder, n, rng=rng, zones=zones, **extra)
     if reading is not None:
         reading.attach(feeder, ensemble)
     return ensemble

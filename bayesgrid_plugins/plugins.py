@@ -22,7 +22,7 @@ import os
 import re
 import threading
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any, Literal
 
@@ -39,6 +39,13 @@ from .errors import (
     ParameterError,
     UnknownEngineError,
     UnknownExporterError,
+)
+from .export_guard import entries, guarded_export, remove_new
+from .exporter_precedence import (
+    BUILTIN_DISTRIBUTION,
+    overrides_from_env,
+    refusal_message,
+    winner,
 )
 from .exporters.base import Exporter, ExportRequest
 from .feeder import Feeder
@@ -230,6 +237,15 @@ class _Registry:
                     self._duplicate_message(name, [self._owners[name], owner])
                 )
 
+    def replace(self, item: Any, *, owner: str) -> str | None:
+        """Give ``item.name`` to ``item``; return the owner it was taken from."""
+        name = self.validate(item).name
+        previous = self._owners.get(name)
+        self._conflicts.pop(name, None)
+        self._items[name] = item
+        self._owners[name] = owner
+        return previous
+
     def mark_conflict(self, name: str, owner: str) -> None:
         """Record that ``owner`` also registered ``name``: the name becomes unusable."""
         owners = self._conflicts.setdefault(name, [])
@@ -345,6 +361,7 @@ class PluginManager:
         self._registry = ExporterRegistry()
         self._engines = EngineRegistry()
         self._fitters: dict[str, Any] = {}
+        self._builtin_names: set[str] = set()
         self._infos: dict[str, PluginInfo] = {}
         self._loaded = False
         self._lock = threading.RLock()
@@ -428,6 +445,18 @@ class PluginManager:
         if strict:
             try:
                 self._registry.check_free([e.name for e in exporters], owner=owner)
+            except DuplicateExporterError as exc:
+                taken = [e.name for e in exporters if e.name in self._registry]
+                mine = [n for n in taken if n in self._builtin_names]
+                overrides = overrides_from_env()
+                if not (mine and mine == taken and set(mine) <= overrides):
+                    self._pm.unregister(plugin)
+                    if mine:
+                        raise DuplicateExporterError(
+                            refusal_message(mine[0], owner, overridden=False)
+                        ) from exc
+                    raise
+            try:
                 self._engines.check_free([e.name for e in engines], owner=owner)
             except BayesGridError:
                 self._pm.unregister(plugin)
@@ -447,25 +476,79 @@ class PluginManager:
                 f"{_ENGINE_HOOK}?)"
             )
             logger.warning("bayesgrid plugin %s %s", info.label, notes[0])
-        for registry, items in ((self._registry, exporters), (self._engines, engines)):
-            for item in items:
-                try:
-                    registry.register(item, owner=owner)
-                except BayesGridError as exc:
-                    logger.warning("%s", exc)
-                    registry.mark_conflict(item.name, owner)
-                    notes.append(str(exc))
+        builtin = info.distribution == BUILTIN_DISTRIBUTION
+        for exporter in exporters:
+            try:
+                self._registry.register(exporter, owner=owner)
+            except DuplicateExporterError as exc:
+                note = self._settle_clash(exporter, owner, builtin=builtin, error=exc)
+                if note:
+                    notes.append(note)
+            else:
+                if builtin:
+                    self._builtin_names.add(exporter.name)
+        for engine in engines:
+            try:
+                self._engines.register(engine, owner=owner)
+            except BayesGridError as exc:
+                logger.warning("%s", exc)
+                self._engines.mark_conflict(engine.name, owner)
+                notes.append(str(exc))
         self._infos[info.name] = PluginInfo(
             info.name,
             "loaded",
             info.module,
             info.distribution,
             info.version,
-            exporters=tuple(e.name for e in exporters),
+            exporters=tuple(
+                e.name
+                for e in exporters
+                if self._registry._owners.get(e.name) == owner or e.name in self._registry.conflicts
+            ),
             error=" ".join(notes) or None,
             engines=tuple(e.name for e in engines),
             reader=reader,
         )
+
+    def _settle_clash(
+        self, exporter: Exporter, owner: str, *, builtin: bool, error: DuplicateExporterError
+    ) -> str | None:
+        """A second registration of a name: built-ins win unless overridden (see
+        :mod:`~bayesgrid_plugins.exporter_precedence`); returns a note for the new plugin."""
+        name = exporter.name
+        overrides = overrides_from_env()
+        decision = winner(
+            name,
+            existing_builtin=name in self._builtin_names,
+            new_builtin=builtin,
+            overrides=overrides,
+        )
+        if decision == "conflict":
+            logger.warning("%s", error)
+            self._registry.mark_conflict(name, owner)
+            return str(error)
+        third = owner if not builtin else self._registry._owners.get(name, "a plugin")
+        message = refusal_message(name, third, overridden=name in overrides)
+        logger.warning("%s", message)
+        if decision == "existing":
+            return message  # the new plugin lost the name: its report says why
+        loser = self._registry.replace(exporter, owner=owner)
+        if builtin:
+            self._builtin_names.add(name)
+        else:
+            self._builtin_names.discard(name)
+        if loser is not None:
+            self._note_plugin(loser, name, message)
+        return None if builtin else message
+
+    def _note_plugin(self, owner: str, name: str, message: str) -> None:
+        """Report on the plugin registered as ``owner`` that it lost exporter ``name``."""
+        for key, info in self._infos.items():
+            if owner == f"plugin {info.label}":
+                joined = message if not info.error else f"{info.error} {message}"
+                self._infos[key] = replace(
+                    info, exporters=tuple(e for e in info.exporters if e != name), error=joined
+                )
 
     def register_plugin(self, plugin: object, name: str | None = None) -> str:
         """Register a plugin object or module in code and its exporters right away.
@@ -728,12 +811,15 @@ class PluginManager:
             earlier = manifest_formats(out)
             previous.unlink(missing_ok=True)
         written: dict[str, list[Path]] = {}
+        out_existed, before = out.is_dir(), entries(out)
         try:
             for name, exporter in exporters.items():
                 written[name] = self._export_one(
                     name, exporter, feeder, ensemble, out, chosen, overwrite, options
                 )
         except BaseException:
+            # Nothing of this call stays: the formats written before the failing one go too.
+            remove_new(out, before, out_existed)
             if kept is not None:
                 restore_manifest(out, kept)  # only if the earlier export is still intact
             raise
@@ -755,6 +841,7 @@ class PluginManager:
         options: Mapping[str, Any],
     ) -> list[Path]:
         folder = out / name
+        existed = folder.is_dir()
         try:
             folder.mkdir(parents=True, exist_ok=True)
         except FileExistsError:
@@ -770,7 +857,9 @@ class PluginManager:
             overwrite=overwrite,
             options=dict(options.get(name, {})),
         )
-        paths = [Path(p) for p in exporter.export(request)]
+        paths = guarded_export(
+            name, folder, lambda: [Path(p) for p in exporter.export(request)], existed=existed
+        )
         logger.info("exporter %r wrote %d file(s) to %s", name, len(paths), folder)
         return paths
 

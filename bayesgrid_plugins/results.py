@@ -12,6 +12,8 @@ from typing import Any
 
 import numpy as np
 
+from .reprs import compact_repr, value_range
+
 __all__ = ["PowerFlowResult", "power_flow_summary", "voltage_unbalance_percent"]
 
 _A = np.exp(2j * np.pi / 3)
@@ -101,6 +103,21 @@ class PowerFlowResult:
     losses_kw: np.ndarray | None = None
     elapsed_s: np.ndarray | None = None
     metadata: dict[str, Any] = field(default_factory=dict)
+
+    def __repr__(self) -> str:
+        ok = np.asarray(self.converged, dtype=bool)
+        return compact_repr(
+            "PowerFlowResult",
+            engine=self.engine,
+            realisations=int(ok.size),
+            buses=len(self.bus_id),
+            converged=f"{int(ok.sum())}/{ok.size}",
+            vm_pu=value_range(self.vm_min_pu[ok].tolist() + self.vm_max_pu[ok].tolist()),
+            vuf_max_percent=float(np.nanmax(self.vuf_percent))
+            if np.isfinite(np.asarray(self.vuf_percent, dtype=float)).any()
+            else None,
+            elapsed_s=float(np.sum(self.elapsed_s)),
+        )
 
     @property
     def n_realisations(self) -> int:

@@ -47,6 +47,7 @@ from .builder import (
 )
 from .defaults import LV_MAX_KV
 from .engine import new_engine, run_commands
+from .linecode_names import conductor_names, linecode_name
 from .quoting import dss_bus, dss_element
 
 __all__ = ["area_bus_names", "solve_area", "to_area_dss_commands"]
@@ -165,11 +166,11 @@ def to_area_dss_commands(
     ]
     codes: dict[tuple[Any, ...], str] = {}
 
-    def code_for(n_ph: int, values: tuple[float, ...], amps: float) -> str:
-        key = (n_ph, *(round(v, 12) for v in values), round(amps, 6))
+    def code_for(conductor: str, n_ph: int, values: tuple[float, ...], amps: float) -> str:
+        key = (conductor, n_ph, *(round(v, 12) for v in values), round(amps, 6))
         name = codes.get(key)
         if name is None:
-            name = f"lc{len(codes) + 1}"
+            name = linecode_name(conductor, n_ph, set(codes.values()))
             codes[key] = name
             commands.append(_linecode(name, n_ph, *values, amps=amps))
         return name
@@ -178,6 +179,7 @@ def to_area_dss_commands(
         t = tr.line_type[j]
         p = int(tr.line_parallel[j])
         code = code_for(
+            t.name if p == 1 else f"{t.name} x{p}",
             3,
             (
                 t.r1_ohm_per_km / p,
@@ -228,6 +230,7 @@ def to_area_dss_commands(
             _check_feeder(fd, ens)
         vn = fd.vn_kv
         params = line_parameters(fd, ens, k, options)
+        conductors = conductor_names(fd, ens, k, options)
         masks = ens.bus_phases[k].astype(np.int64)
         if options.all_three_phase:
             masks = np.where(masks > 0, PHASE_ABC, 0)
@@ -254,6 +257,7 @@ def to_area_dss_commands(
                 continue
             n_ph = bin(mask).count("1")
             code = code_for(
+                conductors[i],
                 n_ph,
                 tuple(float(params[name][i]) for name in _LINE_FIELDS[:6]),
                 1000.0 * float(params["max_i_ka"][i]),

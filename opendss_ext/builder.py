@@ -51,6 +51,7 @@ from .defaults import (
     SourceType,
 )
 from .engine import new_engine, run_commands
+from .linecode_names import conductor_names, linecode_name
 from .quoting import dss_bus, dss_element, dss_quote
 
 __all__ = [
@@ -351,6 +352,7 @@ def to_dss_commands(
         f"r1={_fmt(r1s)} x1={_fmt(x1s)} r0={_fmt(r0s)} x0={_fmt(x0s)}",
     ]
     params = line_parameters(feeder, ensemble, k, options)
+    conductors = conductor_names(feeder, ensemble, k, options)
     codes: dict[tuple[Any, ...], str] = {}
     line_commands = []
     for i in feeder.order[1:]:
@@ -358,10 +360,10 @@ def to_dss_commands(
         if mask == 0:
             continue
         n_ph = int(bin(mask).count("1"))
-        key = (n_ph, *(round(float(params[f][i]), 12) for f in _LINE_FIELDS))
+        key = (conductors[i], n_ph, *(round(float(params[f][i]), 12) for f in _LINE_FIELDS))
         code = codes.get(key)
         if code is None:
-            code = f"lc{len(codes) + 1}"
+            code = linecode_name(conductors[i], n_ph, set(codes.values()))
             codes[key] = code
             commands.append(
                 _linecode(

@@ -20,6 +20,7 @@ import numpy as np
 
 from bayesgrid_plugins import hookimpl
 from bayesgrid_plugins.errors import OutputExistsError, ParameterError
+from bayesgrid_plugins.exporters._common import realisation_stem
 from bayesgrid_plugins.exporters.base import ExportRequest
 from bayesgrid_plugins.fileio import atomic_write_text
 from bayesgrid_plugins.staging import (
@@ -173,13 +174,12 @@ class OpenDSSExporter:
         check_inputs(request.feeder, request.ensemble)
         n = request.ensemble.n_realisations
         out = []
-        width = max(len(str(n - 1)), 1)
         clean_stale_staging(request.output_dir)
         for k in request.realisations:
             if not -n <= int(k) < n:
                 raise IndexError(f"realisation {k!r} is out of range for {n} realisations.")
             k = int(k) % n
-            folder = Path(request.output_dir) / f"realisation_{k:0{width}d}"
+            folder = Path(request.output_dir) / realisation_stem(k)
             out.append(
                 write_dss_folder(
                     folder,

@@ -19,6 +19,11 @@ from .engine import run_commands
 from .reader import OpenDSSCircuit, compile_master, read_circuit
 from .unbalance import circuit_load_totals, unbalance_circuit
 
+#: Commands that solve a written realisation. Regulators and capacitors of feeders such as IEEE
+#: 34 need more than OpenDSS's default 10 control iterations under unbalanced loads (it then
+#: aborts with "Max Control Iterations Exceeded"); 100 lets them settle.
+SOLVE_COMMANDS = ("calcvoltagebases", "set maxcontroliter=100", "solve")
+
 __all__ = ["OpenDSSReading"]
 
 
@@ -115,7 +120,7 @@ class OpenDSSReading:
                 for a, b in ((got[0], p), (got[1], q)):
                     worst = max(worst, abs(a - b) / max(abs(b), np.finfo(float).tiny))
             if solve:
-                run_commands(engine, ["calcvoltagebases", "solve"], what=sub.name)
+                run_commands(engine, list(SOLVE_COMMANDS), what=sub.name)
                 ok = bool(engine.Solution.Converged())
                 v = np.asarray(engine.Circuit.AllBusMagPu(), dtype=float)
                 ok = ok and bool(np.isfinite(v).all())

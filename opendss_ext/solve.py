@@ -8,6 +8,7 @@ does both for many realisations and collects per-bus, per-phase voltages.
 
 from __future__ import annotations
 
+import logging
 import time
 import weakref
 from collections.abc import Sequence
@@ -23,6 +24,8 @@ from bayesgrid_plugins.feeder import Feeder
 from . import builder
 from .builder import CircuitOptions, check_inputs, circuit_masks, dss_bus_names, line_parameters
 from .results import PowerFlowResult, voltage_unbalance_percent
+
+logger = logging.getLogger(__name__)
 
 __all__ = ["populate_circuit", "set_realisation", "solve", "solve_ensemble"]
 
@@ -56,6 +59,7 @@ class _Layout:
     line_short_names: list[str] = field(default_factory=list)  # names without "line."
     line_n_phases: list[int] = field(default_factory=list)
     line_signature: bytes | None = None
+    union_of: tuple[int, ...] | None = None  # realisations built for; None: one realisation
 
 
 def _layout(dss: Any, feeder: Feeder, options: CircuitOptions, line_mask: np.ndarray) -> _Layout:
@@ -156,6 +160,7 @@ def populate_circuit(
     line_mask, _ = circuit_masks(ensemble, k, union_of)
     layout = _layout(engine, feeder, options, line_mask)
     layout.line_signature = _line_signature(feeder, ensemble, k, options)
+    layout.union_of = None if union_of is None else tuple(int(r) for r in union_of)
     _LAYOUTS[engine] = layout
     return engine
 
@@ -212,7 +217,9 @@ def set_realisation(dss: Any, feeder: Feeder, ensemble: Ensemble, realisation: i
     Load kW and kvar are rewritten through the Loads interface; when the line data of the
     realisation differ from those in the circuit (sampled impedances, or the all-three-phase
     mode's ``Z0 = Z1`` rule on lines of changing phases), the line matrices are rewritten too.
-    The circuit must have been built with every phase the realisation uses (``union_of``).
+    A circuit built for one realisation (no ``union_of``) is rebuilt once, in the same engine,
+    with every phase of the ensemble when the realisation needs phases it lacks; a circuit built
+    with ``union_of`` must cover the realisation.
 
     Parameters
     ----------
@@ -229,7 +236,7 @@ def set_realisation(dss: Any, feeder: Feeder, ensemble: Ensemble, realisation: i
     ------
     AdapterError
         If the engine was not built by :func:`populate_circuit` for this feeder, or the
-        realisation needs line or load phases the circuit lacks.
+        realisation needs line or load phases a circuit built with ``union_of`` lacks.
 
     Examples
     --------
@@ -248,21 +255,38 @@ def set_realisation(dss: Any, feeder: Feeder, ensemble: Ensemble, realisation: i
             "populate it first."
         )
     k = int(realisation) % ensemble.n_realisations
-    _check_fits(layout, feeder, ensemble, k)
+    if _misfit(layout, feeder, ensemble, k) is not None:
+        if layout.union_of is not None:
+            _check_fits(layout, feeder, ensemble, k)
+        # Built for one realisation: rebuild once with every phase of the ensemble.
+        logger.debug("rebuilding the circuit with the union of %d realisations", len(ensemble))
+        populate_circuit(
+            feeder, ensemble, k, dss=dss, options=layout.options, union_of=range(len(ensemble))
+        )
+        return
     _apply(dss, layout, ensemble, k)
 
 
-def _check_fits(layout: _Layout, feeder: Feeder, ensemble: Ensemble, k: int) -> None:
+def _misfit(layout: _Layout, feeder: Feeder, ensemble: Ensemble, k: int) -> int | None:
+    """The first bus whose phases realisation ``k`` uses but the circuit lacks, or None."""
     missing = ensemble.bus_phases[k] & ~layout.line_mask
     missing[feeder.source] = 0
     has = np.zeros((feeder.n_buses, 3), dtype=bool)
     has[layout.load_bus, layout.load_phase] = True
     powered = (ensemble.p_kw[k] != 0) | (ensemble.q_kvar[k] != 0)
     if missing.any() or (powered & ~has).any():
-        bus = int(np.flatnonzero(missing.astype(bool) | (powered & ~has).any(axis=1))[0])
+        return int(np.flatnonzero(missing.astype(bool) | (powered & ~has).any(axis=1))[0])
+    return None
+
+
+def _check_fits(layout: _Layout, feeder: Feeder, ensemble: Ensemble, k: int) -> None:
+    bus = _misfit(layout, feeder, ensemble, k)
+    if bus is not None:
         raise AdapterError(
-            f"realisation {k} uses phases at bus {feeder.bus_id[bus]!r} that the circuit was not "
-            "built with; build it with union_of= covering this realisation."
+            f"realisation {k} uses phases at bus '{feeder.bus_id[bus]}' that the circuit built "
+            f"with union_of={list(layout.union_of)} lacks; leave union_of out (the circuit is "
+            "then rebuilt with every phase of the ensemble when needed) or include realisation "
+            f"{k} in it."
         )
 
 

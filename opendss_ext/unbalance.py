@@ -39,6 +39,7 @@ from bayesgrid_plugins.errors import AdapterError, OutputExistsError, ParameterE
 from bayesgrid_plugins.feeder import Feeder
 from bayesgrid_plugins.models.conditioned import sample_conditioned
 from bayesgrid_plugins.models.power import BayesianPowerModel, PowerParameters
+from bayesgrid_plugins.reprs import compact_repr
 from bayesgrid_plugins.scenarios import resolve_parameters
 from bayesgrid_plugins.staging import clean_stale_staging, make_staging_dir
 
@@ -195,6 +196,15 @@ class UnbalancedCircuit:
     template: dict[str, tuple[float, int, float, float]]
     loads_file: str | None = None
 
+    def __repr__(self) -> str:
+        return compact_repr(
+            "UnbalancedCircuit",
+            master=str(self.master)[-80:],
+            n=len(self.ensemble),
+            buses=self.feeder.n_buses,
+            replaced_loads=int(sum(len(v) for v in self.replaced.values())),
+        )
+
     def commands(self, realisation: int) -> list[str]:
         """OpenDSS commands that turn the original circuit into realisation ``realisation``."""
         n = self.ensemble.n_realisations
@@ -249,7 +259,8 @@ class UnbalancedCircuit:
         replaced only with ``overwrite``. Compile ``Master.DSS`` of a folder, then run
         ``calcvoltagebases`` (OpenDSS saves that command commented out).
         """
-        out = Path(out_dir)
+        # Absolute: OpenDSS resolves a relative save folder against the circuit's own folder.
+        out = Path(out_dir).resolve()
         out.mkdir(parents=True, exist_ok=True)
         chosen = range(self.ensemble.n_realisations) if realisations is None else realisations
         written = []

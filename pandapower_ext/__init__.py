@@ -28,6 +28,7 @@ from .reader import feeder_from_net, training_table
 from .results import PowerFlowResult, voltage_unbalance_percent
 from .solve import check_3ph_ready, solve_ensemble
 from .unbalance import (
+    LargeLoadWarning,
     MissingDataWarning,
     UnbalancedNet,
     add_zero_sequence_data,
@@ -42,6 +43,7 @@ __all__ = [
     "DEFAULT_MV_LINE",
     "DEFAULT_SOURCE",
     "DEFAULT_TRAFO",
+    "LargeLoadWarning",
     "LineParameters",
     "MissingDataWarning",
     "PandapowerJsonExporter",

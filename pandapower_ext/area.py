@@ -23,6 +23,7 @@ Rows built from a feeder are tagged with our bus ids (``bayesgrid_id``), so
 
 from __future__ import annotations
 
+import json
 import logging
 import time
 from collections.abc import Sequence
@@ -44,6 +45,7 @@ from .defaults import (
     LineParameters,
     SourceParameters,
 )
+from .geo import bus_geo, feeder_lonlat, line_geo, xy_lonlat
 from .populate import line_type_columns, set_realisation
 
 __all__ = ["SHIFT_DEGREE", "AreaPowerFlow", "build_area_net", "solve_area"]
@@ -152,7 +154,7 @@ def build_area_net(
                 vn_kv=tr.vn_kv,
                 name=tr.bus_id.tolist(),
                 type="b",
-                zone="transmission",
+                zone="bayesgrid",
                 **{ID_COLUMN: None, LEVEL_COLUMN: "hv"},
             ),
             dtype=np.int64,
@@ -166,7 +168,7 @@ def build_area_net(
                 parallel=tr.line_parallel,
                 type="ol",
                 name=[f"tline_{k}" for k in range(tr.n_lines)],
-                **line_type_columns(tr.line_type, zero_sequence_base=False),
+                **line_type_columns(tr.line_type, net=net),
                 **{ID_COLUMN: None},
             )
         _trafos(
@@ -191,7 +193,7 @@ def build_area_net(
                 vn_kv=area.mv_kv,
                 name=[f"{s.id}~mvbus" for s in subs],
                 type="b",
-                zone="substation",
+                zone="bayesgrid",
                 **{ID_COLUMN: sub_ids, LEVEL_COLUMN: "mv"},
             ),
             dtype=np.int64,
@@ -211,6 +213,7 @@ def build_area_net(
         )
         # Feeders.
         label_of: dict[str, int] = {}
+        feeder_labels: list[np.ndarray] = []
         for f in area.feeders:
             fd = f.feeder
             rest = np.flatnonzero(np.arange(fd.n_buses) != fd.source)
@@ -223,7 +226,7 @@ def build_area_net(
                 vn_kv=vn[rest],
                 name=fd.bus_id[rest].tolist(),
                 type="b",
-                zone="distribution",
+                zone="bayesgrid",
                 **{
                     ID_COLUMN: fd.bus_id[rest].tolist(),
                     LEVEL_COLUMN: np.where(vn[rest] <= LV_MAX_KV, "lv", "mv").tolist(),
@@ -231,6 +234,7 @@ def build_area_net(
                 },
             )
             label_of.update(zip(fd.bus_id[rest].tolist(), labels[rest].tolist()))
+            feeder_labels.append(labels)
             par = fd.parent[rest]
             is_trafo = ~np.isclose(vn[rest], vn[par])
             lines = rest[~is_trafo]
@@ -241,9 +245,9 @@ def build_area_net(
                 from_buses=labels[fd.parent[lines]],
                 to_buses=labels[lines],
                 length_km=fd.length_km[lines],
-                type="cs",
+                type=[t.kind for t in chosen],
                 name=[f"line_{b}" for b in fd.bus_id[lines]],
-                **line_type_columns(chosen, zero_sequence_base=True),
+                **line_type_columns(chosen, net=net, std_type=combined.r1_ohm_per_km is None),
                 **{ID_COLUMN: fd.bus_id[lines].tolist(), "phases": "ABC"},
             )
             sites = f.sites
@@ -304,7 +308,12 @@ def build_area_net(
         )
     except (KeyError, ValueError, TypeError, AssertionError) as exc:
         raise AdapterError(f"pandapower rejected the area net: {exc!r}") from exc
-    net["bayesgrid"] = {"crs": area.crs, "area": area.source, "realisation": 0}
+    for table in ("line", "trafo"):  # built in parts: NaN, not None, marks "no standard type"
+        if "std_type" in net[table]:
+            column = net[table]["std_type"].astype(object)
+            net[table]["std_type"] = column.where(column.notna(), None)
+    crs = _area_geo(net, area, t_bus, busbar, feeder_labels)
+    net["bayesgrid"] = {"crs": crs, "area": area.source, "realisation": 0}
     set_realisation(net, combined, realisation)
     logger.debug(
         "area net: %d buses, %d lines, %d transformers, %d loads",
@@ -314,6 +323,48 @@ def build_area_net(
         len(net.asymmetric_load),
     )
     return net, combined
+
+
+def _area_geo(
+    net: Any,
+    area: Area,
+    t_bus: np.ndarray,
+    busbar: np.ndarray,
+    feeder_labels: list[np.ndarray],
+) -> str | None:
+    """Write ``bus.geo`` and ``line.geo`` (GeoJSON, lon/lat on WGS 84); returns their CRS."""
+    n = len(net.bus)
+    position = pd.Index(net.bus.index)
+    lon, lat = np.full(n, np.nan), np.full(n, np.nan)
+    tr = area.transmission
+    lon[position.get_indexer(t_bus)], lat[position.get_indexer(t_bus)] = tr.lon, tr.lat
+    spans = np.asarray([s.bus for s in area.substations], dtype=np.int64)
+    if spans.size:
+        sx, sy = xy_lonlat(area.x[spans], area.y[spans], area.crs)
+        lon[position.get_indexer(busbar)], lat[position.get_indexer(busbar)] = sx, sy
+    crs = "EPSG:4326" if area.crs is not None else None
+    for f, labels in zip(area.feeders, feeder_labels):
+        fx, fy, fcrs = feeder_lonlat(f.feeder)
+        rest = labels != labels[f.feeder.source]
+        at = position.get_indexer(labels[rest])
+        lon[at], lat[at] = fx[rest], fy[rest]
+        crs = crs if fcrs is not None else None
+    net.bus["geo"] = bus_geo(lon, lat)
+    lines = net.line
+    net.line["geo"] = line_geo(
+        lon,
+        lat,
+        position.get_indexer(lines.from_bus.to_numpy()),
+        position.get_indexer(lines.to_bus.to_numpy()),
+    )
+    # Transmission lines follow their mapped route.
+    for k, points in enumerate(tr.line_geometry[: tr.n_lines]):
+        pts = np.asarray(points, dtype=float)
+        if pts.ndim == 2 and len(pts) >= 2 and np.isfinite(pts).all():
+            net.line.loc[lines.index[k], "geo"] = json.dumps(
+                {"coordinates": pts[:, :2].tolist(), "type": "LineString"}
+            )
+    return crs
 
 
 def _phase_mask(net: Any, combined: Ensemble, k: int) -> np.ndarray:

@@ -12,9 +12,19 @@ bus has fewer than three phases in a realisation is built as a three-phase line 
 real Z1 and Z0 (and C1, C0), and only the phases it serves carry load. On the phases that exist
 this gives the self and mutual impedances of OpenDSS's phase-accurate line built from the same
 sequence data (``Zs = (2 Z1 + Z0) / 3``, ``Zm = (Z0 - Z1) / 3``); the absent phases exist
-electrically, carry only charging current, and are reported as absent (NaN) by the engines. The
-columns ``bayesgrid_r0_ohm_per_km``, ``bayesgrid_x0_ohm_per_km`` and ``bayesgrid_c0_nf_per_km`` keep
-the line type's zero-sequence data, which :func:`set_realisation` writes to every line.
+electrically, carry only charging current, and are reported as absent (NaN) by the engines. Every
+line type is registered in the net's own library (``net.std_types["line"]``, the data pandapower
+knows: positive sequence, ampacity, kind) and named in the line's ``std_type`` column; its
+zero-sequence data are kept per type name in ``net["bayesgrid_line_types"]``. The line table
+holds no second copy that could contradict the real columns. Sampled line data (the impedance
+model's) carry their own zero sequence and no ``std_type``.
+
+Geodata and line kind
+---------------------
+``bus.geo`` and ``line.geo`` are GeoJSON text in longitude/latitude on WGS 84
+(:mod:`pandapower_ext.geo`), so pandapower's plotting reads them; ``line.type`` is ``"ol"``
+(overhead) or ``"cs"`` (cable) from the conductor: the line type's ``kind``, or, for sampled line
+data, the impedance model's overhead flag of the conductor drawn in the realisation.
 
 Units: the ensemble holds kW and kvar; pandapower holds MW and Mvar. The conversion happens here
 and only here. Loads are stored rounded to :data:`MW_DECIMALS` decimals of a MW (1 mW): a net
@@ -24,7 +34,6 @@ bit, and the ensemble's values are kept to within 0.5 mW.
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Sequence
 from typing import Any
@@ -53,6 +62,8 @@ from .defaults import (
     TrafoParameters,
     trafo_rating_mva,
 )
+from .geo import bus_geo, feeder_lonlat, line_geo
+from .load_map import realisation_values
 
 __all__ = ["MW_DECIMALS", "build_net", "populate_loads", "populate_net", "set_realisation"]
 
@@ -61,7 +72,7 @@ MW_DECIMALS = 9
 
 logger = logging.getLogger(__name__)
 
-_ZERO_SEQ_BASE = ("bayesgrid_r0_ohm_per_km", "bayesgrid_x0_ohm_per_km", "bayesgrid_c0_nf_per_km")
+_ZERO_SEQ = ("r0_ohm_per_km", "x0_ohm_per_km", "c0_nf_per_km")
 #: pandapower's line columns <- the attributes of a line type (``equipment.LineType``).
 _LINE_TYPE_COLUMNS = {
     "r_ohm_per_km": "r1_ohm_per_km",
@@ -77,20 +88,51 @@ _LOAD_P = ("p_a_mw", "p_b_mw", "p_c_mw")
 _LOAD_Q = ("q_a_mvar", "q_b_mvar", "q_c_mvar")
 
 
-def line_type_columns(types: Sequence[Any], *, zero_sequence_base: bool) -> dict[str, np.ndarray]:
+def line_type_columns(
+    types: Sequence[Any], *, net: Any = None, std_type: bool = True
+) -> dict[str, Any]:
     """Sequence data and ampacity of one line type per line, as pandapower line columns.
 
-    With ``zero_sequence_base`` the zero-sequence values are also returned under the columns
-    that :func:`set_realisation` restores a full three-phase line from.
+    With ``net`` and ``std_type`` every distinct type is also registered in the net's line type
+    library (:func:`register_line_types`) and named in the ``std_type`` column, which is where
+    :func:`set_realisation` finds a line's three-phase zero-sequence data again.
     """
-    columns = {
+    columns: dict[str, Any] = {
         column: np.asarray([getattr(t, attr) for t in types], dtype=float)
         for column, attr in _LINE_TYPE_COLUMNS.items()
     }
-    if zero_sequence_base:
-        for base, column in zip(_ZERO_SEQ_BASE, ("r0_ohm_per_km", "x0_ohm_per_km", "c0_nf_per_km")):
-            columns[base] = columns[column]
+    if net is not None and std_type:
+        register_line_types(net, types)
+        columns["std_type"] = [t.name for t in types]
     return columns
+
+
+#: Key of the net holding each registered line type's zero-sequence data, by type name.
+LINE_TYPES_KEY = "bayesgrid_line_types"
+
+
+def register_line_types(net: Any, types: Sequence[Any]) -> None:
+    """Add each distinct line type to the net's line type library.
+
+    Positive-sequence data, ampacity and kind go to ``net.std_types["line"]`` (a type of the
+    same name is updated); the zero-sequence data to ``net["bayesgrid_line_types"]``.
+    """
+    import pandapower as pp
+
+    seen: dict[str, Any] = {}
+    for t in types:
+        seen.setdefault(t.name, t)
+    zero = dict(net.get(LINE_TYPES_KEY, None) or {})
+    for name, t in seen.items():
+        data = {
+            column: float(getattr(t, attr))
+            for column, attr in _LINE_TYPE_COLUMNS.items()
+            if column not in _ZERO_SEQ
+        }
+        data["type"] = getattr(t, "kind", "ol")
+        pp.create_std_type(net, data, name, element="line", overwrite=True)
+        zero[name] = {column: float(getattr(t, column)) for column in _ZERO_SEQ}
+    net[LINE_TYPES_KEY] = zero
 
 
 # ---------------------------------------------------------------------------- checks
@@ -115,15 +157,6 @@ def _check_phases(feeder: Feeder, ensemble: Ensemble) -> None:
 
 
 # ---------------------------------------------------------------------------- helpers
-def _geo_points(x: np.ndarray, y: np.ndarray) -> list[str | None]:
-    return [
-        json.dumps({"coordinates": [float(a), float(b)], "type": "Point"})
-        if np.isfinite(a) and np.isfinite(b)
-        else None
-        for a, b in zip(x, y)
-    ]
-
-
 def _append_rows(net: Any, table: str, frame: pd.DataFrame) -> None:
     """Append ``frame`` to ``net[table]`` keeping the table's column dtypes."""
     old = net[table]
@@ -188,11 +221,12 @@ def populate_net(
     """Build ``feeder`` and one realisation of ``ensemble`` into an empty net, in place.
 
     Creates one bus per feeder bus (name and ``bayesgrid_id`` = our bus id, geodata from the
-    feeder's x/y in the feeder's CRS, recorded in ``net["bayesgrid"]["crs"]``), one line per
-    feeder line with positive- and zero-sequence data, a transformer instead of a line where
-    the voltage level changes, an external grid with the short-circuit data ``runpp_3ph`` needs
-    at the source, and one ``asymmetric_load`` per bus that carries a load in any realisation.
-    Lines are tagged with the id of the bus they feed, loads with the id of their bus.
+    feeder's x/y as longitude/latitude on WGS 84, whose CRS ``net["bayesgrid"]["crs"]``
+    records), one line per feeder line with positive- and zero-sequence data, a transformer
+    instead of a line where the voltage level changes, an external grid with the short-circuit
+    data ``runpp_3ph`` needs at the source, and one ``asymmetric_load`` per bus that carries a
+    load in any realisation. Lines are tagged with the id of the bus they feed, loads with the
+    id of their bus.
 
     Parameters
     ----------
@@ -260,7 +294,8 @@ def populate_net(
             zone="bayesgrid",
             **{ID_COLUMN: ids.tolist(), "phases": ""},
         )
-        net.bus["geo"] = _geo_points(feeder.x, feeder.y)
+        lon, lat, geo_crs = feeder_lonlat(feeder)
+        net.bus["geo"] = bus_geo(lon, lat)
         labels = np.asarray(labels, dtype=np.int64)
 
         child = feeder.lines
@@ -271,25 +306,19 @@ def populate_net(
         if line_child.size:
             lv = vn[line_child] <= LV_MAX_KV
             types = [lv_line if flag else mv_line for flag in lv]
-            geodata = None
-            xy = np.column_stack([feeder.x, feeder.y])
-            if np.isfinite(xy).all():
-                geodata = [
-                    [tuple(xy[a]), tuple(xy[b])]
-                    for a, b in zip(feeder.parent[line_child], line_child)
-                ]
             line_ids = ids[line_child].tolist()
-            pp.create_lines_from_parameters(
+            line_labels = pp.create_lines_from_parameters(
                 net,
                 from_buses=labels[feeder.parent[line_child]],
                 to_buses=labels[line_child],
                 length_km=feeder.length_km[line_child],
                 name=[f"line_{b}" for b in line_ids],
                 type=[t.kind for t in types],
-                geodata=geodata,
-                std_type=[t.name if sampled_z is None else None for t in types],
-                **line_type_columns(types, zero_sequence_base=True),
+                **line_type_columns(types, net=net, std_type=sampled_z is None),
                 **{ID_COLUMN: line_ids, "phases": "ABC"},
+            )
+            net.line.loc[line_labels, "geo"] = line_geo(
+                lon, lat, feeder.parent[line_child], line_child
             )
 
         trafo_child = child[is_trafo]
@@ -353,7 +382,7 @@ def populate_net(
 
     _replace_loads(net, ensemble, labels)
     net["bayesgrid"] = {
-        "crs": feeder.crs,
+        "crs": geo_crs,
         "n_buses": int(n),
         "realisation": k,
         "ensemble": dict(ensemble.metadata),
@@ -512,10 +541,10 @@ def set_realisation(net: Any, ensemble: Ensemble, realisation: int) -> bool:
                 f"asymmetric_load rows {loads.index[tagged][pos < 0][:10].tolist()} name buses "
                 "that are not in the ensemble: populate the net from this ensemble first."
             )
-        p = np.round(ensemble.p_kw[k, pos] / 1000.0, MW_DECIMALS)
-        q = np.round(ensemble.q_kvar[k, pos] / 1000.0, MW_DECIMALS)
-        masks = ensemble.load_phases[k, pos]
         rows = loads.index[tagged]
+        p, q = realisation_values(ensemble, k, pos, loads, rows)
+        p, q = np.round(p, MW_DECIMALS), np.round(q, MW_DECIMALS)
+        masks = ensemble.load_phases[k, pos]
         in_service = masks != 0
         changed |= not np.array_equal(loads.loc[rows, "in_service"].to_numpy(bool), in_service)
         if tagged.all():
@@ -535,7 +564,8 @@ def set_realisation(net: Any, ensemble: Ensemble, realisation: int) -> bool:
     if ID_COLUMN in lines.columns and len(lines):
         tagged = lines[ID_COLUMN].notna().to_numpy()
         if tagged.any():
-            changed |= _set_line_values(lines, tagged, index, ensemble, k)
+            library = dict(net.get(LINE_TYPES_KEY, None) or {})
+            changed |= _set_line_values(lines, tagged, index, ensemble, k, library)
 
     if ensemble.source_vm_pu is not None and len(net.ext_grid) == 1:  # the planned tap
         vm = float(ensemble.source_vm_pu[k])
@@ -566,8 +596,40 @@ def set_realisation(net: Any, ensemble: Ensemble, realisation: int) -> bool:
     return changed
 
 
+def _type_values(lines: pd.DataFrame, rows: pd.Index, column: str, library: dict) -> np.ndarray:
+    """``column`` of each line's type in ``library`` (by ``std_type``); its own value otherwise."""
+    own = lines.loc[rows, column].to_numpy(dtype=float)
+    if "std_type" not in lines.columns:
+        return own
+    names = lines.loc[rows, "std_type"].to_numpy(dtype=object)
+    typed = np.asarray(
+        [
+            float(library.get(n, {}).get(column, np.nan)) if isinstance(n, str) else np.nan
+            for n in names
+        ],
+        dtype=float,
+    )
+    return np.where(np.isfinite(typed), typed, own)
+
+
+def _line_kind(ensemble: Ensemble, k: int, pos: np.ndarray) -> np.ndarray | None:
+    """``"ol"``/``"cs"`` per line from the sampled conductor types, None when not recorded."""
+    types = getattr(ensemble, "line_type", None)
+    overhead = ensemble.metadata.get("line_type_overhead")
+    if types is None or not isinstance(overhead, list) or not overhead:
+        return None
+    chosen = np.asarray(types[k, pos], dtype=np.int64)
+    flag = np.asarray(overhead, dtype=float)[np.clip(chosen, 0, len(overhead) - 1)] > 0.5
+    return np.where(flag, "ol", "cs").astype(object)
+
+
 def _set_line_values(
-    lines: pd.DataFrame, tagged: np.ndarray, index: pd.Index, ensemble: Ensemble, k: int
+    lines: pd.DataFrame,
+    tagged: np.ndarray,
+    index: pd.Index,
+    ensemble: Ensemble,
+    k: int,
+    library: dict,
 ) -> bool:
     """Write realisation ``k``'s line data; True if any value changed."""
     pos = index.get_indexer(lines[ID_COLUMN].to_numpy()[tagged].astype(str))
@@ -591,18 +653,12 @@ def _set_line_values(
             else lines.loc[rows, column].to_numpy(dtype=float)
         )
     base = {}
-    for column, stored, field in (
-        ("r0_ohm_per_km", _ZERO_SEQ_BASE[0], "r0_ohm_per_km"),
-        ("x0_ohm_per_km", _ZERO_SEQ_BASE[1], "x0_ohm_per_km"),
-        ("c0_nf_per_km", _ZERO_SEQ_BASE[2], "c0_nf_per_km"),
-    ):
-        sampled = getattr(ensemble, field)
+    for column in _ZERO_SEQ:
+        sampled = getattr(ensemble, column)
         if sampled is not None:
             base[column] = np.asarray(sampled[k, pos], dtype=float)
-        elif stored in lines.columns:
-            base[column] = lines.loc[rows, stored].to_numpy(dtype=float)
         else:
-            base[column] = lines.loc[rows, column].to_numpy(dtype=float)
+            base[column] = _type_values(lines, rows, column, library)
     masks = ensemble.bus_phases[k, pos]
     # Real Z0 on every line, partial-phase laterals included: the sequence model then has the
     # self and mutual impedances of the phase-accurate line on the phases that exist.
@@ -612,12 +668,23 @@ def _set_line_values(
         not np.array_equal(lines.loc[rows, column].to_numpy(dtype=float), array)
         for column, array in values.items()
     )
+    kind = _line_kind(ensemble, k, pos)
     if tagged.all():
         for column, array in values.items():
             lines[column] = array
         lines["phases"] = phases
+        if kind is not None:
+            lines["type"] = kind
     else:
         for column, array in values.items():
             lines.loc[rows, column] = array
         lines.loc[rows, "phases"] = phases
+        if kind is not None:
+            lines.loc[rows, "type"] = kind
+    if ensemble.r1_ohm_per_km is not None and "std_type" in lines.columns:
+        # sampled data are no standard type: naming one would contradict the line's values
+        sampled_rows = rows[lines.loc[rows, "std_type"].notna().to_numpy()]
+        if len(sampled_rows):
+            lines["std_type"] = lines["std_type"].astype(object)
+            lines.loc[sampled_rows, "std_type"] = None
     return changed

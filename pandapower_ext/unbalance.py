@@ -62,6 +62,7 @@ from bayesgrid_plugins.ensemble import Ensemble
 from bayesgrid_plugins.errors import (
     AdapterError,
     FeederValidationError,
+    LargeLoadWarning,
     MissingDataWarning,
     ParameterError,
 )
@@ -69,16 +70,19 @@ from bayesgrid_plugins.feeder import Feeder
 from bayesgrid_plugins.models.conditioned import sample_conditioned
 from bayesgrid_plugins.models.power import BayesianPowerModel, PowerParameters
 from bayesgrid_plugins.phases import PHASE_NAMES
+from bayesgrid_plugins.reprs import compact_repr
 from bayesgrid_plugins.scenarios import resolve_parameters
 from bayesgrid_plugins.topology.forest import LINK_LENGTH_KM
 
 from ._netmap import ID_COLUMN, branch_edges, net_forest
 from .defaults import DEFAULT_LV_LINE, DEFAULT_MV_LINE, DEFAULT_SOURCE, DEFAULT_TRAFO, LV_MAX_KV
 from .load_checks import check_load_rows
-from .populate import load_rows
+from .load_map import kept_load_rows, original_loads, realisation_values
 
 __all__ = [
+    "DEFAULT_THREE_PHASE_ABOVE_KVA",
     "LINK_LENGTH_KM",
+    "LargeLoadWarning",
     "MissingDataWarning",
     "UnbalancedNet",
     "add_zero_sequence_data",
@@ -90,6 +94,11 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
+#: Loads larger than this [kVA] stay three-phase by default. Single-phase connections end far
+#: below it: 63 A x 230 V = 14.5 kVA is a common European limit, and a 400 A, 240 V North
+#: American single-phase service is 96 kVA; a station or MV customer of megawatts on one phase
+#: would unbalance a feeder beyond anything built.
+DEFAULT_THREE_PHASE_ABOVE_KVA = 100.0
 #: Zero-sequence ratios of overhead lines above 1 kV: x0 / x1 and c0 / c1.
 OVERHEAD_X0_RATIO = 3.0
 OVERHEAD_C0_RATIO = 0.6
@@ -376,9 +385,10 @@ def write_realisation(net: Any, ensemble: Ensemble, realisation: int) -> Any:
             "ensemble does not have: use the ensemble unbalance_net returned for this net."
         )
     rows = loads.index[tagged]
+    p, q = realisation_values(ensemble, k, pos, loads, rows)
     for j in range(3):
-        loads.loc[rows, _P[j]] = ensemble.p_kw[k, pos, j] / 1000.0
-        loads.loc[rows, _Q[j]] = ensemble.q_kvar[k, pos, j] / 1000.0
+        loads.loc[rows, _P[j]] = p[:, j]
+        loads.loc[rows, _Q[j]] = q[:, j]
     loads.loc[rows, "phases"] = _PHASE_TEXT[ensemble.load_phases[k, pos]]
     meta = net.get("bayesgrid", None)
     if isinstance(meta, dict):
@@ -386,26 +396,20 @@ def write_realisation(net: Any, ensemble: Ensemble, realisation: int) -> Any:
     return net
 
 
-def _replace_load_rows(
-    net: Any, feeder: Feeder, ensemble: Ensemble, include_asymmetric: bool
-) -> dict[str, list[int]]:
-    labels = feeder.bus_id.astype(np.int64)
-    on_feeder = set(labels.tolist())
-    removed: dict[str, list[int]] = {}
-    tables = ("load", "asymmetric_load") if include_asymmetric else ("load",)
-    for table in tables:
-        frame = net[table]
-        if frame.empty:
-            removed[table] = []
-            continue
-        live = frame["in_service"].astype(bool).to_numpy() if "in_service" in frame else True
-        drop = live & frame["bus"].astype(np.int64).isin(on_feeder).to_numpy()
-        removed[table] = frame.index[drop].tolist()
-        net[table] = frame[~drop]
-    buses = np.flatnonzero(ensemble.has_load.any(axis=0))
+def _replace_load_rows(net: Any, originals: pd.DataFrame) -> dict[str, list[int]]:
+    """Replace the ``originals`` rows by kept asymmetric rows (:mod:`pandapower_ext.load_map`)."""
+    removed: dict[str, list[int]] = {"load": []}
+    if "asymmetric_load" in set(originals.get("table", [])) or len(net.asymmetric_load):
+        removed["asymmetric_load"] = []
+    for origin in originals.index:
+        table, _, index = str(origin).partition(":")
+        removed.setdefault(table, []).append(int(index))
+    for table, indices in removed.items():
+        if indices:
+            net[table] = net[table].drop(index=indices)
     old = net.asymmetric_load
     start = int(old.index.max()) + 1 if len(old) else 0
-    frame = load_rows(ensemble, buses, labels, start, prefix="unbalanced")
+    frame = kept_load_rows(originals, old.columns, start)
     dtypes = old.dtypes
     if old.empty:
         new = frame.reindex(columns=list(old.columns) + [c for c in frame if c not in old])
@@ -416,6 +420,26 @@ def _replace_load_rows(
             new[column] = new[column].astype(dtype)
     net["asymmetric_load"] = new
     return removed
+
+
+def _large_loads(feeder: Feeder, originals: pd.DataFrame, above_kva: float | None) -> np.ndarray:
+    """Buses whose load must stay three-phase: a load row above ``above_kva`` [kVA]; warns."""
+    big_bus = np.zeros(feeder.n_buses, dtype=bool)
+    if above_kva is None or originals.empty:
+        return big_bus
+    big = originals[originals["s_kva"].to_numpy(float) > float(above_kva)]
+    if big.empty:
+        return big_bus
+    big_bus[feeder.index_of(big["bus"].astype(np.int64).astype(str).tolist())] = True
+    names = big["name"].astype(str).tolist() if "name" in big else big.index.tolist()
+    shown = ", ".join(repr(n) for n in names[:10]) + (" ..." if len(names) > 10 else "")
+    warnings.warn(
+        f"{len(big)} loads exceed {float(above_kva):g} kVA and stay three-phase: {shown}. "
+        "Pass three_phase_above_kva=None to let the model choose their phases.",
+        LargeLoadWarning,
+        stacklevel=3,
+    )
+    return big_bus
 
 
 @dataclass(frozen=True, eq=False)
@@ -438,6 +462,11 @@ class UnbalancedNet:
         Elements left out of the tree because they close a loop.
     removed : dict
         Indices of the ``load`` / ``asymmetric_load`` rows replaced.
+    load_map : pandas.DataFrame
+        One row per original load (index: its ``"load:12"`` origin): ``name``,
+        ``asymmetric_load`` (the index of the row that replaced it), ``bus``, ``p_kw``,
+        ``q_kvar`` (the original values, scaling applied) and ``three_phase`` (kept
+        three-phase for its size).
 
     Examples
     --------
@@ -454,6 +483,19 @@ class UnbalancedNet:
     filled: dict[str, int] = field(default_factory=dict)
     loop_elements: tuple[str, ...] = ()
     removed: dict[str, list[int]] = field(default_factory=dict)
+    load_map: pd.DataFrame = field(default_factory=pd.DataFrame)
+
+    def __repr__(self) -> str:
+        return compact_repr(
+            "UnbalancedNet",
+            n=len(self.ensemble),
+            buses=self.feeder.n_buses,
+            loads=len(self.load_map) if len(self.load_map) else None,
+            load_buses=int(self.ensemble.has_load.any(axis=0).sum()),
+            p_kw=float(self.totals["p_kw"].sum()),
+            filled=len(self.filled),
+            loop_elements=len(self.loop_elements),
+        )
 
     def realisation(self, k: int, *, copy_net: bool = False) -> Any:
         """The net holding realisation ``k`` (a deep copy when ``copy_net``)."""
@@ -471,6 +513,7 @@ def unbalance_net(
     inplace: bool = True,
     include_asymmetric: bool = True,
     fill_missing: bool = True,
+    three_phase_above_kva: float | None = DEFAULT_THREE_PHASE_ABOVE_KVA,
 ) -> UnbalancedNet:
     """Turn a net's balanced loads into per-phase loads that keep each bus's total P and Q.
 
@@ -495,6 +538,10 @@ def unbalance_net(
     fill_missing : bool, default True
         Fill missing zero-sequence data (:func:`add_zero_sequence_data`, one
         :class:`MissingDataWarning`).
+    three_phase_above_kva : float or None, default 100
+        A load row larger than this [kVA] (scaling applied) stays three-phase in every
+        realisation, and one :class:`LargeLoadWarning` names those loads; None lets the model
+        choose every load's phases (:data:`DEFAULT_THREE_PHASE_ABOVE_KVA` gives the reasons).
 
     Returns
     -------
@@ -508,6 +555,13 @@ def unbalance_net(
     ParameterError
         If no load is reached by an external grid, a bus's total P is negative, or a load
         row is not finite or sits on a bus the net lacks (:func:`check_load_rows`).
+
+    Notes
+    -----
+    Each original load row stays a row of its own: same name, bus, ``profile`` and other
+    columns, in ``asymmetric_load``, with ``bayesgrid_origin`` naming the original row
+    (``"load:12"``) and its share of the bus's load (:mod:`pandapower_ext.load_map`);
+    :attr:`UnbalancedNet.load_map` lists where each went.
 
     Examples
     --------
@@ -530,11 +584,20 @@ def unbalance_net(
             "no in-service load of the net sits on a bus an external grid reaches: there is "
             "nothing to unbalance."
         )
+    originals = original_loads(target, feeder, include_asymmetric=include_asymmetric)
+    big = _large_loads(feeder, originals, three_phase_above_kva)
     ensemble = sample_conditioned(
-        feeder, p_bus, q_bus, n, model=params, rng=rng, three_phase=info.three_phase
+        feeder,
+        p_bus,
+        q_bus,
+        n,
+        model=params,
+        rng=rng,
+        three_phase=info.three_phase,
+        three_phase_loads=big if big.any() else None,
     )
     filled = add_zero_sequence_data(target, warn=True) if fill_missing else {}
-    removed = _replace_load_rows(target, feeder, ensemble, include_asymmetric)
+    removed = _replace_load_rows(target, originals)
     meta = dict(target.get("bayesgrid", None) or {})
     meta.update(
         {
@@ -562,4 +625,26 @@ def unbalance_net(
         filled=filled,
         loop_elements=info.loop_elements,
         removed=removed,
+        load_map=_load_map(target, originals, feeder, big),
+    )
+
+
+def _load_map(net: Any, originals: pd.DataFrame, feeder: Feeder, big: np.ndarray) -> pd.DataFrame:
+    """Where each original load row went (see :attr:`UnbalancedNet.load_map`)."""
+    from .load_map import ORIGIN_COLUMN
+
+    loads = net.asymmetric_load
+    new_index = pd.Series(loads.index, index=loads[ORIGIN_COLUMN].to_numpy(dtype=object))
+    bus = originals["bus"].astype(np.int64)
+    names = originals["name"] if "name" in originals else pd.Series(None, index=originals.index)
+    return pd.DataFrame(
+        {
+            "name": names.to_numpy(dtype=object),
+            "asymmetric_load": new_index.reindex(originals.index).to_numpy(),
+            "bus": bus.to_numpy(),
+            "p_kw": originals["p_kw"].to_numpy(float),
+            "q_kvar": originals["q_kvar"].to_numpy(float),
+            "three_phase": big[feeder.index_of(bus.astype(str).tolist())],
+        },
+        index=originals.index,
     )

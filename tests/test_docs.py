@@ -8,6 +8,7 @@ link into a failure (so the main build passing means something).
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -22,11 +23,27 @@ pytest.importorskip("mkdocstrings", reason="install the docs extra: pip install 
 pytest.importorskip("jupytext", reason="install the docs extra: pip install -e '.[docs]'")
 
 
+#: Tutorials run by the test build (all of them run in a real build; these are the quick ones).
+EXECUTED = ("01_topology", "04_uncertainty_reliability", "05_exporter_plugin")
+
+
 def _env() -> dict[str, str]:
     env = dict(os.environ)
     env["NO_MKDOCS_2_WARNING"] = "1"  # the theme's end-of-life banner is not about this site
     env["MPLBACKEND"] = "Agg"
+    env.setdefault("BAYESGRID_DOCS_EXECUTE", ",".join(EXECUTED))
     return env
+
+
+def _hook(name: str):  # type: ignore[no-untyped-def]
+    import importlib.util
+
+    path = ROOT / "docs" / "_hooks" / f"{name}.py"
+    spec = importlib.util.spec_from_file_location(f"docs_hook_{name}", path)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    spec.loader.exec_module(module)
+    return module
 
 
 def _build(config: Path, site: Path, timeout: float) -> subprocess.CompletedProcess[str]:
@@ -121,6 +138,69 @@ def test_pages_render_their_content(site: Path) -> None:
     citation = (site / "citation.html").read_text(encoding="utf-8")
     for paper in ("2501.08808", "2603.04393", "2602.13454"):
         assert paper in citation
+
+
+@pytest.mark.slow
+def test_tutorials_show_their_output_and_figures(site: Path) -> None:
+    topology = (site / "tutorials/01_topology.html").read_text(encoding="utf-8")
+    assert "Output" in topology and "monaco.osm.pbf" in topology  # what the first cell printed
+    assert '<img alt="Figure 1 of the tutorial" src="01_topology_figure_1.png"' in topology
+    assert (site / "tutorials/01_topology_figure_1.png").read_bytes()[:4] == b"\x89PNG"
+    uncertainty = (site / "tutorials/04_uncertainty_reliability.html").read_text(encoding="utf-8")
+    assert uncertainty.count('<img alt="Figure') == 4  # its four saved figures
+    assert "all converged: True" in uncertainty
+
+
+@pytest.mark.slow
+def test_the_site_loads_no_script_from_elsewhere(site: Path) -> None:
+    external = re.compile(r'<script[^>]+src="(https?:)?//', re.I)
+    pages = [p for p in site.rglob("*.html") if external.search(p.read_text(encoding="utf-8"))]
+    assert not pages, f"pages loading scripts from another site: {pages[:5]}"
+    method = (site / "method.html").read_text(encoding="utf-8")
+    assert 'src="javascripts/mathjax/tex-mml-chtml.js"' in method
+    assert (site / "javascripts/mathjax/tex-mml-chtml.js").stat().st_size > 100_000
+    fonts = list((site / "javascripts/mathjax/output/chtml/fonts/woff-v2").glob("*.woff"))
+    assert len(fonts) > 10
+
+
+def test_mathjax_is_configured_locally() -> None:
+    import yaml
+
+    class Loader(yaml.SafeLoader):
+        pass
+
+    # mkdocs.yml uses !!python/name tags for pymdownx options: read them as plain text
+    Loader.add_multi_constructor("tag:yaml.org,2002:python/", lambda *a: None)
+    settings = yaml.load(CONFIG.read_text(encoding="utf-8"), Loader=Loader)
+    scripts = settings["extra_javascript"]
+    assert not [s for s in scripts if "://" in str(s)], scripts
+    files = dict(_hook("bayesgrid_docs").mathjax_files())
+    assert "javascripts/mathjax/tex-mml-chtml.js" in files
+    assert any(k.startswith("javascripts/mathjax/input/tex/extensions/") for k in files)
+
+
+def test_a_tutorial_page_shows_what_its_cells_printed_and_saved() -> None:
+    hooks = _hook("bayesgrid_docs")
+    run = _hook("tutorial_run")
+    script = ROOT / "docs" / "tutorials" / "01_topology.py"
+    cells = script.read_text(encoding="utf-8").count("# %%") - script.read_text(
+        encoding="utf-8"
+    ).count("# %% [markdown]")
+    png = b"\x89PNG fake"
+    outputs = [
+        run.CellOutput(f"printed by cell {k}\n", [png] if k == 2 else []) for k in range(cells)
+    ]
+    text, title, figures = hooks.tutorial_markdown(script, outputs)
+    assert title.startswith("1.")
+    assert 'title="Output"\nprinted by cell 0' in text
+    assert figures == [("01_topology_figure_1.png", png)]
+    assert "![Figure 1 of the tutorial](01_topology_figure_1.png)" in text
+    unexecuted, _, none = hooks.tutorial_markdown(script)
+    assert "Output" not in unexecuted and none == []
+    assert run.selected("01_topology", {"BAYESGRID_DOCS_EXECUTE": "01_topology,02_x"})
+    assert not run.selected("03_power_flow", {"BAYESGRID_DOCS_EXECUTE": "01_topology"})
+    assert not run.selected("01_topology", {"BAYESGRID_DOCS_EXECUTE": "none"})
+    assert run.selected("01_topology", {})
 
 
 def test_strict_settings_turn_a_broken_link_into_a_failure(tmp_path: Path) -> None:

@@ -259,7 +259,7 @@ def test_geojson_unknown_crs_is_a_parameter_error(manager, tmp_path):
     feeder = make_feeder(crs="EPSG:not-a-code")
     with pytest.raises(ParameterError, match=r"feeder\.crs"):
         manager.export(feeder, make_ensemble(feeder, n=1), "geojson", tmp_path)
-    assert not list((tmp_path / "geojson").iterdir())
+    assert not (tmp_path / "geojson").exists()  # a failed export leaves nothing behind
 
 
 # ---------------------------------------------------------------------- a sampled ensemble

@@ -36,14 +36,15 @@ clear
 set defaultbasefrequency=50
 new circuit.bayesgrid bus1=s.1.2.3 phases=3 basekv=0.4 pu=1 angle=0 r1=1.592059504e-10 \
 x1=1.592059504e-09 r0=1.592059504e-10 x0=1.592059504e-09
-new linecode.lc1 nphases=3 units=km rmatrix=(0.3809 | 0.1729 0.3809 | 0.1729 0.1729 0.3809) \
+new linecode.nayy_4x150_se_3ph nphases=3 units=km \
+rmatrix=(0.3809 | 0.1729 0.3809 | 0.1729 0.1729 0.3809) \
 xmatrix=(0.08393333333 | 0.003933333333 0.08393333333 | 0.003933333333 0.003933333333 \
 0.08393333333) cmatrix=(261 | 0 261 | 0 0 261) normamps=270
-new linecode.lc2 nphases=1 units=km rmatrix=(0.3809) xmatrix=(0.08393333333) cmatrix=(261) \
-normamps=270
-new line.l_a bus1=s.1.2.3 bus2=a.1.2.3 phases=3 linecode=lc1 length=0.1 units=km
-new line.l_b bus1=a.2 bus2=b.2 phases=1 linecode=lc2 length=0.05 units=km
-new line.l_c bus1=a.1.2.3 bus2=c.1.2.3 phases=3 linecode=lc1 length=0.02 units=km
+new linecode.nayy_4x150_se_1ph nphases=1 units=km rmatrix=(0.3809) xmatrix=(0.08393333333) \
+cmatrix=(261) normamps=270
+new line.l_a bus1=s.1.2.3 bus2=a.1.2.3 phases=3 linecode=nayy_4x150_se_3ph length=0.1 units=km
+new line.l_b bus1=a.2 bus2=b.2 phases=1 linecode=nayy_4x150_se_1ph length=0.05 units=km
+new line.l_c bus1=a.1.2.3 bus2=c.1.2.3 phases=3 linecode=nayy_4x150_se_3ph length=0.02 units=km
 new load.d_b_b bus1=b.2 phases=1 conn=wye kv=0.2309401077 kw=3 kvar=1.5 model=1 vminpu=0.5 \
 vmaxpu=1.5
 new load.d_c_a bus1=c.1 phases=1 conn=wye kv=0.2309401077 kw=1 kvar=0.5 model=1 vminpu=0.5 \
@@ -101,7 +102,7 @@ def test_all_three_phase_wires_every_line_with_real_z0(tiny):
     lines = [c for c in text if c.startswith("new line.")]
     assert all("phases=3" in c and ".1.2.3" in c for c in lines)
     # The phase-B lateral keeps the cable's real Z0: one code for every line, with mutual terms.
-    assert all("linecode=lc1" in c for c in lines)
+    assert all("linecode=nayy_4x150_se_3ph" in c for c in lines)
     assert not any("rmatrix=(0.208 | 0 0.208" in c for c in text)
 
 
@@ -203,7 +204,7 @@ def test_exporter_round_trip_equals_live_circuit(tiny, tmp_path):
     exporter = OpenDSSExporter()
     request = ExportRequest(feeder, ensemble, tmp_path, realisations=[0, 1])
     folders = exporter.export(request)
-    assert [f.name for f in folders] == ["realisation_0", "realisation_1"]
+    assert [f.name for f in folders] == ["realisation_0000", "realisation_0001"]
     assert sorted(p.name for p in folders[1].iterdir()) == [
         "BusCoords.csv",
         "LineCodes.dss",

@@ -299,8 +299,10 @@ def test_populated_mv_net_structure_and_laterals():
     net = build_net(feeder, ens, 0)
     assert len(net.bus) == 7 and len(net.line) == 6 and len(net.trafo) == 0
     assert net.bus["name"].tolist() == feeder.bus_id.tolist()
-    assert json.loads(net.bus.geo.iloc[1])["coordinates"] == [300.0, 0.0]
-    assert net["bayesgrid"]["crs"] == "EPSG:32632"
+    # geodata in lon/lat on WGS 84: 300 m east of UTM zone 32's origin at the equator
+    lon, lat = json.loads(net.bus.geo.iloc[1])["coordinates"]
+    assert lon == pytest.approx(4.5139438, abs=1e-6) and lat == pytest.approx(0.0, abs=1e-9)
+    assert net["bayesgrid"]["crs"] == "EPSG:4326"
     eg = net.ext_grid.iloc[0]
     assert eg.bus == feeder.source and eg.s_sc_max_mva > 0 and eg.x0x_max > 0
     check_3ph_ready(net)

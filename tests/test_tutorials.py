@@ -30,7 +30,7 @@ OUTPUTS = {
     "01_topology": ["monaco_feeder.png"],
     "02_models_and_training": ["my_power_counted.json", "my_power_nuts.json"],
     "03_power_flow": [
-        "out/opendss/realisation_00/Master.dss",
+        "out/opendss/realisation_0000/Master.dss",
         "out/pandapower/realisation_0000.json",
         "out/csv/buses.csv",
     ],

@@ -20,6 +20,7 @@ from bayesgrid_plugins.phases import PHASE_ABC, check_phase_consistency, n_phase
 from bayesgrid_plugins.scenarios import SCENARIOS, scenario_parameters
 from pandapower_ext import solve_ensemble
 from pandapower_ext.unbalance import (
+    LargeLoadWarning,
     MissingDataWarning,
     add_zero_sequence_data,
     bus_load_totals,
@@ -188,10 +189,12 @@ def test_european_lv_keeps_demand_and_solves():
 def test_oberrhein_two_grids_keeps_demand_and_solves():
     net = _read(OBERRHEIN)
     before = bus_load_totals(net)
-    with pytest.warns(MissingDataWarning) as caught:
-        result = unbalance_net(net, n=3, rng=14)
-    assert len(caught) == 1
-    message = str(caught[0].message)
+    with pytest.warns(LargeLoadWarning, match="147 loads exceed 100 kVA"):
+        with pytest.warns(MissingDataWarning) as caught:
+            result = unbalance_net(net, n=3, rng=14)
+    missing = [w for w in caught if w.category is MissingDataWarning]
+    assert len(missing) == 1
+    message = str(missing[0].message)
     for column in ("line.r0_ohm_per_km", "trafo.vector_group", "ext_grid.s_sc_max_mva"):
         assert column in message
     # both external grids' parts are in the feeder and carry three phases at their grids
@@ -231,7 +234,7 @@ def test_many_realisations_solve(path):
     # megawatts on one phase of a 20 kV line.
     model = scenario_parameters(p3=1.0) if path == OBERRHEIN else None
     with pytest.warns(MissingDataWarning) if path != EU_LV else _no_warning():
-        result = unbalance_net(net, n=20, rng=3, model=model)
+        result = unbalance_net(net, n=20, rng=3, model=model, three_phase_above_kva=None)
     _check_net(net, result, before, 20)
     _solve(net, result)
 

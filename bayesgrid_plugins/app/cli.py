@@ -167,6 +167,19 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _as_typed(
+    message: str, parser: argparse.ArgumentParser, command: str, argv: Sequence[str] | None
+) -> str:
+    """The message with argument names as the user typed the options (``cli_messages``)."""
+    from .cli_messages import as_typed
+
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction) and command in action.choices:
+            typed = list(sys.argv[1:] if argv is None else argv)
+            return as_typed(message, action.choices[command], typed)
+    return message
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the ``bayesgrid`` command; return the exit status."""
     parser = build_parser()
@@ -186,6 +199,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.verbose:
             logging.getLogger(__name__).exception("failed")
         message = str(exc.args[0]) if isinstance(exc, KeyError) and exc.args else str(exc)
+        message = _as_typed(message, parser, args.command, argv)
         print(
             f"bayesgrid: error: {message.splitlines()[0] if message else type(exc).__name__}",
             file=sys.stderr,

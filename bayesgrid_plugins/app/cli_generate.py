@@ -67,7 +67,12 @@ def add_generate_command(subparsers: Any) -> None:
     where.add_argument("--osm", type=Path, metavar="FILE", help="OSM file (.osm, .osm.bz2, .pbf)")
     where.add_argument("--place", metavar="NAME", help="place name (needs network access)")
     where.add_argument("--address", metavar="TEXT", help="address (needs network access)")
-    where.add_argument("--bbox", type=bbox, metavar="W,S,E,N", help="area as a box [deg]")
+    parser.add_argument(
+        "--bbox",
+        type=bbox,
+        metavar="W,S,E,N",
+        help="area as a box [deg]; with --osm it crops the file, alone it queries OpenStreetMap",
+    )
     parser.add_argument(
         "--point",
         type=point,
@@ -205,25 +210,20 @@ def infeasible_exit(feasibility: Any, args: argparse.Namespace) -> int:
 
 def config_from_args(args: argparse.Namespace) -> Any:
     """The :class:`~bayesgrid_plugins.app.pipeline.GenerateConfig` of parsed arguments."""
+    from .cli_area import area_source
     from .pipeline import GenerateConfig
 
-    source, query = "file", None
-    if args.place:
-        source, query = "place", args.place
-    elif args.address:
-        source, query = "address", args.address
-    elif args.point is not None and args.osm is None and args.bbox is None:
-        source, query = "point", args.point
-    elif args.bbox is not None and args.osm is None:
-        source, query = "bbox", args.bbox
+    source, query, point, box = area_source(
+        osm=args.osm, place=args.place, address=args.address, point=args.point, bbox=args.bbox
+    )
     formats = tuple(f.strip() for f in args.format.split(",") if f.strip())
     return GenerateConfig(
         source=source,
         query=query,
         osm_path=args.osm,
-        point=args.point,
+        point=point,
         dist_m=args.dist,
-        bbox=args.bbox,
+        bbox=box,
         n=args.samples,
         seed=args.seed,
         formats=formats,

@@ -219,7 +219,11 @@ def _execute(args: argparse.Namespace, task: Any) -> Any:
         seed=seed,
         out=args.out,
         chunk_size=args.chunk_size,
-        sampling=SamplingSettings(power_parameters=args.posterior, impedance=not args.no_impedance),
+        sampling=SamplingSettings(
+            power_parameters=args.posterior,
+            impedance=not args.no_impedance,
+            streams=args.streams,
+        ),
         workers=args.workers or (None if args.serial or args.scheduler else os.cpu_count()),
         scheduler=args.scheduler,
         serial=args.serial,

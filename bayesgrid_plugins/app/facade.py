@@ -59,9 +59,9 @@ def create_osm_pandapower_network(
 
     Parameters
     ----------
-    query_type : {"file", "place", "address", "point", "bbox"}, default "file"
-        As ``source`` of :func:`~bayesgrid_plugins.topology.feeder_from_osm`; ``"file"`` without
-        ``path`` uses the embedded Monaco extract (offline).
+    query_type : {"file", "place", "city", "address", "point", "bbox"}, default "file"
+        As ``source`` of :func:`~bayesgrid_plugins.topology.feeder_from_osm` (``"city"`` is a
+        place); ``"file"`` without ``path`` uses the embedded Monaco extract (offline).
     query : str or tuple, optional
         Place, address, ``(lat, lon)`` or ``(west, south, east, north)``.
     dist : float, optional
@@ -69,7 +69,10 @@ def create_osm_pandapower_network(
     path, point
         OSM file and centre ``(lat, lon)`` for ``query_type="file"``.
     **options
-        Further keywords of :func:`~bayesgrid_plugins.topology.feeder_from_osm`.
+        The original bayesgrid keywords ``query_address``, ``query_point``, ``query_bbox``,
+        ``query_place`` and ``substation_point`` (:mod:`bayesgrid_plugins.original_keywords`),
+        and further keywords of :func:`~bayesgrid_plugins.topology.feeder_from_osm`. Online
+        queries raise :class:`~bayesgrid_plugins.errors.OfflineError` without network.
 
     Returns
     -------
@@ -88,12 +91,14 @@ def create_osm_pandapower_network(
     >>> model = bg.BayesianPowerModel()
     >>> ensemble = model.generate_consistent_data(net, zones, source, n=10, rng=1)  # doctest: +SKIP
     """
+    from ..original_keywords import osm_arguments
     from ..phases import PHASE_ABC
     from ..topology import DEFAULT_DIST_M, DEFAULT_POINT, feeder_from_osm
 
     if query_type == "file" and path is None and point is None and "bbox" not in options:
         point, dist = DEFAULT_POINT, dist or DEFAULT_DIST_M
-    osm = feeder_from_osm(query_type, query, path=path, point=point, dist_m=dist, **options)
+    arguments = osm_arguments(query_type, query, dist, {"path": path, "point": point, **options})
+    osm = feeder_from_osm(**arguments)
     feeder = osm.feeder
     b = feeder.n_buses
     empty = Ensemble(

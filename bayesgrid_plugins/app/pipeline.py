@@ -25,6 +25,7 @@ from ..errors import BayesGridError, FeederValidationError, ParameterError
 from ..feeder import Feeder
 from ..fileio import write_manifest
 from ..plugins import available_engines, get_engine
+from ..reprs import compact_repr
 from ..staging import check_output_folder, staged_folder
 
 __all__ = [
@@ -172,6 +173,19 @@ class GenerateResult:
     files: dict[str, list[Path]] = field(default_factory=dict)
     timings_s: dict[str, float] = field(default_factory=dict)
     feasibility: Any = None
+
+    def __repr__(self) -> str:
+        return compact_repr(
+            "GenerateResult",
+            n=len(self.ensemble),
+            buses=self.feeder.n_buses,
+            power_flow=None if self.power_flow is None else repr(self.power_flow)[:120],
+            files=sum(len(v) for v in self.files.values())
+            if isinstance(self.files, dict)
+            else None,
+            out=str(self.out),
+        )
+
 
 
 #: Peak memory [bytes] per realisation and bus of the main job: sampling with its temporaries

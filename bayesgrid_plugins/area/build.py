@@ -15,6 +15,7 @@ from ..ensemble import Ensemble
 from ..errors import FeederValidationError, ParameterError
 from ..feeder import DEFAULT_N_ZONES
 from ..phases import PHASE_ABC
+from ..reprs import compact_repr
 from ..topology.build import DEFAULT_POINT, OSM_ATTRIBUTION, default_extract
 from ..topology.geo import Region, _check_point, haversine_m
 from ..topology.osm import read_osm_file
@@ -134,6 +135,18 @@ class Area:
     region: Region | None = None
     attribution: str = OSM_ATTRIBUTION
     demand: Any = None
+
+    def __repr__(self) -> str:
+        return compact_repr(
+            "Area",
+            feeders=len(self.feeders),
+            substations=len(self.substations),
+            buses=int(sum(f.feeder.n_buses for f in self.feeders)),
+            transmission_buses=int(self.transmission.n_buses),
+            mv_kv=float(self.mv_kv),
+            lv_kv=float(self.lv_kv),
+            source=str(self.source),
+        )
 
     @property
     def n_feeders(self) -> int:
@@ -454,6 +467,16 @@ class AreaEnsemble:
 
     ensembles: list[Ensemble]
     seed: int | None = None
+
+    def __repr__(self) -> str:
+        n = len(self.ensembles[0]) if self.ensembles else 0
+        return compact_repr(
+            "AreaEnsemble",
+            feeders=len(self.ensembles),
+            n=n,
+            buses=int(sum(e.n_buses for e in self.ensembles)),
+            seed=self.seed,
+        )
 
     @property
     def n_realisations(self) -> int:

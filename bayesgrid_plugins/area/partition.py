@@ -33,6 +33,8 @@ import numpy as np
 from scipy.sparse import csr_array
 from scipy.sparse.csgraph import dijkstra
 
+from bayesgrid_plugins.reprs import compact_repr
+
 from ..errors import FeederValidationError
 from ..feeder import DEFAULT_N_ZONES, Feeder
 from .equipment import MV_LV_TRAFOS, TrafoType, choose_trafo
@@ -296,6 +298,15 @@ class AreaFeeder:
     sites: np.ndarray
     trafos: tuple[TrafoType, ...]
     site_demand_kw: np.ndarray
+
+    def __repr__(self) -> str:
+        return compact_repr(
+            "AreaFeeder",
+            buses=self.feeder.n_buses,
+            substation=int(self.substation),
+            lv_sites=int(np.asarray(self.sites).size),
+            length_km=float(np.sum(self.feeder.length_km)),
+        )
 
     @property
     def mv_buses(self) -> np.ndarray:

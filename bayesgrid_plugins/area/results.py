@@ -7,6 +7,8 @@ from typing import Any
 
 import numpy as np
 
+from bayesgrid_plugins.reprs import compact_repr, value_range
+
 __all__ = ["AreaPowerFlow"]
 
 
@@ -45,6 +47,18 @@ class AreaPowerFlow:
     elapsed_s: np.ndarray
     engine: str
     metadata: dict[str, Any] = field(default_factory=dict)
+
+    def __repr__(self) -> str:
+        ok = np.asarray(self.converged, dtype=bool)
+        return compact_repr(
+            "AreaPowerFlow",
+            engine=self.engine,
+            realisations=int(ok.size),
+            buses=len(self.bus_id),
+            converged=f"{int(ok.sum())}/{ok.size}",
+            vm_pu=value_range(np.asarray(self.vm_pu)[ok]),
+            elapsed_s=float(np.sum(self.elapsed_s)),
+        )
 
     def voltage_range(self, level: str | None = None) -> tuple[float, float]:
         """Lowest and highest voltage [p.u.] over converged realisations (and a level)."""

@@ -138,6 +138,7 @@ def sample_conditioned(
     zones: np.ndarray | None = None,
     three_phase: np.ndarray | None = None,
     draws: np.ndarray | None = None,
+    three_phase_loads: np.ndarray | None = None,
 ) -> Ensemble:
     """Sample phases and per-phase loads that keep each bus's total P and Q.
 
@@ -166,6 +167,9 @@ def sample_conditioned(
     draws : ndarray of int, shape (n,), optional
         Posterior draw of each realisation (default: drawn at random); the feeders of one
         area pass the same draws.
+    three_phase_loads : ndarray of bool, shape (n_buses,), optional
+        Buses whose load is three-phase in every realisation (for example loads too large for
+        a single-phase connection); their shares are still drawn from the model.
 
     Returns
     -------
@@ -208,6 +212,13 @@ def sample_conditioned(
     rng = np.random.default_rng(rng)
     draw = choose_draws(params, n, rng, draws)
     three, phase = draw_phases(params, draw, zone[loads], rng)
+    if three_phase_loads is not None:
+        big = np.asarray(three_phase_loads, dtype=bool)
+        if big.shape != (feeder.n_buses,):
+            raise ParameterError(
+                f"three_phase_loads has shape {big.shape}; expected ({feeder.n_buses},)."
+            )
+        three = three | big[loads][np.newaxis, :]
     share = draw_shares(params, draw, three, phase, rng)
 
     p_kw_out = np.zeros((n, feeder.n_buses, 3))

@@ -34,6 +34,7 @@ from ..feeder import Feeder
 from ..memory import check_realisations
 from ..phases import n_phases
 from ..posterior import ParameterFile
+from .consistent import ConsistentDataMixin
 
 if TYPE_CHECKING:
     from ..training import TrainingTable
@@ -262,7 +263,7 @@ def sample_line_types(
     return types, draw
 
 
-class BayesianImpedanceModel:
+class BayesianImpedanceModel(ConsistentDataMixin):
     """Line conductor types, hence R1, X1, R0, X0, C1, C0 and ampacity, for each line.
 
     Parameters
@@ -376,7 +377,10 @@ class BayesianImpedanceModel:
         Ensemble
             With ``r1_ohm_per_km``, ``x1_ohm_per_km``, ``r0_ohm_per_km``, ``x0_ohm_per_km``
             [ohm/km], ``c1_nf_per_km``, ``c0_nf_per_km`` [nF/km] and ``max_i_ka`` [kA], each
-            (n, n_buses) with NaN at the source; ``metadata["line_type"]`` names the model.
+            (n, n_buses) with NaN at the source; ``line_type`` the conductor type drawn for each
+            line (-1 at the source), named in ``metadata["line_type_names"]`` with its overhead
+            flag in ``metadata["line_type_overhead"]``; ``metadata["impedance_model"]`` names
+            the model.
         """
         if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
             raise ParameterError(f"n must be a positive integer number of realisations, got {n!r}")
@@ -397,8 +401,10 @@ class BayesianImpedanceModel:
             **ensemble.metadata,
             "impedance_model": self.parameters.provenance.get("id"),
             "impedance_variation": self.parameters.variation,
+            "line_type_names": self.parameters.type_names,
+            "line_type_overhead": [float(v) for v in self.parameters.overhead],
         }
-        return ensemble.with_fields(**arrays, metadata=metadata)
+        return ensemble.with_fields(**arrays, line_type=types, metadata=metadata)
 
     def line_arrays(self, types: np.ndarray, *, rng: Any = None) -> dict[str, np.ndarray]:
         """Per-line arrays (``TYPE_FIELDS``) of given type indices (-1: NaN), with variation."""

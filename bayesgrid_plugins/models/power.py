@@ -33,6 +33,7 @@ from ..feeder import Feeder
 from ..memory import check_realisations
 from ..phases import PHASE_ABC, enforce_phase_consistency, fill_unserved_phases
 from ..posterior import ParameterFile
+from .consistent import ConsistentDataMixin
 from .feeder_level import load_parameters
 
 __all__ = ["DEFAULT_POWER_PARAMETERS", "BayesianPowerModel", "PowerParameters"]
@@ -354,7 +355,7 @@ def consistent_bus_phases(feeder: Feeder, wanted: np.ndarray) -> np.ndarray:
     return fill_unserved_phases(feeder, bus_phases)
 
 
-class BayesianPowerModel:
+class BayesianPowerModel(ConsistentDataMixin):
     """Per-phase loads and phase allocation of a feeder, sampled from learned parameters.
 
     Parameters
@@ -483,33 +484,3 @@ class BayesianPowerModel:
             draw=draw,
             metadata={"power_model": params.provenance.get("id"), "n_zones": params.n_zones},
         )
-
-    def generate_consistent_data(
-        self,
-        graph: Any,
-        hop_zone_list: Any = None,
-        source_bus: Any = None,
-        n: int = 1000,
-        *,
-        rng: Any = None,
-    ) -> Ensemble:
-        """Sample ``n`` phase-consistent realisations for a network, bayesgrid style.
-
-        Parameters
-        ----------
-        graph : pandapowerNet, Feeder or networkx.Graph
-            The network. A pandapower net gets its loads replaced by realisation 0 in place,
-            and keeps the ensemble for ``save_synthetic_network``.
-        hop_zone_list : list of list, optional
-            Bus ids (pandapower bus indices for a net) in each zone; default: the zones of
-            normalised distance.
-        source_bus : hashable, optional
-            The source; required for a networkx graph, checked for a net.
-        n : int, default 1000
-            Realisations.
-        rng : seed or numpy.random.Generator, optional
-            Random generator or seed.
-        """
-        from ..networks import generate_for
-
-        return generate_for(self, graph, hop_zone_list, source_bus, n, rng)

@@ -36,6 +36,7 @@ from ..errors import ParameterError
 from ..feeder import Feeder
 from ..posterior import ParameterFile
 from ..reliability.indices import ReliabilityResult, reliability_indices
+from .consistent import ConsistentDataMixin
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -453,7 +454,7 @@ def _base_ensemble(feeder: Feeder, n: int, rng: np.random.Generator, ensemble: E
     return BayesianPowerModel().sample(feeder, n, rng=sub), rng
 
 
-class BayesianFrequencyModel:
+class BayesianFrequencyModel(ConsistentDataMixin):
     """Per-bus CAIFI from a negative-binomial count model by zone.
 
     Parameters
@@ -525,7 +526,7 @@ class BayesianFrequencyModel:
         return ensemble.with_fields(caifi=caifi, metadata=metadata)
 
 
-class BayesianDurationModel:
+class BayesianDurationModel(ConsistentDataMixin):
     """Per-bus CAIDI from a hurdle model by zone.
 
     Parameters

@@ -36,6 +36,8 @@ from typing import Any
 import numpy as np
 from scipy.sparse import csr_array
 
+from bayesgrid_plugins.reprs import compact_repr
+
 from ..errors import ParameterError
 from ..feeder import Feeder
 
@@ -250,6 +252,15 @@ class ReliabilityResult:
     line_repair_h: np.ndarray
     metadata: dict[str, Any] = field(default_factory=dict)
     ensemble: Any = None
+
+    def __repr__(self) -> str:
+        n, b = np.shape(self.frequency)
+        figures = {
+            f"{key}_mean": float(np.nanmean(value))
+            for key, value in self.expected.items()
+            if np.isfinite(np.asarray(value, dtype=float)).any()
+        }
+        return compact_repr("ReliabilityResult", n=n, buses=b, **figures)
 
     def summary(self) -> dict[str, dict[str, float]]:
         """Median and interquartile range over realisations of each system index."""

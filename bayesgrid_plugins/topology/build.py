@@ -11,6 +11,8 @@ from typing import Any
 
 import numpy as np
 
+from bayesgrid_plugins.reprs import compact_repr
+
 from ..errors import ParameterError
 from ..feeder import DEFAULT_N_ZONES, Feeder
 from .geo import Region, _check_point, haversine_m
@@ -176,6 +178,16 @@ class OsmFeeder:
     source: str
     region: Region | None
     attribution: str = OSM_ATTRIBUTION
+
+    def __repr__(self) -> str:
+        return compact_repr(
+            "OsmFeeder",
+            buses=self.feeder.n_buses,
+            length_km=float(np.sum(self.feeder.length_km)),
+            crs=self.feeder.crs,
+            footprint_m2=float(np.sum(self.footprint_m2)),
+            source=str(self.source)[:80],
+        )
 
     @property
     def substation(self) -> tuple[float, float]:

@@ -1,7 +1,9 @@
 """MkDocs hooks of the bayesgrid site.
 
 - The tutorials (``docs/tutorials/*.py``, jupytext percent format) become Markdown pages:
-  Markdown cells as text, code cells as Python blocks, with a link to download the script.
+  Markdown cells as text, code cells as Python blocks followed by what they printed and the
+  figures they saved when run at build time (``tutorial_run``), with a link to the script.
+- MathJax is served from the site itself (no CDN).
 - The API reference pages are generated from the ``__all__`` of the public modules, one
   mkdocstrings block per public function and class, so the reference follows the code.
 - The feature guides written alongside each feature are listed in the navigation when their
@@ -14,6 +16,7 @@ import importlib
 import inspect
 import logging
 import re
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -137,37 +140,64 @@ Until then, see the [method](method.md) for the paper's reference figures and th
 
 
 # ----------------------------------------------------------------------------- tutorials
-def tutorial_markdown(path: Path) -> tuple[str, str]:
-    """Markdown of a jupytext percent script, and its title (the first heading)."""
+def tutorial_markdown(
+    path: Path, outputs: list[Any] | None = None
+) -> tuple[str, str, list[tuple[str, bytes]]]:
+    """Markdown of a jupytext percent script, its title and its figures.
+
+    With ``outputs`` (one :class:`tutorial_run.CellOutput` per code cell, from running the
+    script) every code block is followed by what the cell printed and the figures it saved;
+    the figures are returned as ``(file name, PNG bytes)`` to be written beside the page.
+    """
     import jupytext
 
     notebook = jupytext.read(path, fmt="py:percent")
     parts: list[str] = []
+    figures: list[tuple[str, bytes]] = []
     title = path.stem
+    code_index = 0
     for cell in notebook.cells:
         source = cell.source.strip("\n")
+        if cell.cell_type != "markdown":
+            shown = outputs[code_index] if outputs is not None else None
+            code_index += 1
+            if not source.strip():
+                continue
+            parts.append(f"```python\n{source}\n```")
+            if shown is not None and shown.text.strip():
+                text = shown.text.rstrip("\n").replace("```", "` ` `")
+                parts.append(f'```text title="Output"\n{text}\n```')
+            for png in [] if shown is None else shown.figures:
+                name = f"{path.stem}_figure_{len(figures) + 1}.png"
+                figures.append((name, png))
+                parts.append(f"![Figure {len(figures)} of the tutorial]({name})")
+            continue
         if not source.strip():
             continue
-        if cell.cell_type == "markdown":
-            if title == path.stem:
-                for line in source.splitlines():
-                    if line.startswith("# "):
-                        title = line[2:].strip()
-                        break
-            parts.append(source)
-        else:
-            parts.append(f"```python\n{source}\n```")
+        if title == path.stem:
+            for line in source.splitlines():
+                if line.startswith("# "):
+                    title = line[2:].strip()
+                    break
+        parts.append(source)
+    how = (
+        "The output and figures below come from running it when this site was built."
+        if outputs is not None
+        else "This page was built without running it (BAYESGRID_DOCS_EXECUTE)."
+    )
     download = (
         f'!!! tip "Run it"\n    Download [`{path.name}`]({path.name}) and run '
         f"`python {path.name}` in an empty folder, or open it as a notebook with "
-        f"`jupytext --to notebook {path.name}`."
+        f"`jupytext --to notebook {path.name}`. {how}"
     )
     heading_end = parts[0].find("\n") if parts else -1
     if parts and parts[0].startswith("# ") and heading_end > 0:
         parts[0] = parts[0][:heading_end] + "\n\n" + download + "\n" + parts[0][heading_end:]
+    elif parts and parts[0].startswith("# "):
+        parts.insert(1, download)
     else:
         parts.insert(0, download)
-    return "\n\n".join(parts) + "\n", title
+    return "\n\n".join(parts) + "\n", title, figures
 
 
 def tutorial_scripts() -> list[Path]:
@@ -287,12 +317,57 @@ def on_config(config: Any) -> Any:
     return config
 
 
+#: Cache of executed tutorials (see ``tutorial_run``).
+CACHE = DOCS.parent / ".cache" / "bayesgrid-docs"
+#: Where the site serves MathJax from (``extra_javascript`` in ``mkdocs.yml``).
+MATHJAX_DIR = "javascripts/mathjax"
+
+
+def _tutorial_runner() -> Any:
+    """The sibling module ``tutorial_run`` (hooks are loaded by path, not as a package)."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location(
+        "bayesgrid_tutorial_run", Path(__file__).with_name("tutorial_run.py")
+    )
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+def mathjax_files() -> list[tuple[str, bytes]]:
+    """MathJax 3 (the ``es5`` bundle of the ``django-static-mathjax`` wheel), served locally.
+
+    The TeX input/CommonHTML output component, its fonts and its TeX extensions, placed so that
+    the component finds them beside itself: the site needs no CDN.
+    """
+    from importlib import resources
+
+    root = resources.files("mathjax") / "static" / "mathjax" / "es5"
+    wanted = [root / "tex-mml-chtml.js"]
+    for sub in ("output/chtml/fonts/woff-v2", "input/tex/extensions"):
+        folder = root.joinpath(*sub.split("/"))
+        wanted += [p for p in folder.iterdir() if p.is_file()]
+    out = []
+    for item in wanted:
+        relative = str(item).split("/es5/", 1)[1]
+        out.append((f"{MATHJAX_DIR}/{relative}", item.read_bytes()))
+    return out
+
+
 def on_files(files: Files, config: Any) -> Files:
     """Generate the tutorial, API and (if missing) validation pages."""
+    run = _tutorial_runner()
     for script in tutorial_scripts():
-        text, _ = tutorial_markdown(script)
+        outputs = run.executed(script, CACHE) if run.selected(script.stem) else None
+        text, _, figures = tutorial_markdown(script, outputs)
         src = f"tutorials/{script.stem}.md"
         files.append(File.generated(config, src, content=text))
+        for name, png in figures:
+            files.append(File.generated(config, f"tutorials/{name}", content=png))
+    for src, data in mathjax_files():
+        files.append(File.generated(config, src, content=data))
     for page, title, module, intro in API_PAGES:
         files.append(
             File.generated(

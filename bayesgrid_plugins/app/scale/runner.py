@@ -27,6 +27,7 @@ import numpy as np
 
 from ...errors import ParameterError
 from ...feeder import Feeder
+from ...reprs import compact_repr, id_preview
 from .regions import (
     DEFAULT_REGIONS,
     Region,
@@ -105,6 +106,16 @@ class RunResult:
     chunk_cpu_s: np.ndarray
     settings_sha256: str
     summary: dict[str, Any] = field(default_factory=dict)
+
+    def __repr__(self) -> str:
+        return compact_repr(
+            "RunResult",
+            regions=id_preview(self.region_names),
+            computed_chunks=int(self.computed_chunks),
+            reused_chunks=int(self.reused_chunks),
+            elapsed_s=float(self.elapsed_s),
+            out=str(self.out),
+        )
 
 
 def plan_chunks(
