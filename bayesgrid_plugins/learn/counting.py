@@ -33,7 +33,11 @@ from .. import __version__
 from ..errors import ParameterError
 from ..models.power import PowerParameters
 from ..phases import PHASE_ABC, n_phases
+from ..training import loads_per_bus
+from .balance import learn_balance
+from .power_data import power_data
 from .table import TrainingTable
+from .three_phase import three_phase_class_point
 
 __all__ = ["PAPER_PF_VALUES", "count_power_parameters", "truncated_normal_from_moments"]
 
@@ -101,9 +105,9 @@ def count_power_parameters(
     PowerParameters
         A single-draw parameter set with provenance (counts, sources, method, date).
     """
-    loads = table.loads
-    if len(loads) == 0:
+    if len(table.loads) == 0:
         raise ParameterError("the training table has no loads; read a feeder that has some")
+    loads = loads_per_bus(table)  # one load per bus, as the sampler places them
     phases = loads["phases"].to_numpy(dtype=np.int64)
     k = n_phases(phases)
     three = phases == PHASE_ABC
@@ -179,6 +183,24 @@ def count_power_parameters(
         else None,
         "pf_observed_range": [float(pf.min()), float(pf.max())],
     }
+    optional: dict[str, Any] = {}
+    point = three_phase_class_point(power_data(table))
+    if point is not None:
+        optional.update(p3class_log_mu_kw=point[0], p3class_log_sigma=point[1])
+        record["p_three_phase_class"] = {
+            "distribution": "lognormal: log P ~ Normal(log_mu, log_sigma), P in kW",
+            "used_by_sampler": True,
+            "method": "pooled moments of log P",
+            "log_mu": round(point[0], 4),
+            "log_sigma": round(point[1], 4),
+        }
+    balance = learn_balance(table)
+    if balance is not None:
+        optional.update(
+            balance_eps=float(np.median(list(balance.eps.values()))),
+            lateral_max_loads=balance.lateral_max_loads,
+        )
+        record["phase_balancing"] = balance.as_provenance()
     record.update(provenance or {})
     return PowerParameters(
         p3=p3,
@@ -188,5 +210,6 @@ def count_power_parameters(
         p_sigma_kw=sigma,
         pf_values=support,
         pf_probs=pf_probs,
+        **optional,
         provenance=record,
     )

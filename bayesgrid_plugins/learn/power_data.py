@@ -11,9 +11,13 @@ loads, and the compiled model does not grow with the data:
 - ``p1_n, p1_mean, p1_var``: number, mean and (population) variance of the total active power
   [kW] of the single-phase loads with ``P > 0`` (the truncated normal of P);
 - ``p3_n, p3_logmean, p3_logvar``: the same for ``log P`` of the three-phase loads (their own
-  log-normal class, see :mod:`.power_fit`);
+  log-normal class, see :mod:`.power_fit`), and ``p3_mean, p3_var`` for their P [kW];
 - ``share_n``, ``share_logsum[k]``: pooled number of three-phase loads with ``P > 0`` and the sum
   of the logarithms of their per-phase shares (the Dirichlet likelihood).
+
+Loads are taken per bus (:func:`~bayesgrid_plugins.training.loads_per_bus`): the sampler places
+one load per load bus and the validation measures real feeders per bus, so several loads on one
+bus are one load with the union of their phases and the sum of their powers.
 
 Two-phase loads fit neither class of the model: they are counted and left out, as in
 :mod:`.counting`.
@@ -29,6 +33,7 @@ import numpy as np
 
 from ..errors import ParameterError
 from ..phases import PHASE_ABC, n_phases
+from ..training import loads_per_bus
 from .table import LOAD_COLUMNS, TrainingTable
 
 __all__ = ["DEFAULT_PF_VALUES", "PowerData", "power_data", "table_sha256"]
@@ -61,6 +66,8 @@ class PowerData:
     share_n: int
     share_logsum: np.ndarray
     counts: dict[str, Any] = field(default_factory=dict)
+    p3_mean: np.ndarray | None = None
+    p3_var: np.ndarray | None = None
 
     @property
     def n_feeders(self) -> int:
@@ -111,9 +118,9 @@ def power_data(
         If the table has no one- or three-phase loads, or ``pf_values`` is not a set of power
         factors.
     """
-    loads = table.loads
-    if len(loads) == 0:
+    if len(table.loads) == 0:
         raise ParameterError("the training table has no loads; read a feeder that has some")
+    loads = loads_per_bus(table)
     p = loads[["p_a_kw", "p_b_kw", "p_c_kw"]].to_numpy(dtype=float)
     q = loads[["q_a_kvar", "q_b_kvar", "q_c_kvar"]].to_numpy(dtype=float)
     total = p.sum(axis=1)
@@ -165,10 +172,12 @@ def power_data(
     p1_n, p1_mean, p1_var = _per_feeder_moments(total[s1], feeder[s1], n_f)
     s3 = three & positive
     p3_n, p3_logmean, p3_logvar = _per_feeder_moments(np.log(total[s3]), feeder[s3], n_f)
+    _, p3_mean, p3_var = _per_feeder_moments(total[s3], feeder[s3], n_f)
     shares = np.clip(p[s3] / total[s3, np.newaxis], _MIN_SHARE, None)
     shares /= shares.sum(axis=1, keepdims=True)
     counts = {
-        "n_loads": len(loads),
+        "n_loads": len(table.loads),
+        "n_load_buses": len(loads),
         "n_feeders": int(n_f),
         "n_single_phase": int(single.sum()),
         "n_three_phase": int(three.sum()),
@@ -196,4 +205,6 @@ def power_data(
         share_n=int(s3.sum()),
         share_logsum=np.log(shares).sum(axis=0),
         counts=counts,
+        p3_mean=p3_mean,
+        p3_var=p3_var,
     )

@@ -60,7 +60,8 @@ sd_feeder)``, ``phase_probs_new ~ Dirichlet(kappa_phase m_phase)``, ...). These 
 between-feeder spread as well as the posterior uncertainty.
 
 With one feeder (or ``hierarchical=False``) the loads are pooled into the paper's single
-population with independent conjugate priors: ``p3[z] ~ Beta(1, 1)``, ``phase_probs ~
+population with independent conjugate priors: ``p3[z] ~ Beta(a, b)`` centred on the overall
+three-phase share with the weight of 10 loads (:func:`pooled_p3_prior`), ``phase_probs ~
 Dirichlet(1, 1, 1)``, ``pf_probs ~ Dirichlet(1, ..., 1)``, ``mu ~ Normal(5, 20)``, ``log sigma
 ~ Normal(log 3, 1.5)`` and the same share and three-phase-class priors;
 :mod:`.conjugate` samples that posterior without MCMC.
@@ -336,11 +337,28 @@ def _p3class_terms(pm: Any, data: PowerData) -> None:
     pm.Potential("p3class_loglik", _lognormal_loglik(pm, n3, m3, v3, lm, pm.math.exp(lls)))
 
 
+#: Weight [loads] of the pooled model's prior of p3 per zone, centred on the overall share.
+P3_PRIOR_LOADS = 10.0
+
+
+def pooled_p3_prior(data: PowerData) -> tuple[float, float]:
+    """Beta prior ``(a, b)`` of p3 per zone in the pooled model (empirical Bayes).
+
+    Centred on the overall three-phase share ``p = (n_three + 1/2) / (n + 1)`` with the weight
+    of :data:`P3_PRIOR_LOADS` loads: zones borrow from the whole feeder, so a zone of five loads
+    on a feeder without three-phase loads is not given a share near 1/7 by a flat prior.
+    """
+    n3 = float(data.n_three.sum())
+    n = float(data.n_modelled.sum())
+    overall = (n3 + 0.5) / (n + 1.0)
+    return P3_PRIOR_LOADS * overall, P3_PRIOR_LOADS * (1.0 - overall)
+
+
 def _flat_terms(pm: Any, data: PowerData, has_p3class: bool) -> None:
     """The pooled, conjugate-prior variant (inside the model context)."""
     pr = PRIORS
     k = data.pf_values.size
-    p3 = pm.Beta("p3", *pr["p3_beta"], shape=data.n_zones)
+    p3 = pm.Beta("p3", *pooled_p3_prior(data), shape=data.n_zones)
     pm.Binomial("n_three", n=data.n_modelled.sum(axis=0), p=p3, observed=data.n_three.sum(axis=0))
     phase_probs = pm.Dirichlet("phase_probs", a=np.ones(3))
     phase_counts = data.phase_counts.sum(axis=0)
@@ -445,7 +463,7 @@ def _round_simplex(p: np.ndarray, decimals: int = 7) -> np.ndarray:
 
 def round_parameters(arrays: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
     """Round parameter draws for storage (about 6 significant digits, simplexes kept exact)."""
-    return {
+    out = {
         "p3": np.clip(np.round(arrays["p3"], 7), 0.0, 1.0),
         "phase_probs": _round_simplex(arrays["phase_probs"]),
         "share_alpha": _round_sig(arrays["share_alpha"], 6),
@@ -453,6 +471,12 @@ def round_parameters(arrays: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         "p_sigma_kw": _round_sig(arrays["p_sigma_kw"], 6),
         "pf_probs": _round_simplex(arrays["pf_probs"]),
     }
+    for name in ("p3class_log_mu_kw", "p3class_log_sigma", "lateral_max_loads"):
+        if name in arrays:
+            out[name] = _round_sig(arrays[name], 6)
+    if "balance_eps" in arrays:
+        out["balance_eps"] = np.clip(np.round(arrays["balance_eps"], 4), 0.0, 1.0)
+    return out
 
 
 def thin_index(n_total: int, max_draws: int) -> np.ndarray:

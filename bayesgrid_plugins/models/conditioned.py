@@ -5,8 +5,13 @@ When each load bus's total active power P [kW] and reactive power Q [kvar] are k
 balanced loads of an existing net, or a user's table), only the phase allocation and the
 per-phase split are sampled, for every realisation and every load bus at once:
 
-1. ``c3 ~ Bernoulli(p3[zone])``: three-phase or single-phase;
-2. a single-phase load's phase ``~ Categorical(pA, pB, pC)``: all of P and Q go there;
+1. ``c3 ~ Bernoulli(p3[zone])``: three-phase or single-phase. With a three-phase load class in
+   the parameters, ``p3`` is the probability *given the bus's P* (Bayes' rule with the two
+   classes' P densities): a large bus total makes a three-phase load likely, and a three-phase
+   bus keeps its total;
+2. a single-phase load's phase ``~ Categorical(pA, pB, pC)``, or, with balancing in the
+   parameters, its lateral's phase chosen jointly with the other laterals
+   (:mod:`bayesgrid_plugins.balancing`): all of P and Q go there;
 3. a three-phase load's shares ``(rA, rB, rC) ~ Dirichlet(alpha)``: ``P r`` and ``Q r`` per
    phase. Q is split with the same shares as P, so every phase of a bus keeps the bus's own
    power factor.
@@ -34,6 +39,7 @@ from ..phases import PHASE_ABC
 from .power import (
     BayesianPowerModel,
     PowerParameters,
+    balance_phases,
     check_zones,
     choose_draws,
     consistent_bus_phases,
@@ -205,8 +211,10 @@ def sample_conditioned(
         raise ParameterError("every bus total is zero: there is no load to unbalance.")
     rng = np.random.default_rng(rng)
     draw = choose_draws(params, n, rng, draws)
-    three, phase = draw_phases(params, draw, zone[loads], rng)
+    three, phase = draw_phases(params, draw, zone[loads], rng, p_kw=p_bus[loads])
     share = draw_shares(params, draw, three, phase, rng)
+    demand = np.broadcast_to(p_bus[loads], three.shape)
+    phase, share = balance_phases(params, draw, feeder, loads, three, phase, share, demand, rng)
 
     p_kw_out = np.zeros((n, feeder.n_buses, 3))
     q_kvar_out = np.zeros((n, feeder.n_buses, 3))

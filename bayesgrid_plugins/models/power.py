@@ -5,10 +5,14 @@ For every load bus of every realisation:
 1. ``c3 ~ Bernoulli(p3[zone])``: three-phase (1) or single-phase (0);
 2. a single-phase load's phase ``~ Categorical(pA, pB, pC)``;
 3. a three-phase load's shares ``(rA, rB, rC) ~ Dirichlet(alpha)``;
-4. its total active power ``P ~ TruncatedNormal(mu, sigma, lower=0)`` [kW];
+4. its total active power ``P ~ TruncatedNormal(mu, sigma, lower=0)`` [kW]; with a three-phase
+   class in the parameters, a three-phase load's ``log P ~ Normal(log_mu, log_sigma)``
+   (heavy-tailed: commercial loads);
 5. one power factor per realisation from a discrete distribution, ``Q = P tan(arccos PF)`` on
    every phase.
 
+With balancing in the parameters, the single-phase loads' phases are then reassigned by
+lateral, heaviest first, to balance the phase totals (:mod:`bayesgrid_plugins.balancing`).
 A single-phase load puts all of P on its phase; a three-phase load puts ``P * r`` on each. Phase
 consistency is then enforced (every bus gets the union of the phases below it; the source is
 three-phase; a bus with nothing below it takes its parent's phases).
@@ -27,6 +31,7 @@ from typing import Any, ClassVar
 import numpy as np
 from scipy.special import log_ndtr, ndtri_exp
 
+from ..balancing import assign_laterals, quotas
 from ..ensemble import Ensemble
 from ..errors import ParameterError
 from ..feeder import Feeder
@@ -91,6 +96,16 @@ class PowerParameters(ParameterFile):
         Support of the power factor distribution, in (0, 1].
     pf_probs : array-like, shape (draws, k) or (k,)
         Probabilities of ``pf_values``; sum to 1.
+    p3class_log_mu_kw, p3class_log_sigma : array-like, shape (draws,) or scalar, optional
+        The three-phase load class: ``log P ~ Normal(log_mu, log_sigma)`` with P in kW (a
+        log-normal, heavy-tailed). When given, three-phase loads draw their P from it instead of
+        the single-phase truncated normal; None keeps one P distribution for every load.
+    balance_eps : array-like, shape (draws,) or scalar, optional
+        Randomness of the phase balancing in [0, 1] (see :mod:`bayesgrid_plugins.balancing`):
+        0 assigns every single-phase lateral to the least-loaded phase it may take, 1 to a
+        random one. None draws each load's phase independently (the paper's model).
+    lateral_max_loads : array-like, shape (draws,) or scalar, optional
+        Largest single-phase lateral [load buses]; with ``balance_eps``.
     provenance : dict
         Where the parameters came from (id, data source, method, date, version).
 
@@ -113,6 +128,16 @@ class PowerParameters(ParameterFile):
         "p_sigma_kw",
         "pf_values",
         "pf_probs",
+        "p3class_log_mu_kw",
+        "p3class_log_sigma",
+        "balance_eps",
+        "lateral_max_loads",
+    )
+    OPTIONAL_FIELDS: ClassVar[tuple[str, ...]] = (
+        "p3class_log_mu_kw",
+        "p3class_log_sigma",
+        "balance_eps",
+        "lateral_max_loads",
     )
 
     p3: np.ndarray
@@ -122,6 +147,10 @@ class PowerParameters(ParameterFile):
     p_sigma_kw: np.ndarray
     pf_values: np.ndarray
     pf_probs: np.ndarray
+    p3class_log_mu_kw: np.ndarray | None = None
+    p3class_log_sigma: np.ndarray | None = None
+    balance_eps: np.ndarray | None = None
+    lateral_max_loads: np.ndarray | None = None
     provenance: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -139,6 +168,17 @@ class PowerParameters(ParameterFile):
             "p_sigma_kw": _draws("p_sigma_kw", self.p_sigma_kw, None),
             "pf_probs": _draws("pf_probs", self.pf_probs, pf_values.size),
         }
+        pairs = (
+            ("p3class_log_mu_kw", "p3class_log_sigma"),
+            ("balance_eps", "lateral_max_loads"),
+        )
+        for pair in pairs:
+            given = [getattr(self, name) is not None for name in pair]
+            if any(given) and not all(given):
+                raise ParameterError(f"give {pair[0]} and {pair[1]} together, or neither.")
+            if all(given):
+                for name in pair:
+                    values[name] = _draws(name, getattr(self, name), None)
         counts = {name: v.shape[0] for name, v in values.items()}
         if len(set(counts.values())) != 1:
             raise ParameterError(
@@ -152,6 +192,14 @@ class PowerParameters(ParameterFile):
             raise ParameterError("share_alpha must be positive (Dirichlet concentration).")
         if (values["p_sigma_kw"] <= 0).any():
             raise ParameterError("p_sigma_kw must be positive [kW].")
+        if "p3class_log_sigma" in values and (values["p3class_log_sigma"] <= 0).any():
+            raise ParameterError("p3class_log_sigma must be positive.")
+        if "balance_eps" in values:
+            eps = values["balance_eps"]
+            if ((eps < 0) | (eps > 1)).any():
+                raise ParameterError("balance_eps must lie in [0, 1].")
+            if (values["lateral_max_loads"] < 1).any():
+                raise ParameterError("lateral_max_loads must be at least 1 load bus.")
         if pf_values.size == 0 or not (
             np.isfinite(pf_values).all() and (pf_values > 0).all() and (pf_values <= 1).all()
         ):
@@ -173,6 +221,16 @@ class PowerParameters(ParameterFile):
         """Number of posterior draws."""
         return int(self.p3.shape[0])
 
+    @property
+    def has_three_phase_class(self) -> bool:
+        """Whether three-phase loads have their own P distribution."""
+        return self.p3class_log_mu_kw is not None
+
+    @property
+    def balances_phases(self) -> bool:
+        """Whether single-phase laterals are assigned to phases by balancing."""
+        return self.balance_eps is not None
+
     def mean(self) -> PowerParameters:
         """Posterior means as a single-draw parameter set."""
         return PowerParameters(
@@ -183,8 +241,16 @@ class PowerParameters(ParameterFile):
             p_sigma_kw=self.p_sigma_kw.mean(),
             pf_values=self.pf_values,
             pf_probs=self.pf_probs.mean(axis=0),
+            p3class_log_mu_kw=_mean_or_none(self.p3class_log_mu_kw),
+            p3class_log_sigma=_mean_or_none(self.p3class_log_sigma),
+            balance_eps=_mean_or_none(self.balance_eps),
+            lateral_max_loads=_mean_or_none(self.lateral_max_loads),
             provenance={**self.provenance, "reduced": "posterior mean"},
         )
+
+
+def _mean_or_none(values: np.ndarray | None) -> float | None:
+    return None if values is None else float(np.mean(values))
 
 
 def sample_truncated_normal(
@@ -252,16 +318,51 @@ def choose_draws(
     return draw
 
 
+def p3_given_power(
+    params: PowerParameters, draw: np.ndarray, p3: np.ndarray, p_kw: np.ndarray
+) -> np.ndarray:
+    """Probability that a load of known total P [kW] is three-phase (Bayes' rule).
+
+    ``p3 f3(P) / (p3 f3(P) + (1 - p3) f1(P))`` with ``f3`` the three-phase class's log-normal
+    density and ``f1`` the single-phase truncated normal's; ``p3`` unchanged without a
+    three-phase class. ``p3`` has shape (n, n_loads), ``p_kw`` broadcasts to it.
+    """
+    if not params.has_three_phase_class:
+        return p3
+    p = np.broadcast_to(np.asarray(p_kw, dtype=float), p3.shape)
+    lm = params.p3class_log_mu_kw[draw, np.newaxis]
+    ls = params.p3class_log_sigma[draw, np.newaxis]
+    mu = params.p_mu_kw[draw, np.newaxis]
+    sigma = params.p_sigma_kw[draw, np.newaxis]
+    positive = p > 0
+    safe = np.where(positive, p, 1.0)
+    log_f3 = -np.log(safe * ls) - 0.5 * ((np.log(safe) - lm) / ls) ** 2
+    log_f1 = -np.log(sigma) - 0.5 * ((safe - mu) / sigma) ** 2 - log_ndtr(mu / sigma)
+    with np.errstate(divide="ignore"):
+        logit = np.log(p3) - np.log1p(-p3) + log_f3 - log_f1
+    out = 1.0 / (1.0 + np.exp(-np.clip(logit, -700, 700)))
+    return np.where(positive, out, 0.0)
+
+
 def draw_phases(
-    params: PowerParameters, draw: np.ndarray, load_zone: np.ndarray, rng: np.random.Generator
+    params: PowerParameters,
+    draw: np.ndarray,
+    load_zone: np.ndarray,
+    rng: np.random.Generator,
+    *,
+    p_kw: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Steps 1-2: which loads are three-phase, and the phase (0, 1, 2) of the others.
 
     One uniform per load decides both: below ``p3`` the load is three-phase; above it, the
     uniform rescaled to [0, 1) is uniform again and independent of that outcome, and picks the
-    phase. Returns boolean and int8 arrays of shape (n, n_loads).
+    phase. With ``p_kw`` (each load's known total [kW]) and a three-phase class, ``p3`` is the
+    probability given that power (:func:`p3_given_power`). Returns boolean and int8 arrays of
+    shape (n, n_loads).
     """
     p3 = params.p3[draw][:, load_zone]
+    if p_kw is not None:
+        p3 = p3_given_power(params, draw, p3, p_kw)
     u = rng.random(p3.shape)
     three = u < p3
     v = (u - p3) / np.maximum(1.0 - p3, np.finfo(float).tiny)
@@ -299,6 +400,63 @@ def draw_shares(
             total = gamma.sum(axis=1, keepdims=True)
         share[r_idx, l_idx] = gamma / total
     return share
+
+
+def three_phase_power(
+    params: PowerParameters,
+    draw: np.ndarray,
+    three: np.ndarray,
+    total: np.ndarray,
+    rng: np.random.Generator,
+) -> np.ndarray:
+    """Step 4 for three-phase loads: their own class, ``log P ~ Normal(log_mu, log_sigma)``.
+
+    Returns ``total`` with the three-phase loads' P [kW] redrawn from the class (unchanged, and
+    no random numbers used, without a three-phase class).
+    """
+    if not params.has_three_phase_class or not three.any():
+        return total
+    r_idx, l_idx = np.nonzero(three)
+    d = draw[r_idx]
+    z = rng.standard_normal(r_idx.size)
+    out = total.copy()
+    out[r_idx, l_idx] = np.exp(params.p3class_log_mu_kw[d] + params.p3class_log_sigma[d] * z)
+    return out
+
+
+def balance_phases(
+    params: PowerParameters,
+    draw: np.ndarray,
+    feeder: Feeder,
+    loads: np.ndarray,
+    three: np.ndarray,
+    phase: np.ndarray,
+    share: np.ndarray,
+    total: np.ndarray,
+    rng: np.random.Generator,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Phases of single-phase loads by lateral, balanced (:mod:`bayesgrid_plugins.balancing`).
+
+    Returns the new ``(phase, share)``; unchanged, and no random numbers used, when the
+    parameters carry no balancing.
+    """
+    if not params.balances_phases:
+        return phase, share
+    base = np.einsum("rl,rlj->rj", np.where(three, total, 0.0), share)
+    phase = assign_laterals(
+        feeder,
+        loads,
+        ~three,
+        phase,
+        quotas((~three).sum(axis=1), params.phase_probs[draw]),
+        total,
+        base,
+        params.balance_eps[draw],
+        params.lateral_max_loads[draw],
+        rng,
+    )
+    one_hot = (phase[..., np.newaxis] == np.arange(3)).astype(float)
+    return phase, np.where(three[..., np.newaxis], share, one_hot)
 
 
 def draw_power_factor(
@@ -424,6 +582,8 @@ class BayesianPowerModel:
         total = sample_truncated_normal(
             mu[:, np.newaxis], sigma[:, np.newaxis], rng, share.shape[:2]
         )
+        total = three_phase_power(params, draw, three, total, rng)  # step 4, three-phase class
+        phase, share = balance_phases(params, draw, feeder, loads, three, phase, share, total, rng)
         pf = draw_power_factor(params, draw, rng)  # step 5
 
         p_kw = np.zeros((n, feeder.n_buses, 3))
