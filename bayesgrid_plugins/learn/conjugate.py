@@ -31,7 +31,7 @@ from scipy.special import log_ndtr
 
 from ..errors import ParameterError
 from ..models.power import PowerParameters
-from .balance import learn_balance
+from .extensions import extension_draws
 from .power_data import DEFAULT_PF_VALUES, power_data, table_sha256
 from .power_fit import (
     P3_PRIOR_LOADS,
@@ -41,7 +41,6 @@ from .power_fit import (
     round_parameters,
 )
 from .table import TrainingTable
-from .three_phase import three_phase_class_draws
 
 __all__ = ["CONJUGATE_MODEL_NAME", "fit_power_conjugate"]
 
@@ -152,18 +151,7 @@ def fit_power_conjugate(
     else:
         mean_share = np.full(3, 1 / 3)
     share_alpha = np.tile(mean_share * _MAX_PRECISION, (draws, 1))
-    extra: dict[str, Any] = {}
-    three = three_phase_class_draws(data, int(draws), rng)
-    if three is not None:
-        arrays_3 = {"p3class_log_mu_kw": three[0], "p3class_log_sigma": three[1]}
-        extra["p_three_phase_class"] = three[2]
-    else:
-        arrays_3 = {}
-    balance = learn_balance(table, seed=seed)
-    if balance is not None:
-        eps, max_loads = balance.draws(int(draws), rng)
-        arrays_3.update(balance_eps=eps, lateral_max_loads=max_loads)
-        extra["phase_balancing"] = balance.as_provenance()
+    arrays_3, extra = extension_draws(table, data, int(draws), rng, seed=seed)
     record = {
         "id": f"power-fit-{CONJUGATE_MODEL_NAME}-seed{seed}",
         "method": "closed-form posterior of the pooled model (Beta/Dirichlet, grid for P)",
