@@ -3,9 +3,10 @@
 This is the quick, transparent estimator used for the shipped defaults until a NUTS fit
 replaces them; it gives one point estimate (a single "draw").
 
-- ``p3[z]``: share of three-phase loads among the one- and three-phase loads of zone ``z``
-  (zones with no load take the overall share). Two-phase loads fit neither class of the model
-  and are left out of ``p3`` and of the phase shares; their number is recorded.
+- ``p3[z]``: share of three-phase loads among the loads of zone ``z`` (zones with no load take
+  the overall share). Two-phase loads count among the loads; where the data has them, ``p2`` is
+  their share among the loads that are not three-phase and ``pair_probs`` the shares of AB, BC
+  and CA among them.
 - ``phase_probs``: share of single-phase loads on A, B and C.
 - ``share_alpha``: Dirichlet concentration of the three-phase loads' per-phase shares by the
   method of moments (mean shares times a common precision). Where readers split a load equally
@@ -112,7 +113,8 @@ def count_power_parameters(
     k = n_phases(phases)
     three = phases == PHASE_ABC
     single = k == 1
-    modelled = three | single
+    two = k == 2
+    modelled = three | single | two
     if not three.any() and not single.any():
         raise ParameterError("the training table has no one- or three-phase loads to count")
     zone = loads["zone"].to_numpy(dtype=np.int64)
@@ -171,7 +173,7 @@ def count_power_parameters(
         "n_loads": len(loads),
         "n_three_phase": int(three.sum()),
         "n_single_phase": int(single.sum()),
-        "n_two_phase_left_out": int((k == 2).sum()),
+        "n_two_phase": int(two.sum()),
         "n_zero_power_left_out": int((~positive).sum()),
         "loads_per_zone": n_modelled.tolist(),
         "p_fitted_to": p_from,
@@ -201,6 +203,11 @@ def count_power_parameters(
             lateral_max_loads=balance.lateral_max_loads,
         )
         record["phase_balancing"] = balance.as_provenance()
+    if two.any():
+        pair_counts = np.array([(phases[two] == m).sum() for m in (3, 6, 5)], dtype=float)
+        optional.update(
+            p2=two.sum() / (two.sum() + single.sum()), pair_probs=pair_counts / two.sum()
+        )
     record.update(provenance or {})
     return PowerParameters(
         p3=p3,

@@ -19,8 +19,10 @@ Loads are taken per bus (:func:`~bayesgrid_plugins.training.loads_per_bus`): the
 one load per load bus and the validation measures real feeders per bus, so several loads on one
 bus are one load with the union of their phases and the sum of their powers.
 
-Two-phase loads fit neither class of the model: they are counted and left out, as in
-:mod:`.counting`.
+Two-phase loads are their own class: ``pair_counts[f]`` counts them by pair (AB, BC, CA), and
+they count among the loads of ``n_modelled`` (``p3`` is the share of three-phase loads among all
+loads; the sampler draws a two-phase load among the others with ``p2``). Their P is not fitted
+separately.
 """
 
 from __future__ import annotations
@@ -68,6 +70,7 @@ class PowerData:
     counts: dict[str, Any] = field(default_factory=dict)
     p3_mean: np.ndarray | None = None
     p3_var: np.ndarray | None = None
+    pair_counts: np.ndarray | None = None
 
     @property
     def n_feeders(self) -> int:
@@ -153,8 +156,9 @@ def power_data(
     k = n_phases(phases)
     three = phases == PHASE_ABC
     single = k == 1
-    modelled = three | single
-    if not modelled.any():
+    two = k == 2
+    modelled = three | single | two
+    if not (three | single).any():
         raise ParameterError("the training table has no one- or three-phase loads to fit")
 
     cell = feeder * n_z + zone
@@ -162,6 +166,9 @@ def power_data(
     n_three = np.bincount(cell[three], minlength=n_f * n_z).reshape(n_f, n_z)
     phase_index = np.searchsorted([1, 2, 4], phases[single])
     phase_counts = np.bincount(feeder[single] * 3 + phase_index, minlength=n_f * 3).reshape(n_f, 3)
+    pair_index = np.searchsorted([3, 5, 6], phases[two])  # AB, CA, BC
+    pair_index = np.array([0, 2, 1])[pair_index]  # -> AB, BC, CA
+    pair_counts = np.bincount(feeder[two] * 3 + pair_index, minlength=n_f * 3).reshape(n_f, 3)
 
     nearest = np.abs(pf[:, np.newaxis] - support).argmin(axis=1)
     pf_counts = np.bincount(
@@ -181,7 +188,7 @@ def power_data(
         "n_feeders": int(n_f),
         "n_single_phase": int(single.sum()),
         "n_three_phase": int(three.sum()),
-        "n_two_phase_left_out": int((k == 2).sum()),
+        "n_two_phase": int(two.sum()),
         "n_zero_power": int((~positive).sum()),
         "loads_per_zone": n_modelled.sum(axis=0).tolist(),
         "three_phase_per_zone": n_three.sum(axis=0).tolist(),
@@ -207,4 +214,5 @@ def power_data(
         counts=counts,
         p3_mean=p3_mean,
         p3_var=p3_var,
+        pair_counts=pair_counts,
     )

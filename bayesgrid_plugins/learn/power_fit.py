@@ -477,6 +477,9 @@ def round_parameters(arrays: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
     for name in ("p3class_log_mu_kw", "p3class_log_sigma", "lateral_max_loads"):
         if name in arrays:
             out[name] = _round_sig(arrays[name], 6)
+    if "p2" in arrays:
+        out["p2"] = np.clip(np.round(arrays["p2"], 7), 0.0, 1.0)
+        out["pair_probs"] = _round_simplex(arrays["pair_probs"])
     if "balance_eps" in arrays:
         out["balance_eps"] = np.clip(np.round(arrays["balance_eps"], 4), 0.0, 1.0)
     return out

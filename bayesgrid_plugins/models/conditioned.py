@@ -47,6 +47,7 @@ from .power import (
     draw_power_factor,
     draw_shares,
     load_masks,
+    two_phase_loads,
 )
 
 __all__ = ["bus_totals", "sample_conditioned"]
@@ -213,8 +214,10 @@ def sample_conditioned(
     draw = choose_draws(params, n, rng, draws)
     three, phase = draw_phases(params, draw, zone[loads], rng, p_kw=p_bus[loads])
     share = draw_shares(params, draw, three, phase, rng)
+    pair, share = two_phase_loads(params, draw, three, share, rng)
     demand = np.broadcast_to(p_bus[loads], three.shape)
-    phase, share = balance_phases(params, draw, feeder, loads, three, phase, share, demand, rng)
+    multi = three | (pair > 0)
+    phase, share = balance_phases(params, draw, feeder, loads, multi, phase, share, demand, rng)
 
     p_kw_out = np.zeros((n, feeder.n_buses, 3))
     q_kvar_out = np.zeros((n, feeder.n_buses, 3))
@@ -228,7 +231,7 @@ def sample_conditioned(
         pf = np.full(n, p_bus.sum() / s if s > 0 else 1.0)
 
     load_phases = np.zeros((n, feeder.n_buses), dtype=np.uint8)
-    load_phases[:, loads] = load_masks(three, phase)
+    load_phases[:, loads] = np.where(pair > 0, pair, load_masks(three, phase))
     wanted = load_phases.copy()
     if three_phase is not None:
         forced = np.asarray(three_phase, dtype=bool)

@@ -106,6 +106,12 @@ class PowerParameters(ParameterFile):
         random one. None draws each load's phase independently (the paper's model).
     lateral_max_loads : array-like, shape (draws,) or scalar, optional
         Largest single-phase lateral [load buses]; with ``balance_eps``.
+    p2 : array-like, shape (draws,) or scalar, optional
+        Probability that a load that is not three-phase is two-phase (where the training data
+        has two-phase loads); its P is drawn as a single-phase load's and split equally over
+        its two phases. ``p3`` is then the share of three-phase loads among *all* loads.
+    pair_probs : array-like, shape (draws, 3) or (3,), optional
+        Probabilities of a two-phase load's pair: AB, BC, CA; with ``p2``.
     provenance : dict
         Where the parameters came from (id, data source, method, date, version).
 
@@ -132,12 +138,16 @@ class PowerParameters(ParameterFile):
         "p3class_log_sigma",
         "balance_eps",
         "lateral_max_loads",
+        "p2",
+        "pair_probs",
     )
     OPTIONAL_FIELDS: ClassVar[tuple[str, ...]] = (
         "p3class_log_mu_kw",
         "p3class_log_sigma",
         "balance_eps",
         "lateral_max_loads",
+        "p2",
+        "pair_probs",
     )
 
     p3: np.ndarray
@@ -151,6 +161,8 @@ class PowerParameters(ParameterFile):
     p3class_log_sigma: np.ndarray | None = None
     balance_eps: np.ndarray | None = None
     lateral_max_loads: np.ndarray | None = None
+    p2: np.ndarray | None = None
+    pair_probs: np.ndarray | None = None
     provenance: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -171,6 +183,7 @@ class PowerParameters(ParameterFile):
         pairs = (
             ("p3class_log_mu_kw", "p3class_log_sigma"),
             ("balance_eps", "lateral_max_loads"),
+            ("p2", "pair_probs"),
         )
         for pair in pairs:
             given = [getattr(self, name) is not None for name in pair]
@@ -178,7 +191,8 @@ class PowerParameters(ParameterFile):
                 raise ParameterError(f"give {pair[0]} and {pair[1]} together, or neither.")
             if all(given):
                 for name in pair:
-                    values[name] = _draws(name, getattr(self, name), None)
+                    width = 3 if name == "pair_probs" else None
+                    values[name] = _draws(name, getattr(self, name), width)
         counts = {name: v.shape[0] for name, v in values.items()}
         if len(set(counts.values())) != 1:
             raise ParameterError(
@@ -200,6 +214,10 @@ class PowerParameters(ParameterFile):
                 raise ParameterError("balance_eps must lie in [0, 1].")
             if (values["lateral_max_loads"] < 1).any():
                 raise ParameterError("lateral_max_loads must be at least 1 load bus.")
+        if "p2" in values:
+            if ((values["p2"] < 0) | (values["p2"] > 1)).any():
+                raise ParameterError("p2 must lie in [0, 1].")
+            _check_probabilities("pair_probs", values["pair_probs"])
         if pf_values.size == 0 or not (
             np.isfinite(pf_values).all() and (pf_values > 0).all() and (pf_values <= 1).all()
         ):
@@ -227,6 +245,11 @@ class PowerParameters(ParameterFile):
         return self.p3class_log_mu_kw is not None
 
     @property
+    def has_two_phase_class(self) -> bool:
+        """Whether some loads are two-phase."""
+        return self.p2 is not None
+
+    @property
     def balances_phases(self) -> bool:
         """Whether single-phase laterals are assigned to phases by balancing."""
         return self.balance_eps is not None
@@ -245,6 +268,8 @@ class PowerParameters(ParameterFile):
             p3class_log_sigma=_mean_or_none(self.p3class_log_sigma),
             balance_eps=_mean_or_none(self.balance_eps),
             lateral_max_loads=_mean_or_none(self.lateral_max_loads),
+            p2=_mean_or_none(self.p2),
+            pair_probs=None if self.pair_probs is None else self.pair_probs.mean(axis=0),
             provenance={**self.provenance, "reduced": "posterior mean"},
         )
 
@@ -424,6 +449,37 @@ def three_phase_power(
     return out
 
 
+#: Masks of the two-phase pairs AB, BC, CA, and the phases (0, 1, 2) each holds.
+PAIR_MASKS = np.array([3, 6, 5], dtype=np.uint8)
+_PAIR_ON = np.array([[1, 1, 0], [0, 1, 1], [1, 0, 1]], dtype=float)
+
+
+def two_phase_loads(
+    params: PowerParameters,
+    draw: np.ndarray,
+    three: np.ndarray,
+    share: np.ndarray,
+    rng: np.random.Generator,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Which loads that are not three-phase are two-phase, and their shares (half on each).
+
+    Returns ``(mask, share)``: the pair's phase mask per load (0 where the load is not
+    two-phase) and the shares with the two-phase rows replaced. Without a two-phase class
+    nothing changes and no random numbers are used.
+    """
+    if not params.has_two_phase_class:
+        return np.zeros(three.shape, dtype=np.uint8), share
+    u = rng.random(three.shape)
+    p2 = params.p2[draw][:, np.newaxis]
+    two = ~three & (u < p2)
+    v = u / np.maximum(p2, np.finfo(float).tiny)  # uniform again given two-phase
+    cum = np.cumsum(params.pair_probs[draw], axis=1)[:, np.newaxis, :2]
+    pair = np.minimum((v[..., np.newaxis] >= cum).sum(axis=-1), 2)
+    mask = np.where(two, PAIR_MASKS[pair], 0).astype(np.uint8)
+    share = np.where(two[..., np.newaxis], _PAIR_ON[pair] / 2.0, share)
+    return mask, share
+
+
 def balance_phases(
     params: PowerParameters,
     draw: np.ndarray,
@@ -583,7 +639,9 @@ class BayesianPowerModel:
             mu[:, np.newaxis], sigma[:, np.newaxis], rng, share.shape[:2]
         )
         total = three_phase_power(params, draw, three, total, rng)  # step 4, three-phase class
-        phase, share = balance_phases(params, draw, feeder, loads, three, phase, share, total, rng)
+        pair, share = two_phase_loads(params, draw, three, share, rng)
+        multi = three | (pair > 0)
+        phase, share = balance_phases(params, draw, feeder, loads, multi, phase, share, total, rng)
         pf = draw_power_factor(params, draw, rng)  # step 5
 
         p_kw = np.zeros((n, feeder.n_buses, 3))
@@ -595,7 +653,7 @@ class BayesianPowerModel:
             p_kw[:, columns] = share * total[..., np.newaxis]
         q_kvar = p_kw * np.tan(np.arccos(pf))[:, np.newaxis, np.newaxis]
         load_phases = np.zeros((n, feeder.n_buses), dtype=np.uint8)
-        load_phases[:, loads] = load_masks(three, phase)
+        load_phases[:, loads] = np.where(pair > 0, pair, load_masks(three, phase))
         bus_phases = consistent_bus_phases(feeder, load_phases)
         return Ensemble(
             bus_id=feeder.bus_id,
