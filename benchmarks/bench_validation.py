@@ -99,6 +99,38 @@ def main() -> None:
     print(f"read {len(reals)} feeders in {time.perf_counter() - start:.1f} s")
     md = [f"# Skill on real feeders ({args.n} realisations, seed {args.seed})\n"]
 
+    from bayesgrid_plugins.app.validation.tables import render
+    from bayesgrid_plugins.learn.balance import learn_balance
+
+    rows = []
+    for name, real in reals.items():
+        fit = learn_balance(real.table, seed=args.seed)
+        sizes = fit.lateral_sizes.get(name) or [0]
+        rows.append(
+            [
+                name,
+                f"{fit.real_ratio[name]:.3f}",
+                f"{fit.eps[name]:.2f}",
+                f"{fit.simulated_ratio[name]:.3f}",
+                f"{len(fit.lateral_sizes.get(name, []))}",
+                f"{sorted(sizes)[len(sizes) // 2]} / {max(sizes)}",
+                f"{fit.lateral_max_loads:.0f}",
+            ]
+        )
+    balance_table = render(
+        [
+            "Feeder",
+            "Real max/mean",
+            "Learned eps",
+            "Simulated median",
+            "1-ph laterals",
+            "Lateral size median / max",
+            "lateral_max_loads",
+        ],
+        rows,
+        "markdown",
+    )
+
     t0 = time.perf_counter()
     own = {k: v for k, v in reals.items() if k not in NO_SELF_FIT}
     selfrep = self_reproduction(own, n=args.n, seed=args.seed)
@@ -108,6 +140,7 @@ def main() -> None:
     t_lofo = time.perf_counter() - t0
 
     sections = [
+        ("Phase balance learned on each feeder alone", balance_table),
         (
             "Self-reproduction: the model against the targets",
             table_self_reproduction(selfrep, fmt="markdown"),

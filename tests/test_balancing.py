@@ -198,8 +198,7 @@ def test_conditioned_sampler_keeps_totals_and_makes_large_buses_three_phase() ->
     three = ens.load_phases == 7
     assert three[:, big].mean() > 0.9 and three[:, ~big & (p > 0)].mean() < 0.01
     # Bayes' rule: the probability grows with the bus's P
-    draw = np.zeros(1, dtype=np.int64)
-    probs = p3_given_power(params, draw, np.full((1, 3), 0.05), np.array([[4.0, 9.0, 12.0]]))
+    probs = p3_given_power(params, np.full((1, 3), 0.05), np.array([4.0, 9.0, 12.0]))
     assert probs[0, 0] < probs[0, 1] < probs[0, 2]
 
 

@@ -343,28 +343,38 @@ def choose_draws(
     return draw
 
 
-def p3_given_power(
-    params: PowerParameters, draw: np.ndarray, p3: np.ndarray, p_kw: np.ndarray
-) -> np.ndarray:
+def p3_given_power(params: PowerParameters, p3: np.ndarray, p_kw: np.ndarray) -> np.ndarray:
     """Probability that a load of known total P [kW] is three-phase (Bayes' rule).
 
-    ``p3 f3(P) / (p3 f3(P) + (1 - p3) f1(P))`` with ``f3`` the three-phase class's log-normal
-    density and ``f1`` the single-phase truncated normal's; ``p3`` unchanged without a
-    three-phase class. ``p3`` has shape (n, n_loads), ``p_kw`` broadcasts to it.
+    ``p3 f3(P) / (p3 f3(P) + (1 - p3) f1(P))`` with ``f3`` and ``f1`` the posterior predictive
+    densities of a three-phase and a single-phase load's P: the class densities (log-normal,
+    truncated normal) averaged over every posterior draw, so that a single draw with an extreme
+    single-phase location cannot make every small load three-phase. ``p3`` (shape (n, n_loads))
+    is returned unchanged without a three-phase class.
+
+    Parameters
+    ----------
+    params : PowerParameters
+        The parameters.
+    p3 : ndarray, shape (n, n_loads)
+        Prior probability of each load being three-phase (by its zone).
+    p_kw : ndarray, shape (n_loads,)
+        Each load's known total active power [kW].
     """
     if not params.has_three_phase_class:
         return p3
-    p = np.broadcast_to(np.asarray(p_kw, dtype=float), p3.shape)
-    lm = params.p3class_log_mu_kw[draw, np.newaxis]
-    ls = params.p3class_log_sigma[draw, np.newaxis]
-    mu = params.p_mu_kw[draw, np.newaxis]
-    sigma = params.p_sigma_kw[draw, np.newaxis]
+    from scipy.special import logsumexp
+
+    p = np.asarray(p_kw, dtype=float).ravel()
     positive = p > 0
-    safe = np.where(positive, p, 1.0)
-    log_f3 = -np.log(safe * ls) - 0.5 * ((np.log(safe) - lm) / ls) ** 2
-    log_f1 = -np.log(sigma) - 0.5 * ((safe - mu) / sigma) ** 2 - log_ndtr(mu / sigma)
+    x = np.where(positive, p, 1.0)[:, np.newaxis]  # (loads, 1) against (draws,)
+    lm, ls = params.p3class_log_mu_kw, params.p3class_log_sigma
+    mu, sigma = params.p_mu_kw, params.p_sigma_kw
+    log_f3 = -np.log(x * ls) - 0.5 * ((np.log(x) - lm) / ls) ** 2
+    log_f1 = -np.log(sigma) - 0.5 * ((x - mu) / sigma) ** 2 - log_ndtr(mu / sigma)
+    log_ratio = logsumexp(log_f3, axis=1) - logsumexp(log_f1, axis=1)  # (loads,)
     with np.errstate(divide="ignore"):
-        logit = np.log(p3) - np.log1p(-p3) + log_f3 - log_f1
+        logit = np.log(p3) - np.log1p(-p3) + log_ratio
     out = 1.0 / (1.0 + np.exp(-np.clip(logit, -700, 700)))
     return np.where(positive, out, 0.0)
 
@@ -387,7 +397,7 @@ def draw_phases(
     """
     p3 = params.p3[draw][:, load_zone]
     if p_kw is not None:
-        p3 = p3_given_power(params, draw, p3, p_kw)
+        p3 = p3_given_power(params, p3, p_kw)
     u = rng.random(p3.shape)
     three = u < p3
     v = (u - p3) / np.maximum(1.0 - p3, np.finfo(float).tiny)
