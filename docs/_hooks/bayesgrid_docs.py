@@ -27,6 +27,7 @@ DOCS = Path(__file__).resolve().parents[1]
 GUIDES = [
     ("Topology from OpenStreetMap", "topology.md"),
     ("Power model and learning", "learning.md"),
+    ("Load classes and phase balancing", "balancing.md"),
     ("Line impedances", "impedance.md"),
     ("Reliability", "reliability.md"),
     ("pandapower adapter", "pandapower.md"),
