@@ -259,7 +259,10 @@ def cli_markdown() -> str:
 
 # ----------------------------------------------------------------------------- hooks
 #: Result pages written by the validation suite: (title, page), listed when they exist.
-RESULTS = [("Paper figures and tables", "figures/validation/paper_tables.md")]
+RESULTS = [
+    ("Paper figures and tables", "figures/validation/paper_tables.md"),
+    ("Skill on real feeders", "figures/validation/bench_validation.md"),
+]
 
 
 def on_config(config: Any) -> Any:
