@@ -298,7 +298,7 @@ def test_cross_engine_agreement_european_lv():
     from opendss_ext import read_circuit
 
     feeder = read_circuit(EULV).feeder
-    ensemble = BayesianPowerModel("smartds-counting").sample(feeder, 20, rng=11)
+    ensemble = BayesianPowerModel(str(ONE_CLASS)).sample(feeder, 20, rng=11)
     # Measured 1e-7 p.u.; the bound is 1e-3 p.u.
     assert _cross_engine_difference(feeder, ensemble) < 1e-6
 

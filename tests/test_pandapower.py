@@ -494,7 +494,7 @@ def test_reuse_only_when_nothing_but_loads_change():
 @pytest.mark.slow
 @OLD_TRAFO_TABLE
 def test_eu_lv_100_realisations(eu_lv, eu_lv_feeder):
-    ens = BayesianPowerModel("smartds-counting").sample(eu_lv_feeder, 100, rng=100)
+    ens = BayesianPowerModel(str(ONE_CLASS)).sample(eu_lv_feeder, 100, rng=100)
     populate_loads(eu_lv, eu_lv_feeder, ens, 0)
     result = solve_ensemble(eu_lv, eu_lv_feeder, ens)
     assert result.all_converged and result.n_realisations == 100
