@@ -198,11 +198,14 @@ class ParameterFile:
     MODEL: ClassVar[str]
     DEFAULT_FILE: ClassVar[str]
     FIELDS: ClassVar[tuple[str, ...]]
+    #: Fields a file may leave out (older files); they are then None.
+    OPTIONAL_FIELDS: ClassVar[tuple[str, ...]] = ()
     provenance: dict[str, Any]
 
     def to_dict(self) -> dict[str, Any]:
-        """The parameter arrays by name."""
-        return {name: getattr(self, name) for name in self.FIELDS}
+        """The parameter arrays by name (optional fields that are None left out)."""
+        out = {name: getattr(self, name) for name in self.FIELDS}
+        return {k: v for k, v in out.items() if v is not None or k not in self.OPTIONAL_FIELDS}
 
     def save(self, path: str | os.PathLike[str], *, overwrite: bool = False) -> Path:
         """Write the parameters and their provenance to a JSON file, atomically."""
@@ -218,12 +221,13 @@ class ParameterFile:
     def load(cls, path: str | os.PathLike[str]) -> Self:
         """Read parameters written by :meth:`save`; the file must be of this model."""
         arrays, provenance = read_parameters(path, model=cls.MODEL)
-        missing = set(cls.FIELDS) - set(arrays)
+        missing = set(cls.FIELDS) - set(arrays) - set(cls.OPTIONAL_FIELDS)
         if missing:
             raise PosteriorMismatchError(
                 f"parameter file {str(path)!r} lacks {sorted(missing)} of the {cls.MODEL} model."
             )
-        return cls(**{k: arrays[k] for k in cls.FIELDS}, provenance=provenance)  # type: ignore[call-arg]
+        present = {k: arrays[k] for k in cls.FIELDS if k in arrays}
+        return cls(**present, provenance=provenance)  # type: ignore[call-arg]
 
     @classmethod
     def coerce(cls, value: Any) -> Self:

@@ -18,7 +18,15 @@ from .feeder import Feeder
 if TYPE_CHECKING:
     import pandas as pd
 
-__all__ = ["LINE_COLUMNS", "LOAD_COLUMNS", "TrainingTable", "make_training_table"]
+__all__ = [
+    "BUS_COLUMNS",
+    "LINE_COLUMNS",
+    "LOAD_COLUMNS",
+    "TrainingTable",
+    "loads_per_bus",
+    "make_training_table",
+    "table_feeders",
+]
 
 #: Columns of :attr:`TrainingTable.loads`.
 LOAD_COLUMNS = (
@@ -53,6 +61,8 @@ LINE_COLUMNS = (
     "zone",
     "branch",
 )
+#: Columns of :attr:`TrainingTable.buses` (the topology, so learners can rebuild each feeder).
+BUS_COLUMNS = ("system", "bus_id", "parent_id", "length_km")
 
 
 @dataclass(frozen=True)
@@ -68,11 +78,16 @@ class TrainingTable:
         (NaN where unknown).
     n_zones : int
         Number of zones used for the ``zone`` columns.
+    buses : pandas.DataFrame, optional
+        One row per bus of every feeder with :data:`BUS_COLUMNS` (``parent_id`` empty at the
+        source; ``length_km`` of the line into the bus), so a learner can rebuild the topology
+        (:func:`table_feeders`). None for tables built without it.
     """
 
     loads: pd.DataFrame
     lines: pd.DataFrame
     n_zones: int
+    buses: pd.DataFrame | None = None
 
     @property
     def p_kw(self) -> np.ndarray:
@@ -89,10 +104,16 @@ class TrainingTable:
             raise ValueError(
                 f"tables use different zone counts {sorted(zones)}; rebuild them alike"
             )
+        buses = (
+            pd.concat([t.buses for t in tables], ignore_index=True)
+            if all(t.buses is not None for t in tables)
+            else None
+        )
         return cls(
             loads=pd.concat([t.loads for t in tables], ignore_index=True),
             lines=pd.concat([t.lines for t in tables], ignore_index=True),
             n_zones=zones.pop(),
+            buses=buses,
         )
 
 
@@ -179,4 +200,74 @@ def make_training_table(
         },
         columns=list(LINE_COLUMNS),
     )
-    return TrainingTable(loads=loads, lines=lines, n_zones=feeder.n_zones)
+    parent = feeder.parent
+    buses = pd.DataFrame(
+        {
+            "system": system,
+            "bus_id": feeder.bus_id,
+            "parent_id": np.where(parent >= 0, feeder.bus_id[np.maximum(parent, 0)], ""),
+            "length_km": feeder.length_km,
+        },
+        columns=list(BUS_COLUMNS),
+    )
+    return TrainingTable(loads=loads, lines=lines, n_zones=feeder.n_zones, buses=buses)
+
+
+def loads_per_bus(table: TrainingTable) -> pd.DataFrame:
+    """The table's loads merged per bus: one row per (system, bus) with the union of the phases
+    and the sum of the per-phase powers; position columns from the bus's first load.
+
+    The samplers place one load per load bus, and the validation measures a real feeder per bus
+    (several loads on one bus are one load), so the learners count and fit per bus as well: a
+    bus with single-phase loads on A, B and C is one three-phase load.
+    """
+    loads = table.loads
+    if len(loads) == 0:
+        return loads.copy()
+    import pandas as pd
+
+    keys = loads["system"].astype(str) + "\x00" + loads["bus_id"].astype(str)
+    rows, uniques = pd.factorize(keys)  # codes in order of first appearance
+    if uniques.size == len(loads):
+        return loads.reset_index(drop=True)
+    first = np.unique(rows, return_index=True)[1]
+    out = loads.iloc[first].reset_index(drop=True)
+    n_bus = uniques.size
+    phases = np.zeros(n_bus, dtype=np.int64)
+    np.bitwise_or.at(phases, rows, loads["phases"].to_numpy(dtype=np.int64))
+    out["phases"] = phases
+    for col in ("p_a_kw", "p_b_kw", "p_c_kw", "q_a_kvar", "q_b_kvar", "q_c_kvar"):
+        out[col] = np.bincount(rows, weights=loads[col].to_numpy(dtype=float), minlength=n_bus)
+    out["load_id"] = out["bus_id"].astype(str)
+    return out
+
+
+def table_feeders(table: TrainingTable) -> dict[str, Feeder]:
+    """Rebuild each feeder of a table from its :attr:`TrainingTable.buses` rows.
+
+    Returns
+    -------
+    dict of str to Feeder
+        Per ``system``, the feeder with the table's zones and its load buses marked (empty
+        when the table carries no topology).
+    """
+    if table.buses is None or len(table.buses) == 0:
+        return {}
+    out: dict[str, Feeder] = {}
+    load_buses = table.loads.groupby(table.loads["system"].astype(str))["bus_id"]
+    for system, rows in table.buses.groupby(table.buses["system"].astype(str), sort=False):
+        ids = rows["bus_id"].astype(str).to_numpy()
+        lookup = {b: i for i, b in enumerate(ids)}
+        parent = np.array([lookup.get(str(p), -1) for p in rows["parent_id"]], dtype=np.int64)
+        feeder = Feeder(
+            bus_id=ids,
+            parent=parent,
+            length_km=rows["length_km"].to_numpy(dtype=float),
+            n_zones=table.n_zones,
+        )
+        is_load = np.zeros(feeder.n_buses, dtype=bool)
+        if system in load_buses.groups:
+            names = load_buses.get_group(system).astype(str)
+            is_load[[lookup[b] for b in names if b in lookup]] = True
+        out[str(system)] = feeder.with_loads(is_load)
+    return out

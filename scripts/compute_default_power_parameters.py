@@ -19,7 +19,6 @@ from pathlib import Path
 import bayesgrid_plugins
 from bayesgrid_plugins.learn.counting import count_power_parameters
 from bayesgrid_plugins.learn.table import TrainingTable
-from bayesgrid_plugins.models.power import DEFAULT_POWER_PARAMETERS
 from opendss_ext.reader import training_table
 
 AUSTIN = "feeders/smart-ds-disco/tests/data/smart-ds/substations"
@@ -59,6 +58,10 @@ SOURCES = (
 )
 
 
+#: The counted parameters' file (the default posterior is the NUTS fit, not this one).
+COUNTING_FILE = "power_smartds_counting.json"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", type=Path, default=Path(__file__).parents[2] / "shared" / "data")
@@ -68,7 +71,7 @@ def main() -> None:
         default=Path(bayesgrid_plugins.__file__).parent
         / "data"
         / "posteriors"
-        / DEFAULT_POWER_PARAMETERS,
+        / COUNTING_FILE,
     )
     parser.add_argument("--overwrite", action="store_true")
     args = parser.parse_args()

@@ -54,11 +54,14 @@ def test_counts_match_hand_computed_values() -> None:
     zones = [0, 0, 0, 1, 1, 1, 1, 2, 2, 2]
     p = [9.0, 1.0, 2.0, 3.0, 4.0, 6.0, 2.0, 3.0, 5.0, 4.0]
     params = count_power_parameters(table_from(phases, zones, p))
-    # zone 0: 1 of 3; zone 1: 1 of 4; zone 2: 0 of 2 (the two-phase load is left out); zone 3
-    # has no load and takes the overall share 2/9.
-    np.testing.assert_allclose(params.p3[0], [1 / 3, 1 / 4, 0, 2 / 9])
+    # zone 0: 1 of 3; zone 1: 1 of 4; zone 2: 0 of 3 (the two-phase load counts among the
+    # loads); zone 3 has no load and takes the overall share 2/10.
+    np.testing.assert_allclose(params.p3[0], [1 / 3, 1 / 4, 0, 2 / 10])
     np.testing.assert_allclose(params.phase_probs[0], [3 / 7, 3 / 7, 1 / 7])
-    assert params.provenance["n_two_phase_left_out"] == 1
+    assert params.provenance["n_two_phase"] == 1
+    # one two-phase load (AB) among the eight that are not three-phase
+    np.testing.assert_allclose(params.p2, [1 / 8])
+    np.testing.assert_allclose(params.pair_probs[0], [1, 0, 0])
     # Equal splits have no spread: the precision is capped.
     np.testing.assert_allclose(params.share_alpha[0], [1000 / 3] * 3)
     single_p = np.array([1.0, 2.0, 3.0, 4.0, 2.0, 3.0, 4.0])

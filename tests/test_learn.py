@@ -60,7 +60,12 @@ def simulate(
         )
         for r in range(n_realisations)
     ]
-    return TrainingTable.concat(tables)
+    table = TrainingTable.concat(tables)
+    # Realisations stacked as one feeder: their loads are distinct loads, not loads sharing a
+    # bus (the learners merge loads per bus), and the stack has no single topology.
+    loads = table.loads.copy()
+    loads["bus_id"] = loads["load_id"]
+    return TrainingTable(loads=loads, lines=table.lines, n_zones=table.n_zones)
 
 
 @pytest.fixture(scope="module")
@@ -353,11 +358,17 @@ def test_cli_trains_from_a_pandapower_net_with_the_conjugate_path(tmp_path, caps
     assert params.n_draws == 200  # draws x chains
     assert params.provenance["n_loads"] == 55
     assert params.provenance["sources"][0]["sha256"]
-    # 55 single-phase loads, no three-phase one: p3[z] | data ~ Beta(1, 1 + n[z]).
+    # 55 single-phase loads, no three-phase one: p3[z] | data ~ Beta(a, b + n[z]), the prior
+    # centred on the overall share (0 + 1/2) / (55 + 1) with the weight of 10 loads.
     n = np.asarray(params.provenance["loads_per_zone"], dtype=float)
     assert params.provenance["three_phase_per_zone"] == [0] * 10
-    sd = np.sqrt((n + 1) / ((n + 2) ** 2 * (n + 3)))
-    assert np.all(np.abs(params.p3.mean(axis=0) - 1 / (n + 2)) <= 4 * sd / np.sqrt(200))
+    a = 10 * 0.5 / 56
+    b = 10 - a
+    sd = np.sqrt(a * (b + n) / ((a + b + n) ** 2 * (a + b + n + 1)))
+    assert np.all(np.abs(params.p3.mean(axis=0) - a / (a + b + n)) <= 4 * sd / np.sqrt(200))
+    # No three-phase load: no three-phase class; balancing learned from the net's topology.
+    assert params.p3class_log_mu_kw is None
+    assert params.balances_phases
     # Phases: Dirichlet(1 + counts 21, 19, 15).
     np.testing.assert_allclose(
         params.phase_probs.mean(axis=0), [22 / 58, 20 / 58, 16 / 58], atol=0.01

@@ -27,6 +27,9 @@ from opendss_ext import (
 from opendss_ext.engine import new_engine, run_commands
 from opendss_ext.exporter import OpenDSSExporter, bayesgrid_register_exporters
 
+#: The counted SMART-DS parameters without the three-phase class (loads of a few kW).
+ONE_CLASS = Path(__file__).parent / "data" / "power_smartds_counting_one_class.json"
+
 EULV = Path(
     f"{SHARED_DATA}/feeders/electricdss-tst/Version8/Distrib/IEEETestCases/LVTestCase/Master.dss"
 )
@@ -256,7 +259,7 @@ def test_european_lv_sampled_loads_union_circuit():
     feeder = read_circuit(EULV).feeder
     # Point estimates: the heavier draws of the posterior predictive overload this LV feeder,
     # and this test is about the shared circuit, not about the loads.
-    ensemble = BayesianPowerModel("smartds-counting").sample(feeder, 4, rng=7)
+    ensemble = BayesianPowerModel(str(ONE_CLASS)).sample(feeder, 4, rng=7)
     result = solve_ensemble(feeder, ensemble)
     assert result.converged.all()
     assert np.nanmin(result.vm_pu) > 0.5 and np.nanmax(result.vm_pu) <= 1.0 + 1e-9
@@ -306,7 +309,7 @@ def test_cross_engine_agreement_european_lv():
     from opendss_ext import read_circuit
 
     feeder = read_circuit(EULV).feeder
-    ensemble = BayesianPowerModel("smartds-counting").sample(feeder, 20, rng=11)
+    ensemble = BayesianPowerModel(str(ONE_CLASS)).sample(feeder, 20, rng=11)
     # Measured 1e-7 p.u.; the bound is 1e-3 p.u.
     assert _cross_engine_difference(feeder, ensemble) < 1e-6
 

@@ -45,6 +45,9 @@ from pandapower_ext import (
 )
 from pandapower_ext.populate import MW_DECIMALS
 
+#: The counted SMART-DS parameters without the three-phase class (loads of a few kW).
+ONE_CLASS = Path(__file__).parent / "data" / "power_smartds_counting_one_class.json"
+
 EU_LV_JSON = Path(f"{SHARED_DATA}/feeders/pandapower/IEEE_European_LV_On_Peak_566.json")
 # pandapower's own IEEE European LV net predates the pandapower 3 trafo column it warns about.
 OLD_TRAFO_TABLE = pytest.mark.filterwarnings(
@@ -451,7 +454,7 @@ def test_eu_lv_sampled_loads_solve(eu_lv, eu_lv_feeder):
 def test_eu_lv_power_model_realisations_converge(eu_lv, eu_lv_feeder):
     # Point estimates: the adapter is under test, not the posterior's heavier feeders, which
     # overload this small LV network.
-    ens = BayesianPowerModel("smartds-counting").sample(eu_lv_feeder, 6, rng=2024)
+    ens = BayesianPowerModel(str(ONE_CLASS)).sample(eu_lv_feeder, 6, rng=2024)
     populate_loads(eu_lv, eu_lv_feeder, ens, 0)
     result = solve_ensemble(eu_lv, eu_lv_feeder, ens, numba=False)
     assert result.all_converged
@@ -496,7 +499,7 @@ def test_reuse_only_when_nothing_but_loads_change():
 @pytest.mark.slow
 @OLD_TRAFO_TABLE
 def test_eu_lv_100_realisations(eu_lv, eu_lv_feeder):
-    ens = BayesianPowerModel("smartds-counting").sample(eu_lv_feeder, 100, rng=100)
+    ens = BayesianPowerModel(str(ONE_CLASS)).sample(eu_lv_feeder, 100, rng=100)
     populate_loads(eu_lv, eu_lv_feeder, ens, 0)
     result = solve_ensemble(eu_lv, eu_lv_feeder, ens)
     assert result.all_converged and result.n_realisations == 100

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 from pathlib import Path
 
@@ -84,15 +85,26 @@ def test_statistics_of_a_hand_built_feeder_are_the_known_values() -> None:
     np.testing.assert_allclose(stats.line_mix[[1, 2, 7]], [0.2, 0.2, 0.6])
 
 
-def test_a_feeder_compared_with_itself_has_zero_error() -> None:
+def test_errors_of_a_known_change_are_the_known_values() -> None:
     real = _hand_real()
-    stats = load_statistics(real.feeder, real_ensemble(real))
-    c = compare(stats, stats)
-    np.testing.assert_array_equal(c.mape_percent, 0.0)
-    assert c.ks_p == 0.0
+    ens = real_ensemble(real)
+    # Phase A doubled (the loads at b and e), and the load at c moved from B to C.
+    p = ens.p_kw.copy()
+    p[..., 0] *= 2.0
+    c_bus = real.feeder.index_of(["c"])[0]
+    p[0, c_bus] = [0.0, 0.0, 2.0]
+    masks = ens.load_phases.copy()
+    masks[0, c_bus] = 4
+    changed = dataclasses.replace(ens, p_kw=p, load_phases=masks, bus_phases=ens.bus_phases | 4)
+    c = compare(load_statistics(real.feeder, ens), load_statistics(real.feeder, changed))
+    # Real means per load on a phase: A 2 / (4/3), B 3 / (4/3), C 4 / (4/3) kW. Changed: A 4 kW
+    # over 4/3 loads (+100 %), B 1 kW over 1/3 load (3 vs 2.25), C 6 kW over 7/3 loads (vs 3).
+    expected = [100.0, 100 * (3 - 2.25) / 2.25, 100 * (3 - 6 / (7 / 3)) / 3]
+    np.testing.assert_allclose(c.mape_percent, expected)
+    np.testing.assert_allclose(c.phase_share_abs_error, [0.0, 1 / 3, 1 / 3])
     assert c.p3_abs_error == 0.0
-    np.testing.assert_array_equal(c.phase_share_abs_error, 0.0)
-    assert c.line_mix_tv == 0.0
+    # per-load totals: real 1, 2, 3, 3; changed 2, 2, 3, 4: two of four moved
+    assert c.ks_p == pytest.approx(0.25)
 
 
 def test_mape_and_ks_basics() -> None:
@@ -185,9 +197,6 @@ def test_ieee123_is_phase_consistent_over_1000_realisations() -> None:
         assert result.ensemble.n_realisations == 1000
         check_phase_consistency(result.feeder, result.ensemble.bus_phases)
         assert result.violations.sum() == 0
-    # the real feeder itself: the same statistics whichever way it is measured
-    stats = load_statistics(real.feeder, real_ensemble(real))
-    assert compare(stats, stats).ks_p == 0.0
     assert np.isfinite(real.feeder.x).sum() >= 120  # coordinates from BusCoords.dat
 
 
@@ -220,6 +229,13 @@ def test_small_transfer_to_the_european_lv_feeder_gives_the_paper_tables(
     assert len(rows) == 2 + 3 and rows[0].split()[0] == "Phase"
     assert [r.split()[0] for r in rows[2:]] == ["A", "B", "C"]
     assert "7.29" in text  # the paper's MAPE beside ours
+    from bayesgrid_plugins.app.validation.skill import constant_conditioned
+
+    base = compare(c.real, load_statistics(real.feeder, constant_conditioned(real)))
+    with_base = table_i(c, baseline=base).splitlines()
+    assert "Baseline MAPE [%]" in with_base[0]
+    # the constant baseline puts the feeder's mean load on every phase
+    np.testing.assert_allclose(base.synthetic.mean_p_kw, np.full(3, c.real.total_p_kw.mean()))
     t2 = table_ii(c, paper=True, fmt="markdown").splitlines()
     assert [r.split("|")[1].strip() for r in t2[2:]] == ["p3", "pA", "pB", "pC"]
     # the real phase mix of the feeder: 21 / 19 / 15 single-phase loads, none three-phase

@@ -3,7 +3,8 @@
 The pooled model of :mod:`.power_fit` (``hierarchical=False``) has closed-form posteriors for
 its discrete parts, with the same priors:
 
-- ``p3[z] | data ~ Beta(1 + n_three[z], 1 + n_single[z])`` (Beta-Bernoulli);
+- ``p3[z] | data ~ Beta(a + n_three[z], b + n_single[z])`` (Beta-Bernoulli), the prior
+  centred on the overall three-phase share (:func:`.power_fit.pooled_p3_prior`);
 - ``phase_probs | data ~ Dirichlet(1 + counts of A, B, C)`` (Dirichlet-categorical);
 - ``pf_probs | data ~ Dirichlet(1 + counts per power factor)``.
 
@@ -13,6 +14,10 @@ NUTS model) and sampled cell by cell with uniform jitter inside the cell, which 
 the grid resolution (a cell is 1/20 of a posterior standard deviation wide). The three-phase
 shares are not sampled: their Dirichlet concentration is estimated by moments as in
 :mod:`.counting` (mean shares times a precision capped at 1000) and repeated in every draw.
+
+The three-phase loads' own P class comes from :mod:`.three_phase` (empirical Bayes across
+feeders), and the phase balancing from :mod:`.balance` (calibrated on each training feeder's
+topology, when the table carries it).
 """
 
 from __future__ import annotations
@@ -26,8 +31,15 @@ from scipy.special import log_ndtr
 
 from ..errors import ParameterError
 from ..models.power import PowerParameters
+from .extensions import extension_draws
 from .power_data import DEFAULT_PF_VALUES, power_data, table_sha256
-from .power_fit import PRIORS, _pooled_moments, round_parameters
+from .power_fit import (
+    P3_PRIOR_LOADS,
+    PRIORS,
+    _pooled_moments,
+    pooled_p3_prior,
+    round_parameters,
+)
 from .table import TrainingTable
 
 __all__ = ["CONJUGATE_MODEL_NAME", "fit_power_conjugate"]
@@ -122,9 +134,9 @@ def fit_power_conjugate(
         raise ParameterError(f"draws must be a positive integer, got {draws!r}")
     data = power_data(table, pf_values=pf_values)
     rng = np.random.default_rng(seed)
-    a, b = PRIORS["p3_beta"]
     n3 = data.n_three.sum(axis=0)
     n1 = data.n_modelled.sum(axis=0) - n3
+    a, b = pooled_p3_prior(data)
     p3 = rng.beta(a + n3, b + n1, size=(draws, data.n_zones))
     phase_probs = rng.dirichlet(1.0 + data.phase_counts.sum(axis=0), size=draws)
     pf_probs = rng.dirichlet(1.0 + data.pf_counts.sum(axis=0), size=draws)
@@ -139,6 +151,7 @@ def fit_power_conjugate(
     else:
         mean_share = np.full(3, 1 / 3)
     share_alpha = np.tile(mean_share * _MAX_PRECISION, (draws, 1))
+    arrays_3, extra = extension_draws(table, data, int(draws), rng, seed=seed)
     record = {
         "id": f"power-fit-{CONJUGATE_MODEL_NAME}-seed{seed}",
         "method": "closed-form posterior of the pooled model (Beta/Dirichlet, grid for P)",
@@ -151,8 +164,10 @@ def fit_power_conjugate(
         "bayesgrid_version": _version(),
         "seed": seed,
         **data.counts,
-        "p_fitted_to": "single-phase loads (truncated normal)",
+        "p_fitted_to": "single-phase loads (truncated normal); three-phase loads: own class",
         "share_alpha": f"moment estimate, precision {_MAX_PRECISION:g} (not sampled)",
+        "p3_prior": f"Beta centred on the overall share, weight {P3_PRIOR_LOADS:g} loads",
+        **extra,
     }
     record.update(provenance or {})
     arrays = {
@@ -162,6 +177,7 @@ def fit_power_conjugate(
         "p_mu_kw": p_mu,
         "p_sigma_kw": p_sigma,
         "pf_probs": pf_probs,
+        **arrays_3,
     }
     return PowerParameters(**round_parameters(arrays), pf_values=data.pf_values, provenance=record)
 

@@ -3,9 +3,10 @@
 This is the quick, transparent estimator used for the shipped defaults until a NUTS fit
 replaces them; it gives one point estimate (a single "draw").
 
-- ``p3[z]``: share of three-phase loads among the one- and three-phase loads of zone ``z``
-  (zones with no load take the overall share). Two-phase loads fit neither class of the model
-  and are left out of ``p3`` and of the phase shares; their number is recorded.
+- ``p3[z]``: share of three-phase loads among the loads of zone ``z`` (zones with no load take
+  the overall share). Two-phase loads count among the loads; where the data has them, ``p2`` is
+  their share among the loads that are not three-phase and ``pair_probs`` the shares of AB, BC
+  and CA among them.
 - ``phase_probs``: share of single-phase loads on A, B and C.
 - ``share_alpha``: Dirichlet concentration of the three-phase loads' per-phase shares by the
   method of moments (mean shares times a common precision). Where readers split a load equally
@@ -33,7 +34,11 @@ from .. import __version__
 from ..errors import ParameterError
 from ..models.power import PowerParameters
 from ..phases import PHASE_ABC, n_phases
+from ..training import loads_per_bus
+from .balance import learn_balance
+from .power_data import power_data
 from .table import TrainingTable
+from .three_phase import three_phase_class_point
 
 __all__ = ["PAPER_PF_VALUES", "count_power_parameters", "truncated_normal_from_moments"]
 
@@ -101,14 +106,15 @@ def count_power_parameters(
     PowerParameters
         A single-draw parameter set with provenance (counts, sources, method, date).
     """
-    loads = table.loads
-    if len(loads) == 0:
+    if len(table.loads) == 0:
         raise ParameterError("the training table has no loads; read a feeder that has some")
+    loads = loads_per_bus(table)  # one load per bus, as the sampler places them
     phases = loads["phases"].to_numpy(dtype=np.int64)
     k = n_phases(phases)
     three = phases == PHASE_ABC
     single = k == 1
-    modelled = three | single
+    two = k == 2
+    modelled = three | single | two
     if not three.any() and not single.any():
         raise ParameterError("the training table has no one- or three-phase loads to count")
     zone = loads["zone"].to_numpy(dtype=np.int64)
@@ -167,7 +173,7 @@ def count_power_parameters(
         "n_loads": len(loads),
         "n_three_phase": int(three.sum()),
         "n_single_phase": int(single.sum()),
-        "n_two_phase_left_out": int((k == 2).sum()),
+        "n_two_phase": int(two.sum()),
         "n_zero_power_left_out": int((~positive).sum()),
         "loads_per_zone": n_modelled.tolist(),
         "p_fitted_to": p_from,
@@ -179,6 +185,29 @@ def count_power_parameters(
         else None,
         "pf_observed_range": [float(pf.min()), float(pf.max())],
     }
+    optional: dict[str, Any] = {}
+    point = three_phase_class_point(power_data(table))
+    if point is not None:
+        optional.update(p3class_log_mu_kw=point[0], p3class_log_sigma=point[1])
+        record["p_three_phase_class"] = {
+            "distribution": "lognormal: log P ~ Normal(log_mu, log_sigma), P in kW",
+            "used_by_sampler": True,
+            "method": "pooled moments of log P",
+            "log_mu": round(point[0], 4),
+            "log_sigma": round(point[1], 4),
+        }
+    balance = learn_balance(table)
+    if balance is not None:
+        optional.update(
+            balance_eps=float(np.median(list(balance.eps.values()))),
+            lateral_max_loads=balance.lateral_max_loads,
+        )
+        record["phase_balancing"] = balance.as_provenance()
+    if two.any():
+        pair_counts = np.array([(phases[two] == m).sum() for m in (3, 6, 5)], dtype=float)
+        optional.update(
+            p2=two.sum() / (two.sum() + single.sum()), pair_probs=pair_counts / two.sum()
+        )
     record.update(provenance or {})
     return PowerParameters(
         p3=p3,
@@ -188,5 +217,6 @@ def count_power_parameters(
         p_sigma_kw=sigma,
         pf_values=support,
         pf_probs=pf_probs,
+        **optional,
         provenance=record,
     )

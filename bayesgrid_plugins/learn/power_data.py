@@ -11,12 +11,18 @@ loads, and the compiled model does not grow with the data:
 - ``p1_n, p1_mean, p1_var``: number, mean and (population) variance of the total active power
   [kW] of the single-phase loads with ``P > 0`` (the truncated normal of P);
 - ``p3_n, p3_logmean, p3_logvar``: the same for ``log P`` of the three-phase loads (their own
-  log-normal class, see :mod:`.power_fit`);
+  log-normal class, see :mod:`.power_fit`), and ``p3_mean, p3_var`` for their P [kW];
 - ``share_n``, ``share_logsum[k]``: pooled number of three-phase loads with ``P > 0`` and the sum
   of the logarithms of their per-phase shares (the Dirichlet likelihood).
 
-Two-phase loads fit neither class of the model: they are counted and left out, as in
-:mod:`.counting`.
+Loads are taken per bus (:func:`~bayesgrid_plugins.training.loads_per_bus`): the sampler places
+one load per load bus and the validation measures real feeders per bus, so several loads on one
+bus are one load with the union of their phases and the sum of their powers.
+
+Two-phase loads are their own class: ``pair_counts[f]`` counts them by pair (AB, BC, CA), and
+they count among the loads of ``n_modelled`` (``p3`` is the share of three-phase loads among all
+loads; the sampler draws a two-phase load among the others with ``p2``). Their P is not fitted
+separately.
 """
 
 from __future__ import annotations
@@ -29,6 +35,7 @@ import numpy as np
 
 from ..errors import ParameterError
 from ..phases import PHASE_ABC, n_phases
+from ..training import loads_per_bus
 from .table import LOAD_COLUMNS, TrainingTable
 
 __all__ = ["DEFAULT_PF_VALUES", "PowerData", "power_data", "table_sha256"]
@@ -61,6 +68,9 @@ class PowerData:
     share_n: int
     share_logsum: np.ndarray
     counts: dict[str, Any] = field(default_factory=dict)
+    p3_mean: np.ndarray | None = None
+    p3_var: np.ndarray | None = None
+    pair_counts: np.ndarray | None = None
 
     @property
     def n_feeders(self) -> int:
@@ -111,9 +121,9 @@ def power_data(
         If the table has no one- or three-phase loads, or ``pf_values`` is not a set of power
         factors.
     """
-    loads = table.loads
-    if len(loads) == 0:
+    if len(table.loads) == 0:
         raise ParameterError("the training table has no loads; read a feeder that has some")
+    loads = loads_per_bus(table)
     p = loads[["p_a_kw", "p_b_kw", "p_c_kw"]].to_numpy(dtype=float)
     q = loads[["q_a_kvar", "q_b_kvar", "q_c_kvar"]].to_numpy(dtype=float)
     total = p.sum(axis=1)
@@ -146,8 +156,9 @@ def power_data(
     k = n_phases(phases)
     three = phases == PHASE_ABC
     single = k == 1
-    modelled = three | single
-    if not modelled.any():
+    two = k == 2
+    modelled = three | single | two
+    if not (three | single).any():
         raise ParameterError("the training table has no one- or three-phase loads to fit")
 
     cell = feeder * n_z + zone
@@ -155,6 +166,9 @@ def power_data(
     n_three = np.bincount(cell[three], minlength=n_f * n_z).reshape(n_f, n_z)
     phase_index = np.searchsorted([1, 2, 4], phases[single])
     phase_counts = np.bincount(feeder[single] * 3 + phase_index, minlength=n_f * 3).reshape(n_f, 3)
+    pair_index = np.searchsorted([3, 5, 6], phases[two])  # AB, CA, BC
+    pair_index = np.array([0, 2, 1])[pair_index]  # -> AB, BC, CA
+    pair_counts = np.bincount(feeder[two] * 3 + pair_index, minlength=n_f * 3).reshape(n_f, 3)
 
     nearest = np.abs(pf[:, np.newaxis] - support).argmin(axis=1)
     pf_counts = np.bincount(
@@ -165,14 +179,16 @@ def power_data(
     p1_n, p1_mean, p1_var = _per_feeder_moments(total[s1], feeder[s1], n_f)
     s3 = three & positive
     p3_n, p3_logmean, p3_logvar = _per_feeder_moments(np.log(total[s3]), feeder[s3], n_f)
+    _, p3_mean, p3_var = _per_feeder_moments(total[s3], feeder[s3], n_f)
     shares = np.clip(p[s3] / total[s3, np.newaxis], _MIN_SHARE, None)
     shares /= shares.sum(axis=1, keepdims=True)
     counts = {
-        "n_loads": len(loads),
+        "n_loads": len(table.loads),
+        "n_load_buses": len(loads),
         "n_feeders": int(n_f),
         "n_single_phase": int(single.sum()),
         "n_three_phase": int(three.sum()),
-        "n_two_phase_left_out": int((k == 2).sum()),
+        "n_two_phase": int(two.sum()),
         "n_zero_power": int((~positive).sum()),
         "loads_per_zone": n_modelled.sum(axis=0).tolist(),
         "three_phase_per_zone": n_three.sum(axis=0).tolist(),
@@ -196,4 +212,7 @@ def power_data(
         share_n=int(s3.sum()),
         share_logsum=np.log(shares).sum(axis=0),
         counts=counts,
+        p3_mean=p3_mean,
+        p3_var=p3_var,
+        pair_counts=pair_counts,
     )

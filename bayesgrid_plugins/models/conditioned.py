@@ -5,8 +5,13 @@ When each load bus's total active power P [kW] and reactive power Q [kvar] are k
 balanced loads of an existing net, or a user's table), only the phase allocation and the
 per-phase split are sampled, for every realisation and every load bus at once:
 
-1. ``c3 ~ Bernoulli(p3[zone])``: three-phase or single-phase;
-2. a single-phase load's phase ``~ Categorical(pA, pB, pC)``: all of P and Q go there;
+1. ``c3 ~ Bernoulli(p3[zone])``: three-phase or single-phase. With a three-phase load class in
+   the parameters, ``p3`` is the probability *given the bus's P* (Bayes' rule with the two
+   classes' P densities): a large bus total makes a three-phase load likely, and a three-phase
+   bus keeps its total;
+2. a single-phase load's phase ``~ Categorical(pA, pB, pC)``, or, with balancing in the
+   parameters, its lateral's phase chosen jointly with the other laterals
+   (:mod:`bayesgrid_plugins.balancing`): all of P and Q go there;
 3. a three-phase load's shares ``(rA, rB, rC) ~ Dirichlet(alpha)``: ``P r`` and ``Q r`` per
    phase. Q is split with the same shares as P, so every phase of a bus keeps the bus's own
    power factor.
@@ -35,6 +40,7 @@ from ..phases import PHASE_ABC
 from .power import (
     BayesianPowerModel,
     PowerParameters,
+    balance_phases,
     check_zones,
     choose_draws,
     consistent_bus_phases,
@@ -42,6 +48,7 @@ from .power import (
     draw_power_factor,
     draw_shares,
     load_masks,
+    two_phase_loads,
 )
 
 __all__ = ["bus_totals", "sample_conditioned"]
@@ -211,7 +218,7 @@ def sample_conditioned(
         raise ParameterError("every bus total is zero: there is no load to unbalance.")
     rng = np.random.default_rng(rng)
     draw = choose_draws(params, n, rng, draws)
-    three, phase = draw_phases(params, draw, zone[loads], rng)
+    three, phase = draw_phases(params, draw, zone[loads], rng, p_kw=p_bus[loads])
     if three_phase_loads is not None:
         big = np.asarray(three_phase_loads, dtype=bool)
         if big.shape != (feeder.n_buses,):
@@ -220,6 +227,10 @@ def sample_conditioned(
             )
         three = three | big[loads][np.newaxis, :]
     share = draw_shares(params, draw, three, phase, rng)
+    pair, share = two_phase_loads(params, draw, three, share, rng)
+    demand = np.broadcast_to(p_bus[loads], three.shape)
+    multi = three | (pair > 0)
+    phase, share = balance_phases(params, draw, feeder, loads, multi, phase, share, demand, rng)
 
     p_kw_out = np.zeros((n, feeder.n_buses, 3))
     q_kvar_out = np.zeros((n, feeder.n_buses, 3))
@@ -233,7 +244,7 @@ def sample_conditioned(
         pf = np.full(n, p_bus.sum() / s if s > 0 else 1.0)
 
     load_phases = np.zeros((n, feeder.n_buses), dtype=np.uint8)
-    load_phases[:, loads] = load_masks(three, phase)
+    load_phases[:, loads] = np.where(pair > 0, pair, load_masks(three, phase))
     wanted = load_phases.copy()
     if three_phase is not None:
         forced = np.asarray(three_phase, dtype=bool)

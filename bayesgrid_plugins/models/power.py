@@ -5,10 +5,14 @@ For every load bus of every realisation:
 1. ``c3 ~ Bernoulli(p3[zone])``: three-phase (1) or single-phase (0);
 2. a single-phase load's phase ``~ Categorical(pA, pB, pC)``;
 3. a three-phase load's shares ``(rA, rB, rC) ~ Dirichlet(alpha)``;
-4. its total active power ``P ~ TruncatedNormal(mu, sigma, lower=0)`` [kW];
+4. its total active power ``P ~ TruncatedNormal(mu, sigma, lower=0)`` [kW]; with a three-phase
+   class in the parameters, a three-phase load's ``log P ~ Normal(log_mu, log_sigma)``
+   (heavy-tailed: commercial loads);
 5. one power factor per realisation from a discrete distribution, ``Q = P tan(arccos PF)`` on
    every phase.
 
+With balancing in the parameters, the single-phase loads' phases are then reassigned by
+lateral, heaviest first, to balance the phase totals (:mod:`bayesgrid_plugins.balancing`).
 A single-phase load puts all of P on its phase; a three-phase load puts ``P * r`` on each. Phase
 consistency is then enforced (every bus gets the union of the phases below it; the source is
 three-phase; a bus with nothing below it takes its parent's phases).
@@ -27,6 +31,7 @@ from typing import Any, ClassVar
 import numpy as np
 from scipy.special import log_ndtr, ndtri_exp
 
+from ..balancing import assign_laterals, quotas
 from ..ensemble import Ensemble
 from ..errors import ParameterError
 from ..feeder import Feeder
@@ -108,6 +113,22 @@ class PowerParameters(ParameterFile):
         Support of the power factor distribution, in (0, 1].
     pf_probs : array-like, shape (draws, k) or (k,)
         Probabilities of ``pf_values``; sum to 1.
+    p3class_log_mu_kw, p3class_log_sigma : array-like, shape (draws,) or scalar, optional
+        The three-phase load class: ``log P ~ Normal(log_mu, log_sigma)`` with P in kW (a
+        log-normal, heavy-tailed). When given, three-phase loads draw their P from it instead of
+        the single-phase truncated normal; None keeps one P distribution for every load.
+    balance_eps : array-like, shape (draws,) or scalar, optional
+        Randomness of the phase balancing in [0, 1] (see :mod:`bayesgrid_plugins.balancing`):
+        0 assigns every single-phase lateral to the least-loaded phase it may take, 1 to a
+        random one. None draws each load's phase independently (the paper's model).
+    lateral_max_loads : array-like, shape (draws,) or scalar, optional
+        Largest single-phase lateral [load buses]; with ``balance_eps``.
+    p2 : array-like, shape (draws,) or scalar, optional
+        Probability that a load that is not three-phase is two-phase (where the training data
+        has two-phase loads); its P is drawn as a single-phase load's and split equally over
+        its two phases. ``p3`` is then the share of three-phase loads among *all* loads.
+    pair_probs : array-like, shape (draws, 3) or (3,), optional
+        Probabilities of a two-phase load's pair: AB, BC, CA; with ``p2``.
     provenance : dict
         Where the parameters came from (id, data source, method, date, version).
 
@@ -130,6 +151,20 @@ class PowerParameters(ParameterFile):
         "p_sigma_kw",
         "pf_values",
         "pf_probs",
+        "p3class_log_mu_kw",
+        "p3class_log_sigma",
+        "balance_eps",
+        "lateral_max_loads",
+        "p2",
+        "pair_probs",
+    )
+    OPTIONAL_FIELDS: ClassVar[tuple[str, ...]] = (
+        "p3class_log_mu_kw",
+        "p3class_log_sigma",
+        "balance_eps",
+        "lateral_max_loads",
+        "p2",
+        "pair_probs",
     )
 
     p3: np.ndarray
@@ -139,6 +174,12 @@ class PowerParameters(ParameterFile):
     p_sigma_kw: np.ndarray
     pf_values: np.ndarray
     pf_probs: np.ndarray
+    p3class_log_mu_kw: np.ndarray | None = None
+    p3class_log_sigma: np.ndarray | None = None
+    balance_eps: np.ndarray | None = None
+    lateral_max_loads: np.ndarray | None = None
+    p2: np.ndarray | None = None
+    pair_probs: np.ndarray | None = None
     provenance: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -162,6 +203,19 @@ class PowerParameters(ParameterFile):
             "p_sigma_kw": _draws("p_sigma_kw", self.p_sigma_kw, None),
             "pf_probs": _draws("pf_probs", self.pf_probs, pf_values.size),
         }
+        pairs = (
+            ("p3class_log_mu_kw", "p3class_log_sigma"),
+            ("balance_eps", "lateral_max_loads"),
+            ("p2", "pair_probs"),
+        )
+        for pair in pairs:
+            given = [getattr(self, name) is not None for name in pair]
+            if any(given) and not all(given):
+                raise ParameterError(f"give {pair[0]} and {pair[1]} together, or neither.")
+            if all(given):
+                for name in pair:
+                    width = 3 if name == "pair_probs" else None
+                    values[name] = _draws(name, getattr(self, name), width)
         counts = {name: v.shape[0] for name, v in values.items()}
         if len(set(counts.values())) != 1:
             raise ParameterError(
@@ -187,6 +241,18 @@ class PowerParameters(ParameterFile):
                     f"{' [kW]' if name != 'share_alpha' else ''}; check the units (kW, not W) "
                     "and the file."
                 )
+        if "p3class_log_sigma" in values and (values["p3class_log_sigma"] <= 0).any():
+            raise ParameterError("p3class_log_sigma must be positive.")
+        if "balance_eps" in values:
+            eps = values["balance_eps"]
+            if ((eps < 0) | (eps > 1)).any():
+                raise ParameterError("balance_eps must lie in [0, 1].")
+            if (values["lateral_max_loads"] < 1).any():
+                raise ParameterError("lateral_max_loads must be at least 1 load bus.")
+        if "p2" in values:
+            if ((values["p2"] < 0) | (values["p2"] > 1)).any():
+                raise ParameterError("p2 must lie in [0, 1].")
+            _check_probabilities("pair_probs", values["pair_probs"])
         if pf_values.size == 0 or not (
             np.isfinite(pf_values).all() and (pf_values > 0).all() and (pf_values <= 1).all()
         ):
@@ -208,6 +274,21 @@ class PowerParameters(ParameterFile):
         """Number of posterior draws."""
         return int(self.p3.shape[0])
 
+    @property
+    def has_three_phase_class(self) -> bool:
+        """Whether three-phase loads have their own P distribution."""
+        return self.p3class_log_mu_kw is not None
+
+    @property
+    def has_two_phase_class(self) -> bool:
+        """Whether some loads are two-phase."""
+        return self.p2 is not None
+
+    @property
+    def balances_phases(self) -> bool:
+        """Whether single-phase laterals are assigned to phases by balancing."""
+        return self.balance_eps is not None
+
     def mean(self) -> PowerParameters:
         """Posterior means as a single-draw parameter set."""
         return PowerParameters(
@@ -218,8 +299,18 @@ class PowerParameters(ParameterFile):
             p_sigma_kw=self.p_sigma_kw.mean(),
             pf_values=self.pf_values,
             pf_probs=self.pf_probs.mean(axis=0),
+            p3class_log_mu_kw=_mean_or_none(self.p3class_log_mu_kw),
+            p3class_log_sigma=_mean_or_none(self.p3class_log_sigma),
+            balance_eps=_mean_or_none(self.balance_eps),
+            lateral_max_loads=_mean_or_none(self.lateral_max_loads),
+            p2=_mean_or_none(self.p2),
+            pair_probs=None if self.pair_probs is None else self.pair_probs.mean(axis=0),
             provenance={**self.provenance, "reduced": "posterior mean"},
         )
+
+
+def _mean_or_none(values: np.ndarray | None) -> float | None:
+    return None if values is None else float(np.mean(values))
 
 
 def sample_truncated_normal(
@@ -287,16 +378,61 @@ def choose_draws(
     return draw
 
 
+def p3_given_power(params: PowerParameters, p3: np.ndarray, p_kw: np.ndarray) -> np.ndarray:
+    """Probability that a load of known total P [kW] is three-phase (Bayes' rule).
+
+    ``p3 f3(P) / (p3 f3(P) + (1 - p3) f1(P))`` with ``f3`` and ``f1`` the posterior predictive
+    densities of a three-phase and a single-phase load's P: the class densities (log-normal,
+    truncated normal) averaged over every posterior draw, so that a single draw with an extreme
+    single-phase location cannot make every small load three-phase. ``p3`` (shape (n, n_loads))
+    is returned unchanged without a three-phase class.
+
+    Parameters
+    ----------
+    params : PowerParameters
+        The parameters.
+    p3 : ndarray, shape (n, n_loads)
+        Prior probability of each load being three-phase (by its zone).
+    p_kw : ndarray, shape (n_loads,)
+        Each load's known total active power [kW].
+    """
+    if not params.has_three_phase_class:
+        return p3
+    from scipy.special import logsumexp
+
+    p = np.asarray(p_kw, dtype=float).ravel()
+    positive = p > 0
+    x = np.where(positive, p, 1.0)[:, np.newaxis]  # (loads, 1) against (draws,)
+    lm, ls = params.p3class_log_mu_kw, params.p3class_log_sigma
+    mu, sigma = params.p_mu_kw, params.p_sigma_kw
+    log_f3 = -np.log(x * ls) - 0.5 * ((np.log(x) - lm) / ls) ** 2
+    log_f1 = -np.log(sigma) - 0.5 * ((x - mu) / sigma) ** 2 - log_ndtr(mu / sigma)
+    log_ratio = logsumexp(log_f3, axis=1) - logsumexp(log_f1, axis=1)  # (loads,)
+    with np.errstate(divide="ignore"):
+        logit = np.log(p3) - np.log1p(-p3) + log_ratio
+    out = 1.0 / (1.0 + np.exp(-np.clip(logit, -700, 700)))
+    return np.where(positive, out, 0.0)
+
+
 def draw_phases(
-    params: PowerParameters, draw: np.ndarray, load_zone: np.ndarray, rng: np.random.Generator
+    params: PowerParameters,
+    draw: np.ndarray,
+    load_zone: np.ndarray,
+    rng: np.random.Generator,
+    *,
+    p_kw: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Steps 1-2: which loads are three-phase, and the phase (0, 1, 2) of the others.
 
     One uniform per load decides both: below ``p3`` the load is three-phase; above it, the
     uniform rescaled to [0, 1) is uniform again and independent of that outcome, and picks the
-    phase. Returns boolean and int8 arrays of shape (n, n_loads).
+    phase. With ``p_kw`` (each load's known total [kW]) and a three-phase class, ``p3`` is the
+    probability given that power (:func:`p3_given_power`). Returns boolean and int8 arrays of
+    shape (n, n_loads).
     """
     p3 = params.p3[draw][:, load_zone]
+    if p_kw is not None:
+        p3 = p3_given_power(params, p3, p_kw)
     u = rng.random(p3.shape)
     three = u < p3
     v = (u - p3) / np.maximum(1.0 - p3, np.finfo(float).tiny)
@@ -334,6 +470,94 @@ def draw_shares(
             total = gamma.sum(axis=1, keepdims=True)
         share[r_idx, l_idx] = gamma / total
     return share
+
+
+def three_phase_power(
+    params: PowerParameters,
+    draw: np.ndarray,
+    three: np.ndarray,
+    total: np.ndarray,
+    rng: np.random.Generator,
+) -> np.ndarray:
+    """Step 4 for three-phase loads: their own class, ``log P ~ Normal(log_mu, log_sigma)``.
+
+    Returns ``total`` with the three-phase loads' P [kW] redrawn from the class (unchanged, and
+    no random numbers used, without a three-phase class).
+    """
+    if not params.has_three_phase_class or not three.any():
+        return total
+    r_idx, l_idx = np.nonzero(three)
+    d = draw[r_idx]
+    z = rng.standard_normal(r_idx.size)
+    out = total.copy()
+    out[r_idx, l_idx] = np.exp(params.p3class_log_mu_kw[d] + params.p3class_log_sigma[d] * z)
+    return out
+
+
+#: Masks of the two-phase pairs AB, BC, CA, and the phases (0, 1, 2) each holds.
+PAIR_MASKS = np.array([3, 6, 5], dtype=np.uint8)
+_PAIR_ON = np.array([[1, 1, 0], [0, 1, 1], [1, 0, 1]], dtype=float)
+
+
+def two_phase_loads(
+    params: PowerParameters,
+    draw: np.ndarray,
+    three: np.ndarray,
+    share: np.ndarray,
+    rng: np.random.Generator,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Which loads that are not three-phase are two-phase, and their shares (half on each).
+
+    Returns ``(mask, share)``: the pair's phase mask per load (0 where the load is not
+    two-phase) and the shares with the two-phase rows replaced. Without a two-phase class
+    nothing changes and no random numbers are used.
+    """
+    if not params.has_two_phase_class:
+        return np.zeros(three.shape, dtype=np.uint8), share
+    u = rng.random(three.shape)
+    p2 = params.p2[draw][:, np.newaxis]
+    two = ~three & (u < p2)
+    v = u / np.maximum(p2, np.finfo(float).tiny)  # uniform again given two-phase
+    cum = np.cumsum(params.pair_probs[draw], axis=1)[:, np.newaxis, :2]
+    pair = np.minimum((v[..., np.newaxis] >= cum).sum(axis=-1), 2)
+    mask = np.where(two, PAIR_MASKS[pair], 0).astype(np.uint8)
+    share = np.where(two[..., np.newaxis], _PAIR_ON[pair] / 2.0, share)
+    return mask, share
+
+
+def balance_phases(
+    params: PowerParameters,
+    draw: np.ndarray,
+    feeder: Feeder,
+    loads: np.ndarray,
+    three: np.ndarray,
+    phase: np.ndarray,
+    share: np.ndarray,
+    total: np.ndarray,
+    rng: np.random.Generator,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Phases of single-phase loads by lateral, balanced (:mod:`bayesgrid_plugins.balancing`).
+
+    Returns the new ``(phase, share)``; unchanged, and no random numbers used, when the
+    parameters carry no balancing.
+    """
+    if not params.balances_phases:
+        return phase, share
+    base = np.einsum("rl,rlj->rj", np.where(three, total, 0.0), share)
+    phase = assign_laterals(
+        feeder,
+        loads,
+        ~three,
+        phase,
+        quotas((~three).sum(axis=1), params.phase_probs[draw]),
+        total,
+        base,
+        params.balance_eps[draw],
+        params.lateral_max_loads[draw],
+        rng,
+    )
+    one_hot = (phase[..., np.newaxis] == np.arange(3)).astype(float)
+    return phase, np.where(three[..., np.newaxis], share, one_hot)
 
 
 def draw_power_factor(
@@ -460,6 +684,10 @@ class BayesianPowerModel(ConsistentDataMixin):
         total = sample_truncated_normal(
             mu[:, np.newaxis], sigma[:, np.newaxis], rng, share.shape[:2]
         )
+        total = three_phase_power(params, draw, three, total, rng)  # step 4, three-phase class
+        pair, share = two_phase_loads(params, draw, three, share, rng)
+        multi = three | (pair > 0)
+        phase, share = balance_phases(params, draw, feeder, loads, multi, phase, share, total, rng)
         pf = draw_power_factor(params, draw, rng)  # step 5
 
         p_kw = np.zeros((n, feeder.n_buses, 3))
@@ -471,7 +699,7 @@ class BayesianPowerModel(ConsistentDataMixin):
             p_kw[:, columns] = share * total[..., np.newaxis]
         q_kvar = p_kw * np.tan(np.arccos(pf))[:, np.newaxis, np.newaxis]
         load_phases = np.zeros((n, feeder.n_buses), dtype=np.uint8)
-        load_phases[:, loads] = load_masks(three, phase)
+        load_phases[:, loads] = np.where(pair > 0, pair, load_masks(three, phase))
         bus_phases = consistent_bus_phases(feeder, load_phases)
         return Ensemble(
             bus_id=feeder.bus_id,

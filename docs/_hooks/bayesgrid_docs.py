@@ -30,6 +30,7 @@ DOCS = Path(__file__).resolve().parents[1]
 GUIDES = [
     ("Topology from OpenStreetMap", "topology.md"),
     ("Power model and learning", "learning.md"),
+    ("Load classes and phase balancing", "balancing.md"),
     ("Line impedances", "impedance.md"),
     ("Planning and feasibility", "planning.md"),
     ("Reliability", "reliability.md"),
@@ -298,7 +299,10 @@ def cli_markdown() -> str:
 
 # ----------------------------------------------------------------------------- hooks
 #: Result pages written by the validation suite: (title, page), listed when they exist.
-RESULTS = [("Paper figures and tables", "figures/validation/paper_tables.md")]
+RESULTS = [
+    ("Paper figures and tables", "figures/validation/paper_tables.md"),
+    ("Skill on real feeders", "figures/validation/bench_validation.md"),
+]
 
 
 def on_config(config: Any) -> Any:

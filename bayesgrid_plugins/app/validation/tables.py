@@ -63,9 +63,21 @@ def render(headers: Sequence[str], rows: Sequence[Sequence[str]], fmt: str = "te
     return "\n".join(out)
 
 
-def table_i(comparison: Comparison, *, paper: bool = False, fmt: str = "text") -> str:
-    """Table I: mean active power per phase [kW], real vs synthetic, and MAPE [%]."""
+def table_i(
+    comparison: Comparison,
+    *,
+    paper: bool = False,
+    baseline: Comparison | None = None,
+    fmt: str = "text",
+) -> str:
+    """Table I: mean active power per phase [kW], real vs synthetic, and MAPE [%].
+
+    With ``baseline`` (for example the constant baseline of
+    :func:`~.skill.constant_conditioned`), its values and MAPE stand beside the model's.
+    """
     headers = ["Phase", "Real [kW]", "Synthetic [kW]", "MAPE [%]"]
+    if baseline is not None:
+        headers += ["Baseline [kW]", "Baseline MAPE [%]"]
     if paper:
         headers += ["Paper real", "Paper synthetic", "Paper MAPE [%]"]
     rows = []
@@ -76,6 +88,11 @@ def table_i(comparison: Comparison, *, paper: bool = False, fmt: str = "text") -
             _cell(comparison.synthetic.mean_p_kw[j], 3),
             _cell(comparison.mape_percent[j], 2),
         ]
+        if baseline is not None:
+            row += [
+                _cell(baseline.synthetic.mean_p_kw[j], 3),
+                _cell(baseline.mape_percent[j], 2),
+            ]
         if paper:
             pr, ps, pm = PAPER_TABLE_I[phase]
             row += [f"{pr:.3f}", f"{ps:.3f}", f"{pm:.2f}"]
