@@ -101,13 +101,26 @@ def test_the_check_sees_a_cycle_between_subpackages(tmp_path) -> None:
 def test_old_paths_of_the_application_modules_import_with_a_warning() -> None:
     import importlib
 
+    import bayesgrid_plugins
     import bayesgrid_plugins.app.pipeline as new
 
-    sys.modules.pop("bayesgrid_plugins.pipeline", None)
-    with pytest.warns(DeprecationWarning, match=r"bayesgrid_plugins\.app\.pipeline"):
-        old = importlib.import_module("bayesgrid_plugins.pipeline")
-    assert old is new
-    sys.modules.pop("bayesgrid_plugins.validation.real", None)
-    with pytest.warns(DeprecationWarning, match=r"app\.validation"):
-        from bayesgrid_plugins.validation.real import load_real_feeder
-    assert load_real_feeder.__module__ == "bayesgrid_plugins.app.validation.real"
+    aliases = (
+        "bayesgrid_plugins.pipeline",
+        "bayesgrid_plugins.validation",
+        "bayesgrid_plugins.validation.real",
+    )
+    try:
+        for name in aliases:
+            sys.modules.pop(name, None)
+        with pytest.warns(DeprecationWarning, match=r"bayesgrid_plugins\.app\.pipeline"):
+            old = importlib.import_module("bayesgrid_plugins.pipeline")
+        assert old is new
+        with pytest.warns(DeprecationWarning, match=r"app\.validation"):
+            from bayesgrid_plugins.validation.real import load_real_feeder
+        assert load_real_feeder.__module__ == "bayesgrid_plugins.app.validation.real"
+    finally:  # leave no alias behind for later tests
+        for name in aliases:
+            sys.modules.pop(name, None)
+            short = name.rsplit(".", 1)[-1]
+            if name.count(".") == 1 and short in vars(bayesgrid_plugins):
+                delattr(bayesgrid_plugins, short)
