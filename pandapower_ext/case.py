@@ -130,8 +130,8 @@ class PandapowerCase(EngineCase):
         """Total active losses [kW] of lines and transformers."""
         total = 0.0
         for table, cols in (
-            ("res_line_3ph", ("p_a_l_mw", "p_b_l_mw", "p_c_l_mw")),
-            ("res_trafo_3ph", ("p_a_l_mw", "p_b_l_mw", "p_c_l_mw")),
+            ("res_line_3ph", ("pl_a_mw", "pl_b_mw", "pl_c_mw")),
+            ("res_trafo_3ph", ("pl_a_mw", "pl_b_mw", "pl_c_mw")),
         ):
             res = self._net[table]
             present = [c for c in cols if c in res.columns]

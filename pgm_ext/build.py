@@ -25,6 +25,7 @@ Modelling (the same physics as the other engines under defaults)
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -315,7 +316,9 @@ def build_input(
     src["id"] = layout.source_id
     src["node"] = feeder.source
     src["status"] = 1
-    src["u_ref"] = source.vm_pu
+    src["u_ref"] = (
+        source.vm_pu if ensemble.source_vm_pu is None else ensemble.source_vm_pu[realisation]
+    )
     src["u_ref_angle"] = np.deg2rad(source.va_degree)
     if source.s_sc_mva is None:
         src["sk"] = 1e20
@@ -341,12 +344,42 @@ def build_input(
         ComponentType.asym_load: load,
     }
     if layout.trafo_bus.size:
-        dataset[ComponentType.transformer] = _transformers(feeder, ensemble, layout, trafo)
+        dataset[ComponentType.transformer] = _transformers(
+            feeder, ensemble, layout, trafo, realisation
+        )
     return dataset
 
 
+def set_realisation_plan(
+    dataset: Mapping[ComponentType, np.ndarray],
+    feeder: Feeder,
+    ensemble: Ensemble,
+    layout: ModelLayout,
+    realisation: int,
+    *,
+    source: SourceModel = DEFAULT_SOURCE_MODEL,
+    trafo: TrafoParameters = DEFAULT_TRAFO,
+) -> None:
+    """Write a realisation's planned substation tap and transformer ratings into ``dataset``.
+
+    power-grid-model cannot update a transformer's rating in a batch, so a realisation whose
+    plan differs needs its own model: the engine groups realisations by line data and plan.
+    """
+    dataset[ComponentType.source]["u_ref"] = (
+        source.vm_pu if ensemble.source_vm_pu is None else ensemble.source_vm_pu[realisation]
+    )
+    if layout.trafo_bus.size and ensemble.trafo_sn_mva is not None:
+        fresh = _transformers(feeder, ensemble, layout, trafo, realisation)
+        for name in ("sn", "pk"):
+            dataset[ComponentType.transformer][name] = fresh[name]
+
+
 def _transformers(
-    feeder: Feeder, ensemble: Ensemble, layout: ModelLayout, trafo: TrafoParameters
+    feeder: Feeder,
+    ensemble: Ensemble,
+    layout: ModelLayout,
+    trafo: TrafoParameters,
+    realisation: int | None = None,
 ) -> np.ndarray:
     """Transformers into ``layout.trafo_bus``, high-voltage side on the higher nominal voltage."""
     child = layout.trafo_bus
@@ -360,6 +393,9 @@ def _transformers(
         sn = np.asarray([trafo_rating_mva(p) for p in peak]) * 1e6
     else:
         sn = np.full(child.size, float(trafo.sn_mva) * 1e6)
+    if ensemble.trafo_sn_mva is not None and realisation is not None:  # the planned ratings
+        planned = np.asarray(ensemble.trafo_sn_mva[realisation], dtype=float)[child] * 1e6
+        sn = np.where(np.isfinite(planned) & (planned > 0), planned, sn)
     w_from, w_to, clock = _vector_group(trafo.vector_group)
     if trafo.vector_group.strip().lower() == "dyn":  # pandapower's "Dyn" with its shift
         clock = round(trafo.shift_degree / 30.0) % 12

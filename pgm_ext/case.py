@@ -47,7 +47,15 @@ from bayesgrid_plugins.feeder import Feeder
 from bayesgrid_plugins.phases import check_phase_consistency
 from bayesgrid_plugins.results import PowerFlowResult
 
-from .build import LINE_FIELDS, build_input, fill_lines, layout_of, line_arrays, load_arrays
+from .build import (
+    LINE_FIELDS,
+    build_input,
+    fill_lines,
+    layout_of,
+    line_arrays,
+    load_arrays,
+    set_realisation_plan,
+)
 
 __all__ = ["PgmCase", "PgmEngine"]
 
@@ -212,6 +220,18 @@ class PgmCase(EngineCase):
             out[ComponentType.transformer] = ["i_from", "i_to", "p_from", "p_to"]
         return out
 
+    def _write_plan(self, dataset: Mapping[ComponentType, np.ndarray], k: int) -> None:
+        self._write_lines(dataset[ComponentType.line], k)
+        set_realisation_plan(
+            dataset,
+            self.feeder,
+            self.ensemble,
+            self._layout,
+            k,
+            source=self._equipment["source"],
+            trafo=self._equipment["trafo"],
+        )
+
     def _write_lines(self, line: np.ndarray, k: int) -> None:
         data = line_arrays(
             self.feeder,
@@ -234,7 +254,7 @@ class PgmCase(EngineCase):
         load["p_specified"] = p[0]
         load["q_specified"] = q[0]
         if self._line_key[k] != self._line_key[self._lines_of]:
-            self._write_lines(self._input[ComponentType.line], k)
+            self._write_plan(self._input, k)
             self._lines_of = k
             self._model = self._new_model(self._input)
         else:
@@ -385,7 +405,7 @@ class PgmCase(EngineCase):
         model = self._model
         if self._line_key[k0] != self._line_key[self._lines_of]:
             dataset = self.input_data()
-            self._write_lines(dataset[ComponentType.line], k0)
+            self._write_plan(dataset, k0)
             model = self._new_model(dataset)
         m = rows.size
         p, q = load_arrays(self.ensemble, rows, self._layout.load_bus)
@@ -449,6 +469,17 @@ class PgmCase(EngineCase):
             self.feeder.length_km[self._layout.line_bus],
             lines,
         )
+        for j, k in enumerate(rows.tolist()):
+            one = {c: a.reshape(m, -1)[j] for c, a in data.items()}
+            set_realisation_plan(
+                one,
+                self.feeder,
+                self.ensemble,
+                self._layout,
+                k,
+                source=self._equipment["source"],
+                trafo=self._equipment["trafo"],
+            )
         p, q = load_arrays(self.ensemble, rows, self._layout.load_bus)
         load = data[ComponentType.asym_load].reshape(m, -1)
         load["p_specified"] = p
@@ -486,6 +517,15 @@ class PgmCase(EngineCase):
         v, loading, losses, ok = self._nothing(m)
         for j in range(m):
             fill_lines(line, length, {f: a[j] for f, a in lines.items()})
+            set_realisation_plan(
+                dataset,
+                self.feeder,
+                self.ensemble,
+                self._layout,
+                int(rows[j]),
+                source=self._equipment["source"],
+                trafo=self._equipment["trafo"],
+            )
             load["p_specified"] = p[j]
             load["q_specified"] = q[j]
             out = self._calculate_one(self._new_model(dataset))
@@ -545,13 +585,17 @@ def _column(out: Mapping[Any, Any], component: ComponentType, attr: str, m: int)
 
 
 def _line_keys(ensemble: Ensemble, line_bus: np.ndarray) -> np.ndarray:
-    """One integer per realisation, equal for realisations with identical line data."""
+    """One integer per realisation, equal for realisations with identical line data and plan."""
     n = ensemble.n_realisations
     fields = [
         np.asarray(getattr(ensemble, f), dtype=float)[:, line_bus]
         for f in LINE_FIELDS
         if getattr(ensemble, f) is not None
     ]
+    # the plan: transformer ratings and the substation tap need a model of their own too
+    for extra in (ensemble.trafo_sn_mva, ensemble.source_vm_pu):
+        if extra is not None:
+            fields.append(np.asarray(extra, dtype=float).reshape(n, -1))
     fields = [a for a in fields if not (a == a[0]).all()]  # fields that vary
     if not fields:
         return np.zeros(n, dtype=np.int64)
