@@ -19,7 +19,14 @@ from .cli_types import (
     positive_int,
     seed,
 )
-from .pipeline import DEFAULT_FORMATS, DEFAULT_N, DEFAULT_NETWORK_FILES, ENGINES, Progress
+from .pipeline import (
+    DEFAULT_ENGINE,
+    DEFAULT_FORMATS,
+    DEFAULT_N,
+    DEFAULT_NETWORK_FILES,
+    ENGINES,
+    Progress,
+)
 
 __all__ = ["add_generate_command", "add_validate_command", "cmd_generate", "cmd_validate"]
 
@@ -105,7 +112,7 @@ def add_generate_command(subparsers: Any) -> None:
     parser.add_argument(
         "--engine",
         type=engine_name,
-        default="opendss",
+        default=DEFAULT_ENGINE,
         metavar="NAME",
         help=(
             f"power-flow engine for every realisation: {', '.join(ENGINES)} or a plugin's "
