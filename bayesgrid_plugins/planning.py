@@ -400,16 +400,17 @@ def plan_transformers(
 ) -> np.ndarray:
     """Rating [MVA] of the transformer into each bus, shape (n, n_buses), NaN for lines.
 
-    The smallest standard rating that carries ``margin`` times the downstream apparent power
-    (all three phases); the largest rating when none does.
+    The smallest standard rating that carries ``margin`` times three times the downstream
+    apparent power of the heaviest phase (a transformer's windings are rated per phase, and its
+    loading is that of its most loaded phase); the largest rating when none does.
     """
     trafo = is_transformer(feeder)
     out = np.full(ensemble.bus_phases.shape, np.nan)
     if not trafo.any():
         return out
     power = downstream_power_kva(feeder, ensemble) if power_kva is None else power_kva
-    s = power[:, trafo].sum(axis=2)
-    need = margin * np.abs(s) / 1000.0
+    s = 3.0 * np.abs(power[:, trafo]).max(axis=2)
+    need = margin * s / 1000.0
     ratings = np.asarray(ratings_mva, dtype=float)
     pos = np.minimum(np.searchsorted(ratings, need, side="left"), ratings.size - 1)
     out[:, trafo] = ratings[pos]

@@ -49,7 +49,8 @@ def test_small_area_planned_vs_unplanned_through_the_api(tmp_path: Path) -> None
     need = 1.25 * downstream_current_ka(planned.feeder, planned.ensemble)
     assert (planned.ensemble.max_i_ka[:, lines] >= need[:, lines] * (1 - 1e-6)).all()
     plain = generate(GenerateConfig(**config, plan=False, out=tmp_path / "u"))
-    assert plain.ensemble.line_type is None and plain.ensemble.source_vm_pu is None
+    # unplanned: conductors as the impedance model drew them, no plan recorded
+    assert plain.ensemble.n_parallel is None and plain.ensemble.source_vm_pu is None
     again = feasibility_of(plain.power_flow, plain.feeder)
     np.testing.assert_array_equal(again.feasible, plain.feasibility.feasible)
 
