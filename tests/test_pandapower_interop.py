@@ -115,7 +115,6 @@ def test_default_cables_keep_their_zero_sequence_in_the_type_library():
     library = net["bayesgrid_line_types"]
     for k in (1, 2, 3, 0):
         set_realisation(net, ens, k)
-        pos = feeder.index_of(net.line.bayesgrid_id.astype(str).tolist())
         typed = np.asarray([library[t]["r0_ohm_per_km"] for t in net.line.std_type])
         # the real Z0 of the type on every line, partial-phase laterals included
         np.testing.assert_array_equal(net.line.r0_ohm_per_km, typed)
