@@ -101,7 +101,7 @@ def test_every_output_is_written_and_consistent(run: Path) -> None:
 
 def test_validate_re_solves_and_agrees(run: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["validate", str(run)]) == 0
-    assert capsys.readouterr().out.startswith("OK: 6 realisations re-solved with opendss")
+    assert capsys.readouterr().out.startswith("OK: 6 realisations re-solved with power-grid-model")
 
 
 def test_validate_detects_tampering(run: Path, tmp_path: Path) -> None:

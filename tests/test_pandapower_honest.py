@@ -19,8 +19,9 @@ from bayesgrid_plugins.errors import AdapterError  # noqa: E402
 def european_lv():
     net = pn.ieee_european_lv_asymmetric("on_peak_566")
     feeder = pe.feeder_from_net(net)
-    # The default posterior on this 906-bus LV feeder: after realisation 3 of seed 1,
-    # runpp_3ph reports convergence with all-NaN voltages for realisation 4.
+    # The default posterior on this 906-bus LV feeder (up to 3 MW on 55 houses): runpp_3ph
+    # reports convergence with non-finite voltages for realisations 0-4 and 7-9 of seed 1, and
+    # converges for 5 and 6.
     ensemble = BayesianPowerModel().sample(feeder, 10, rng=1)
     return net, feeder, ensemble
 
@@ -29,15 +30,16 @@ def european_lv():
 def test_nan_voltages_are_not_convergence_and_do_not_poison_the_next(european_lv) -> None:
     net, feeder, ensemble = european_lv
     net = pe.populate_loads(copy.deepcopy(net), feeder, ensemble)
-    result = pe.solve_ensemble(net, feeder, ensemble, realisations=[3, 4, 5], numba=False)
-    present = (ensemble.bus_phases[[3, 4, 5]][..., None] & np.array([1, 2, 4], np.uint8)) != 0
+    rows = [5, 7, 6]  # converges, fails, converges
+    result = pe.solve_ensemble(net, feeder, ensemble, realisations=rows, numba=False)
+    present = (ensemble.bus_phases[rows][..., None] & np.array([1, 2, 4], np.uint8)) != 0
     finite = np.where(present, np.isfinite(result.vm_pu), True).all(axis=(1, 2))
     # Nothing counted as converged holds a NaN voltage of a phase that exists.
     assert not (result.converged & ~finite).any()
     assert result.converged[0] and not result.converged[1]
     # The realisation after the failure solves from a clean state (with reuse=True, the default).
     assert result.converged[2] and finite[2]
-    alone = pe.solve_ensemble(net, feeder, ensemble, realisations=[5], numba=False)
+    alone = pe.solve_ensemble(net, feeder, ensemble, realisations=[6], numba=False)
     # A DC start after the failure reaches the same solution within the solver tolerance.
     np.testing.assert_allclose(result.vm_pu[2], alone.vm_pu[0], atol=1e-4, equal_nan=True)
 
