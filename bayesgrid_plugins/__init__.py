@@ -70,6 +70,7 @@ _LAZY = {
     "scenario_parameters": "scenarios",
     "SCENARIOS": "scenarios",
     "GenerateConfig": "app.pipeline",
+    "load_posterior": "inference_data",
 }
 
 __all__ = [
@@ -112,6 +113,7 @@ __all__ = [
     "get_engine",
     "get_exporter",
     "hookimpl",
+    "load_posterior",
     "plot_feeder",
     "read_network",
     "sample_conditioned",

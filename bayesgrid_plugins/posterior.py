@@ -1,6 +1,7 @@
 """Parameter files: learned model parameters with their provenance.
 
-A parameter file is JSON::
+A parameter file ending in ``.nc`` is ArviZ InferenceData netCDF (:mod:`.inference_data`); any
+other is JSON::
 
     {"format": "bayesgrid-parameters", "format_version": 1, "model": "power",
      "provenance": {"id": ..., "data_source": ..., "method": ..., "created": ..., ...},
@@ -8,6 +9,7 @@ A parameter file is JSON::
 
 Every parameter has a leading axis of posterior draws (length 1 for point estimates), so the
 samplers can give each realisation its own draw and ensembles carry parameter uncertainty.
+:func:`read_parameters` reads both layouts (a netCDF file is recognised by its content too).
 """
 
 from __future__ import annotations
@@ -23,6 +25,12 @@ import numpy as np
 
 from .errors import ParameterError, PosteriorMismatchError
 from .fileio import atomic_write_text
+from .inference_data import (
+    NETCDF_SUFFIXES,
+    is_netcdf,
+    read_parameters_netcdf,
+    write_parameters_netcdf,
+)
 
 if sys.version_info >= (3, 11):
     from typing import Self
@@ -35,7 +43,9 @@ __all__ = [
     "FORMAT",
     "FORMAT_VERSION",
     "ParameterFile",
+    "check_provenance",
     "default_parameter_path",
+    "read_any_parameters",
     "read_parameters",
     "write_parameters",
 ]
@@ -56,6 +66,13 @@ def default_parameter_path(name: str) -> Path:
     return path
 
 
+def check_provenance(provenance: Any) -> None:
+    """Raise :class:`ParameterError` unless the provenance says where parameters came from."""
+    missing = [k for k in _REQUIRED_PROVENANCE if k not in provenance]
+    if missing:
+        raise ParameterError(f"provenance lacks {missing}; say where the parameters came from")
+
+
 def write_parameters(
     path: str | os.PathLike[str],
     *,
@@ -63,13 +80,15 @@ def write_parameters(
     parameters: dict[str, Any],
     provenance: dict[str, Any],
     overwrite: bool = False,
+    n_draws: int | None = None,
 ) -> Path:
     """Write a parameter file atomically.
 
     Parameters
     ----------
     path : path-like
-        Output file (``.json``).
+        Output file: ``.nc`` for ArviZ InferenceData netCDF
+        (:func:`~.inference_data.write_parameters_netcdf`), otherwise JSON.
     model : str
         Model name, e.g. ``"power"``; checked when the file is read back.
     parameters : dict of str to array-like
@@ -78,10 +97,19 @@ def write_parameters(
         Must hold ``id``, ``data_source``, ``method``, ``created``, ``bayesgrid_version``.
     overwrite : bool, default False
         Replace an existing file.
+    n_draws : int, optional
+        Number of posterior draws (netCDF only: parameters with this leading length are draws).
     """
-    missing = [k for k in _REQUIRED_PROVENANCE if k not in provenance]
-    if missing:
-        raise ParameterError(f"provenance lacks {missing}; say where the parameters came from")
+    check_provenance(provenance)
+    if Path(path).suffix.lower() in NETCDF_SUFFIXES:
+        return write_parameters_netcdf(
+            path,
+            model=model,
+            parameters=parameters,
+            provenance=provenance,
+            n_draws=n_draws,
+            overwrite=overwrite,
+        )
     document = {
         "format": FORMAT,
         "format_version": FORMAT_VERSION,
@@ -121,6 +149,8 @@ def read_parameters(
             f"parameter file {str(source)!r} does not exist; pass the path of a file written "
             "by .save(), or leave it out to use the shipped default."
         )
+    if is_netcdf(source):
+        return read_parameters_netcdf(source, model=model)
     try:
         document = json.loads(source.read_text(encoding="utf-8"))
     except (UnicodeDecodeError, RecursionError, json.JSONDecodeError) as exc:
@@ -187,6 +217,21 @@ def _first_non_number(value: Any) -> tuple[str, Any] | None:
     return None
 
 
+def read_any_parameters(
+    path: str | os.PathLike[str],
+) -> tuple[str, dict[str, np.ndarray], dict[str, Any]]:
+    """Read a JSON parameter file of whichever model; return ``(model, parameters, provenance)``."""
+    try:
+        document = json.loads(Path(path).read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, RecursionError, json.JSONDecodeError) as exc:
+        raise PosteriorMismatchError(f"{str(path)!r} is not valid JSON ({exc}).") from exc
+    model = document.get("model") if isinstance(document, dict) else None
+    if not isinstance(model, str):
+        raise PosteriorMismatchError(f'{str(path)!r} names no "model"; it is not a parameter file.')
+    parameters, provenance = read_parameters(path, model=model)
+    return model, parameters, provenance
+
+
 class ParameterFile:
     """Mixin giving a frozen dataclass of parameter arrays its file methods.
 
@@ -208,13 +253,16 @@ class ParameterFile:
         return {k: v for k, v in out.items() if v is not None or k not in self.OPTIONAL_FIELDS}
 
     def save(self, path: str | os.PathLike[str], *, overwrite: bool = False) -> Path:
-        """Write the parameters and their provenance to a JSON file, atomically."""
+        """Write the parameters and their provenance, atomically: ArviZ InferenceData netCDF
+        when ``path`` ends in ``.nc``, JSON otherwise."""
+        n_draws = getattr(self, "n_draws", None)
         return write_parameters(
             path,
             model=self.MODEL,
             parameters=self.to_dict(),
             provenance=self.provenance,
             overwrite=overwrite,
+            n_draws=n_draws if isinstance(n_draws, int) else None,
         )
 
     @classmethod

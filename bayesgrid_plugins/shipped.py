@@ -21,12 +21,12 @@ __all__ = [
 #: Name -> (file in ``bayesgrid_plugins/data/posteriors``, description).
 POSTERIORS: dict[str, tuple[str, str]] = {
     "smartds": (
-        "power_smartds_nuts.json",
+        "power_smartds_nuts.nc",
         "hierarchical NUTS fit on five SMART-DS feeders (Austin, Greensboro), new-feeder "
         "posterior predictive",
     ),
     "epri": (
-        "power_epri_ieee8500_nuts.json",
+        "power_epri_ieee8500_nuts.nc",
         "hierarchical NUTS fit on EPRI ckt5, ckt7 and IEEE 8500, new-feeder posterior predictive "
         "(its training feeders' mean single-phase loads span 5-127 kW, ckt7's being allocated "
         "aggregates, so its unconditioned level is that wide: use it with the conditioned "

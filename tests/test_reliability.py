@@ -258,7 +258,9 @@ def test_frequency_nuts_fit_small():
     rng = np.random.default_rng(1)
     mu = np.array([0.5, 2.0])
     table = _synthetic_table(rng, mu, 3.0, 400)
-    params = fit_frequency_nuts(table, n_zones=2, draws=150, tune=150, chains=2, random_seed=1)
+    params = fit_frequency_nuts(
+        table, n_zones=2, draws=150, tune=150, chains=2, random_seed=1, warn=False
+    )
     assert params.mu.shape == (300, 2)
     se = np.sqrt((mu + mu**2 / 3.0) / 200)
     np.testing.assert_array_less(np.abs(params.mu.mean(axis=0) - mu), 4 * se)
@@ -270,7 +272,9 @@ def test_duration_nuts_fit():
     from bayesgrid_plugins.learn.reliability_pymc import fit_duration_nuts
 
     table = _synthetic_table(np.random.default_rng(2), np.array([1.0, 2.0]), 3.0, 600)
-    params = fit_duration_nuts(table, n_zones=2, draws=300, tune=300, chains=2, random_seed=2)
+    params = fit_duration_nuts(
+        table, n_zones=2, draws=300, tune=300, chains=2, random_seed=2, warn=False
+    )
     hit = table.interruptions > 0
     np.testing.assert_array_less(
         np.abs(params.mu_log.mean(axis=0) - np.log(1.5)), 4 * 0.4 / np.sqrt(hit.sum() / 2)

@@ -54,11 +54,24 @@ def add_train_parser(subparsers: Any) -> argparse.ArgumentParser:
         type=Path,
         help="pandapower nets saved as JSON, one feeder each",
     )
-    parser.add_argument("--out", required=True, type=Path, help="parameter file to write (.json)")
+    parser.add_argument(
+        "--out",
+        required=True,
+        type=Path,
+        help="parameter file to write: .nc (ArviZ InferenceData with the sampler's statistics) "
+        "or .json",
+    )
     parser.add_argument("--draws", type=int, default=1000, help="NUTS draws per chain")
     parser.add_argument("--tune", type=int, default=1000, help="NUTS tuning steps per chain")
     parser.add_argument("--chains", type=int, default=2, help="number of chains")
     parser.add_argument("--seed", type=seed, default=0, help="random seed")
+    parser.add_argument(
+        "--sampler",
+        choices=("numpyro", "pymc", "nutpie"),
+        default="numpyro",
+        help="NUTS implementation: numpyro (default; JAX, compilation cached across runs), "
+        "pymc or nutpie",
+    )
     parser.add_argument(
         "--pooled",
         action="store_true",
@@ -137,6 +150,7 @@ def train_command(args: argparse.Namespace) -> int:
             "command": "bayesgrid train",
         }
         start = time.perf_counter()
+        fit = None
         if args.conjugate:
             from ..learn.conjugate import fit_power_conjugate
 
@@ -155,6 +169,7 @@ def train_command(args: argparse.Namespace) -> int:
                 seed=args.seed,
                 hierarchical=False if args.pooled else "auto",
                 progressbar=not args.quiet,
+                sampler=args.sampler,
                 provenance=provenance,
             )
             params = fit.parameters
@@ -163,7 +178,12 @@ def train_command(args: argparse.Namespace) -> int:
                 f"r-hat max {d.rhat_max:.4f}, ESS bulk min {d.ess_bulk_min:.0f}, "
                 f"{d.divergences} divergences"
             )
-        params.save(out, overwrite=args.overwrite)
+        if fit is not None and out.suffix.lower() == ".nc":
+            from .fit_file import save_power_fit
+
+            save_power_fit(fit, out, overwrite=args.overwrite)
+        else:
+            params.save(out, overwrite=args.overwrite)
     except (BayesGridError, FileNotFoundError, FileExistsError, IsADirectoryError) as exc:
         print(f"bayesgrid train: error: {exc}", file=sys.stderr)
         return 1

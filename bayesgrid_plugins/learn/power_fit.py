@@ -90,6 +90,7 @@ from ..models.power import PowerParameters
 from .diagnostics import Diagnostics, diagnose, import_arviz
 from .extensions import extension_draws
 from .power_data import DEFAULT_PF_VALUES, PowerData, power_data, table_sha256
+from .sampling import resolve_sampler, run_nuts, sampler_versions
 from .table import TrainingTable
 
 __all__ = [
@@ -511,7 +512,7 @@ def fit_power_posterior(
     pf_values: tuple[float, ...] | str = DEFAULT_PF_VALUES,
     max_stored_draws: int = 1000,
     target_accept: float = 0.9,
-    nuts_sampler: str = "pymc",
+    sampler: str | None = None,
     mode: str | None = None,
     progressbar: bool = False,
     warn: bool = True,
@@ -540,10 +541,11 @@ def fit_power_posterior(
         Posterior draws kept (evenly thinned) in the returned parameters.
     target_accept : float, default 0.9
         NUTS target acceptance rate.
-    nuts_sampler : {"pymc", "nutpie"}
-        NUTS implementation (nutpie must be installed for the latter).
+    sampler : {"numpyro", "pymc", "nutpie"}, optional
+        NUTS implementation (see :mod:`.sampling`); default ``"numpyro"`` with JAX's persistent
+        compilation cache, or PyMC's own when JAX/NumPyro are not installed.
     mode : str, optional
-        PyTensor compilation mode, e.g. ``"NUMBA"``; default PyTensor's (``PYTENSOR_FLAGS``).
+        PyTensor compilation mode for ``sampler="pymc"``, e.g. ``"NUMBA"``; default PyTensor's.
     progressbar : bool, default False
         Show PyMC's progress bar.
     warn : bool, default True
@@ -561,8 +563,7 @@ def fit_power_posterior(
     cores = min(chains, os.cpu_count() or 1) if cores is None else _check_int("cores", cores, 1)
     seed = _check_int("seed", seed, 0)
     max_stored_draws = _check_int("max_stored_draws", max_stored_draws, 1)
-    if nuts_sampler not in ("pymc", "nutpie"):
-        raise ParameterError(f"nuts_sampler must be 'pymc' or 'nutpie', got {nuts_sampler!r}")
+    sampler = resolve_sampler(sampler)
     data = power_data(table, pf_values=pf_values)
     if hierarchical == "auto":
         hierarchical = data.n_feeders > 1
@@ -574,19 +575,6 @@ def fit_power_posterior(
             "values); pass hierarchical=False or 'auto' for one feeder."
         )
     pm = _import_pymc()
-    sample_kwargs: dict[str, Any] = {
-        "draws": draws,
-        "tune": tune,
-        "chains": chains,
-        "cores": cores,
-        "random_seed": seed,
-        "progressbar": progressbar,
-        "compute_convergence_checks": False,
-        "nuts_sampler": nuts_sampler,
-        "target_accept": target_accept,
-    }
-    if nuts_sampler == "pymc" and mode is not None:
-        sample_kwargs["compile_kwargs"] = {"mode": mode}
     logger.info(
         "fitting the %s power model to %d loads of %d feeder(s): %d chains x (%d tune + %d draws)",
         "hierarchical" if hierarchical else "pooled",
@@ -603,8 +591,18 @@ def fit_power_posterior(
             "ignore", message="PyTensor could not link to a BLAS", category=UserWarning
         )
         model = build_power_model(data, hierarchical=hierarchical)
-        with model:
-            idata = pm.sample(**sample_kwargs)
+    idata, sampler = run_nuts(
+        model,
+        sampler=sampler,
+        draws=draws,
+        tune=tune,
+        chains=chains,
+        cores=cores,
+        seed=seed,
+        target_accept=target_accept,
+        progressbar=progressbar,
+        mode=mode,
+    )
     t1 = time.perf_counter()
     diagnostics = diagnose(idata, warn=warn)
 
@@ -618,7 +616,7 @@ def fit_power_posterior(
     record = {
         "id": f"power-fit-{MODEL_NAME}-seed{seed}",
         "method": (
-            "NUTS (PyMC) on the "
+            f"NUTS ({sampler} through PyMC) on the "
             + (
                 "hierarchical model, new-feeder posterior predictive"
                 if hierarchical
@@ -633,11 +631,12 @@ def fit_power_posterior(
         "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
         "bayesgrid_version": _package_version(),
         "pymc_version": pm.__version__,
+        "versions": sampler_versions(sampler),
         "hierarchical": hierarchical,
         **data.counts,
         "p_fitted_to": "single-phase loads (truncated normal); three-phase loads: own class",
         "sampler": {
-            "nuts_sampler": nuts_sampler,
+            "nuts_sampler": sampler,
             "draws": draws,
             "tune": tune,
             "chains": chains,
@@ -645,6 +644,7 @@ def fit_power_posterior(
             "seed": seed,
             "stored_draws": int(index.size),
             "mode": mode,
+            "chain_method": idata.sample_stats.attrs.get("chain_method"),
         },
         "diagnostics": diagnostics.as_dict(),
         "priors": {k: list(v) if isinstance(v, tuple) else v for k, v in PRIORS.items()},

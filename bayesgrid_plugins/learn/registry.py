@@ -4,7 +4,7 @@ The names and files live in the core (:mod:`bayesgrid_plugins.shipped`); this mo
 loading them as :class:`~bayesgrid_plugins.models.power.PowerParameters`.
 
 >>> available_posteriors()  # doctest: +SKIP
-{'smartds': 'power_smartds_nuts.json', 'epri': 'power_epri_ieee8500_nuts.json', ...}
+{'smartds': 'hierarchical NUTS fit on five SMART-DS feeders ...', ...}
 >>> params = load_power_posterior("epri")  # doctest: +SKIP
 """
 

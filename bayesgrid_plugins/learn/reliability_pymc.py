@@ -1,7 +1,10 @@
 """NUTS fits of the frequency (CAIFI) and duration (CAIDI) models with PyMC.
 
-PyMC is imported inside the fitting functions only. Both return parameter sets whose leading
-axis holds the posterior draws (chains x draws), ready for the samplers.
+NUTS runs through :func:`.sampling.run_nuts` (NumPyro with JAX's compilation cache by default,
+``sampler="pymc"`` or ``"nutpie"`` on request) and every fit is checked by
+:func:`.diagnostics.diagnose`. PyMC is imported inside the fitting functions only. Both return
+parameter sets whose leading axis holds the posterior draws (chains x draws), ready for the
+samplers.
 
 - Frequency: ``N_i ~ NegativeBinomial(mu[zone_i] * customers_i, shape * customers_i)`` (a sum of
   ``customers_i`` independent customers' Gamma-Poisson counts when the row aggregates several),
@@ -19,24 +22,33 @@ from typing import Any
 import numpy as np
 
 from ..models.reliability import DurationParameters, FrequencyParameters
+from .diagnostics import diagnose
 from .reliability_counting import _columns, _version
+from .sampling import run_nuts, sampler_versions
 
 __all__ = ["fit_duration_nuts", "fit_frequency_nuts"]
 
 
-def _sample(model: Any, draws: int, tune: int, chains: int, random_seed: int) -> Any:
-    import pymc as pm
-
-    with model:
-        return pm.sample(
-            draws=draws,
-            tune=tune,
-            chains=chains,
-            cores=1,
-            random_seed=random_seed,
-            progressbar=False,
-            compute_convergence_checks=False,
-        )
+def _sample(
+    model: Any,
+    draws: int,
+    tune: int,
+    chains: int,
+    random_seed: int,
+    sampler: str | None,
+    warn: bool,
+) -> tuple[Any, dict[str, Any]]:
+    idata, used = run_nuts(
+        model, sampler=sampler, draws=draws, tune=tune, chains=chains, seed=random_seed
+    )
+    diagnostics = diagnose(idata, warn=warn)
+    record = {
+        "method": f"NUTS ({used} through PyMC), {chains} chains x {draws} draws, {tune} tuning",
+        "sampler": {"nuts_sampler": used, "seed": random_seed},
+        "versions": sampler_versions(used),
+        "diagnostics": diagnostics.as_dict(),
+    }
+    return idata, record
 
 
 def _stack(idata: Any, name: str) -> np.ndarray:
@@ -52,9 +64,15 @@ def fit_frequency_nuts(
     tune: int = 500,
     chains: int = 2,
     random_seed: int = 0,
+    sampler: str | None = None,
+    warn: bool = True,
     provenance: dict[str, Any] | None = None,
 ) -> FrequencyParameters:
-    """Fit the negative-binomial frequency model by NUTS (see the module docstring)."""
+    """Fit the negative-binomial frequency model by NUTS (see the module docstring).
+
+    ``sampler`` is one of ``"numpyro"`` (default), ``"pymc"``, ``"nutpie"``; ``warn=False``
+    turns the :class:`~.diagnostics.ConvergenceWarning` of a doubtful fit into a log record.
+    """
     import pymc as pm
 
     cols = _columns(table, ("zone", "interruptions"), n_zones)
@@ -67,10 +85,10 @@ def fit_frequency_nuts(
             "n", mu=mu[cols["zone"]] * w, alpha=shape * w, observed=cols["interruptions"]
         )
         pm.Deterministic("mu", mu)
-    idata = _sample(model, draws, tune, chains, random_seed)
+    idata, fitted = _sample(model, draws, tune, chains, random_seed, sampler, warn)
     record = {
         "id": "frequency-nuts",
-        "method": f"NUTS (PyMC), {chains} chains x {draws} draws, {tune} tuning",
+        **fitted,
         "data_source": "interruption table",
         "created": _dt.date.today().isoformat(),
         "bayesgrid_version": _version(),
@@ -90,11 +108,14 @@ def fit_duration_nuts(
     tune: int = 500,
     chains: int = 2,
     random_seed: int = 0,
+    sampler: str | None = None,
+    warn: bool = True,
     provenance: dict[str, Any] | None = None,
 ) -> DurationParameters:
     """Fit the hurdle duration model by NUTS (see the module docstring).
 
-    Rows aggregating several customers are treated as one observation each.
+    Rows aggregating several customers are treated as one observation each. ``sampler`` and
+    ``warn`` as for :func:`fit_frequency_nuts`.
     """
     import pymc as pm
 
@@ -107,10 +128,10 @@ def fit_duration_nuts(
         mu_log = pm.Normal("mu_log", 0.0, 2.0, shape=n_zones)
         sigma = pm.HalfNormal("sigma_log", 1.0)
         pm.Normal("log_caidi", mu_log[z[hit]], sigma, observed=np.log(h[hit] / y[hit]))
-    idata = _sample(model, draws, tune, chains, random_seed)
+    idata, fitted = _sample(model, draws, tune, chains, random_seed, sampler, warn)
     record = {
         "id": "duration-nuts",
-        "method": f"NUTS (PyMC), {chains} chains x {draws} draws, {tune} tuning",
+        **fitted,
         "data_source": "interruption table",
         "created": _dt.date.today().isoformat(),
         "bayesgrid_version": _version(),

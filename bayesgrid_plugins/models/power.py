@@ -44,7 +44,7 @@ from .feeder_level import load_parameters
 __all__ = ["DEFAULT_POWER_PARAMETERS", "BayesianPowerModel", "PowerParameters"]
 
 #: File name of the shipped default parameters (in ``bayesgrid_plugins/data/posteriors``).
-DEFAULT_POWER_PARAMETERS = "power_smartds_nuts.json"
+DEFAULT_POWER_PARAMETERS = "power_smartds_nuts.nc"
 _PROB_TOL = 1e-6
 
 
@@ -620,7 +620,8 @@ class BayesianPowerModel(ConsistentDataMixin):
             ``pandapower_ext.training_table``); several feeders give a hierarchical fit.
         **options
             Keywords of :func:`bayesgrid_plugins.learn.power_fit.fit_power_model` (``draws``,
-            ``tune``, ``chains``, ``seed``, ``hierarchical``).
+            ``tune``, ``chains``, ``seed``, ``hierarchical``, ``sampler``: ``"numpyro"`` by
+            default, ``"pymc"`` or ``"nutpie"``).
         """
         from ..plugins import get_fitter
 
