@@ -1,4 +1,6 @@
-"""The shipped SMART-DS posterior reproduces its training feeders (slow: reads five circuits).
+"""The SMART-DS posterior reproduces its training feeders (slow: reads five circuits).
+
+Checked for the shipped posterior and for a refit with the default sampler (NumPyro).
 
 Each feeder's own topology is sampled from the shipped new-feeder posterior predictive; per
 feeder, three statistics of the real loads are compared with the 90 % interval of the same
@@ -19,13 +21,10 @@ from bayesgrid_plugins.models.power import BayesianPowerModel
 DATA = SHARED_DATA
 
 
-@pytest.mark.slow
-def test_smartds_posterior_reproduces_its_training_feeders():
-    if not DATA.is_dir():
-        pytest.skip("the public data folder is not beside the checkout")
+def _coverage(model: BayesianPowerModel) -> tuple[int, int]:
+    """How many of the feeder statistics fall inside the 90 % interval of the synthetic ones."""
     from opendss_ext.reader import read_circuit
 
-    model = BayesianPowerModel(load_power_posterior("smartds"))
     inside, total = 0, 0
     for k, source in enumerate(SMARTDS):
         circuit = read_circuit(DATA / source.master, loads_file=source.loads_file)
@@ -64,7 +63,35 @@ def test_smartds_posterior_reproduces_its_training_feeders():
                     p[phases == bit].mean(),
                     (syn_p * on_phase).sum(axis=1) / on_phase.sum(axis=1),
                 )
+    return inside, total
+
+
+def _check(model: BayesianPowerModel) -> None:
+    inside, total = _coverage(model)
     # Nominal coverage 0.90; with about 60 checks its binomial sd is 0.04, and the predictive
     # spreads over feeders, so at least 80 % inside is required (2.5 sd below nominal).
     assert total >= 40
     assert inside / total >= 0.80, (inside, total)
+
+
+@pytest.mark.slow
+def test_smartds_posterior_reproduces_its_training_feeders():
+    if not DATA.is_dir():
+        pytest.skip("the public data folder is not beside the checkout")
+    _check(BayesianPowerModel(load_power_posterior("smartds")))
+
+
+@pytest.mark.slow
+def test_a_numpyro_refit_reproduces_the_training_feeders():
+    """The shipped fit's settings with the default sampler: converged, and as good a fit."""
+    if not DATA.is_dir():
+        pytest.skip("the public data folder is not beside the checkout")
+    pytest.importorskip("numpyro")
+    from bayesgrid_plugins.learn.power_fit import fit_power_posterior
+    from bayesgrid_plugins.learn.sources import read_tables
+
+    table, _ = read_tables(SMARTDS, data_dir=DATA)
+    fit = fit_power_posterior(table, seed=20250108, target_accept=0.95, sampler="numpyro")
+    assert fit.parameters.provenance["sampler"]["nuts_sampler"] == "numpyro"
+    assert fit.diagnostics.ok, fit.diagnostics
+    _check(BayesianPowerModel(fit.parameters))

@@ -126,6 +126,9 @@ API_EXTRA = {
         "bayesgrid_plugins.learn.counting",
         "bayesgrid_plugins.learn.power_fit",
         "bayesgrid_plugins.learn.registry",
+        "bayesgrid_plugins.learn.sampling",
+        "bayesgrid_plugins.learn.fit_file",
+        "bayesgrid_plugins.inference_data",
     ],
 }
 
