@@ -70,7 +70,7 @@ _LAZY = {
     "scenario_parameters": "scenarios",
     "SCENARIOS": "scenarios",
     "GenerateConfig": "app.pipeline",
-    "load_posterior": "inference_data",
+    "load_posterior": "inference",
 }
 
 __all__ = [

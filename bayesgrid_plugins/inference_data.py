@@ -13,13 +13,14 @@ A ``.nc`` parameter file holds:
   model version, seed, sampler, package versions).
 
 Reading the parameters back needs xarray and h5netcdf only (no PyMC, no ArviZ);
-:func:`load_posterior` returns an :class:`arviz.InferenceData`, so ``az.summary``,
-``az.plot_trace`` and the rest of ArviZ work on shipped and trained posteriors alike::
+:func:`bayesgrid_plugins.load_posterior` (:mod:`.inference`) returns an
+:class:`arviz.InferenceData`, so ``az.summary``, ``az.plot_trace`` and the rest of ArviZ work on
+shipped and trained posteriors alike::
 
     >>> import arviz as az, bayesgrid_plugins as bg  # doctest: +SKIP
     >>> az.summary(bg.load_posterior("smartds"))  # doctest: +SKIP
 
-A legacy JSON parameter file is read by :mod:`.posterior`; :func:`load_posterior` turns one into
+A legacy JSON parameter file is read by :mod:`.posterior`; ``load_posterior`` turns one into
 InferenceData too.
 """
 
@@ -38,8 +39,9 @@ from .fileio import atomic_path
 
 __all__ = [
     "NETCDF_SUFFIXES",
+    "REQUIRED_PROVENANCE",
+    "check_provenance",
     "is_netcdf",
-    "load_posterior",
     "parameter_datasets",
     "read_parameters_netcdf",
     "write_parameters_netcdf",
@@ -51,7 +53,7 @@ FORMAT_VERSION = 2
 #: File name endings written and read as netCDF.
 NETCDF_SUFFIXES = (".nc", ".nc4", ".netcdf", ".h5")
 _HDF5_MAGIC = b"\x89HDF\r\n\x1a\n"
-_ENGINE = "h5netcdf"
+ENGINE = "h5netcdf"
 
 #: Named dimensions of known parameters (after the draw axis); others get ``<name>_dim_<i>``.
 _DIMS: dict[str, tuple[str, ...]] = {
@@ -67,8 +69,17 @@ _DIMS: dict[str, tuple[str, ...]] = {
 _COORDS: dict[str, list[str]] = {"phase": ["A", "B", "C"]}
 #: Parameters that never carry a draw axis.
 _CONSTANT = frozenset({"pf_values"})
+#: Provenance entries every parameter file must have (where the parameters came from).
+REQUIRED_PROVENANCE = ("id", "data_source", "method", "created", "bayesgrid_version")
 #: Provenance entries copied into plain attributes (besides the JSON of the whole record).
 _PLAIN = ("id", "data_source", "method", "created", "bayesgrid_version", "model", "licence")
+
+
+def check_provenance(provenance: Mapping[str, Any]) -> None:
+    """Raise :class:`ParameterError` unless the provenance says where parameters came from."""
+    missing = [k for k in REQUIRED_PROVENANCE if k not in provenance]
+    if missing:
+        raise ParameterError(f"provenance lacks {missing}; say where the parameters came from")
 
 
 def is_netcdf(path: str | os.PathLike[str]) -> bool:
@@ -226,8 +237,6 @@ def write_parameters_netcdf(
     overwrite : bool, default False
         Replace an existing file.
     """
-    from .posterior import check_provenance
-
     check_provenance(provenance)
     datasets = parameter_datasets(model, parameters, provenance, n_draws=n_draws)
     for name, ds in (groups or {}).items():
@@ -240,7 +249,7 @@ def write_parameters_netcdf(
                 for v in ds.data_vars
                 if ds[v].ndim
             }
-            ds.to_netcdf(tmp, mode=mode, group=name, engine=_ENGINE, encoding=encoding)
+            ds.to_netcdf(tmp, mode=mode, group=name, engine=ENGINE, encoding=encoding)
             mode = "a"
     return Path(path)
 
@@ -248,7 +257,7 @@ def write_parameters_netcdf(
 def _open_group(source: Path, group: str) -> Any:
     import xarray as xr
 
-    with xr.open_dataset(source, group=group, engine=_ENGINE) as ds:
+    with xr.open_dataset(source, group=group, engine=ENGINE) as ds:
         return ds.load()
 
 
@@ -300,53 +309,3 @@ def read_parameters_netcdf(
         for name, var in constant.data_vars.items():
             parameters[str(name)] = np.asarray(var.values, dtype=float)
     return parameters, dict(provenance)
-
-
-def load_posterior(name_or_path: str | os.PathLike[str]) -> Any:
-    """A shipped or saved posterior as :class:`arviz.InferenceData` (no PyMC needed).
-
-    Parameters
-    ----------
-    name_or_path : str or path-like
-        The name of a shipped posterior (``"smartds"``, ``"epri"``, see
-        :func:`~.shipped.available_posteriors`) or a parameter file: netCDF, or a
-        legacy JSON file (converted in memory: posterior and constant data only).
-
-    Returns
-    -------
-    arviz.InferenceData
-        ``az.summary(load_posterior("smartds"))`` gives means, intervals, r-hat and ESS.
-
-    Raises
-    ------
-    ParameterError
-        For an unknown name that is not an existing file either.
-
-    Examples
-    --------
-    >>> import arviz as az
-    >>> import bayesgrid_plugins as bg
-    >>> idata = bg.load_posterior("smartds")
-    >>> idata.posterior["p3"].dims
-    ('chain', 'draw', 'zone')
-    >>> table = az.summary(idata, var_names=["p_mu_kw"])  # r-hat, ESS, intervals
-    """
-    from .learn.diagnostics import import_arviz
-    from .shipped import POSTERIORS, posterior_path
-
-    az = import_arviz()
-    if isinstance(name_or_path, str) and name_or_path.strip().lower() in POSTERIORS:
-        path = posterior_path(name_or_path)
-    else:
-        path = Path(name_or_path)
-        if not path.is_file():
-            raise ParameterError(
-                f"{str(name_or_path)!r} is neither a shipped posterior ({', '.join(POSTERIORS)}) "
-                "nor an existing parameter file; pass one of those names or a file path."
-            )
-    if is_netcdf(path):
-        return az.from_netcdf(path, engine=_ENGINE)
-    from .posterior import read_any_parameters
-
-    model, parameters, provenance = read_any_parameters(path)
-    return az.InferenceData(**parameter_datasets(model, parameters, provenance))

@@ -23,10 +23,11 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from .errors import ParameterError, PosteriorMismatchError
+from .errors import PosteriorMismatchError
 from .fileio import atomic_write_text
 from .inference_data import (
     NETCDF_SUFFIXES,
+    check_provenance,
     is_netcdf,
     read_parameters_netcdf,
     write_parameters_netcdf,
@@ -52,7 +53,6 @@ __all__ = [
 
 FORMAT = "bayesgrid-parameters"
 FORMAT_VERSION = 1
-_REQUIRED_PROVENANCE = ("id", "data_source", "method", "created", "bayesgrid_version")
 
 
 def default_parameter_path(name: str) -> Path:
@@ -64,13 +64,6 @@ def default_parameter_path(name: str) -> Path:
             "reinstall bayesgrid"
         )
     return path
-
-
-def check_provenance(provenance: Any) -> None:
-    """Raise :class:`ParameterError` unless the provenance says where parameters came from."""
-    missing = [k for k in _REQUIRED_PROVENANCE if k not in provenance]
-    if missing:
-        raise ParameterError(f"provenance lacks {missing}; say where the parameters came from")
 
 
 def write_parameters(

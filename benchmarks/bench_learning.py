@@ -91,7 +91,7 @@ def train_once(args: argparse.Namespace, master: Path, cache: Path) -> dict:
         [
             sys.executable,
             "-m",
-            "bayesgrid_plugins.cli",
+            "bayesgrid_plugins.app.cli",
             "train",
             "--from-opendss",
             str(master),

@@ -157,7 +157,7 @@ def test_jax_cache_folder_follows_the_environment(monkeypatch, tmp_path):
 
 
 def test_train_rejects_an_unknown_sampler(tmp_path, capsys):
-    from bayesgrid_plugins.cli import main
+    from bayesgrid_plugins.app.cli import main
 
     with pytest.raises(SystemExit) as exc:
         main(["train", "--from-pandapower", "x.json", "--out", "o.nc", "--sampler", "stan"])
@@ -251,7 +251,7 @@ def test_numpyro_fit_is_reproducible_and_cached(numpyro_fit, tmp_path):
 def test_train_writes_inference_data_with_the_sampler_statistics(tmp_path, capsys):
     from conftest import SHARED_DATA
 
-    from bayesgrid_plugins.cli import main
+    from bayesgrid_plugins.app.cli import main
 
     net = SHARED_DATA / "feeders" / "pandapower" / "IEEE_European_LV_Off_Peak_1.json"
     if not net.is_file():

@@ -179,7 +179,7 @@ def train_command(args: argparse.Namespace) -> int:
                 f"{d.divergences} divergences"
             )
         if fit is not None and out.suffix.lower() == ".nc":
-            from .fit_file import save_power_fit
+            from ..learn.fit_file import save_power_fit
 
             save_power_fit(fit, out, overwrite=args.overwrite)
         else:

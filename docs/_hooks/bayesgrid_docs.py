@@ -129,6 +129,7 @@ API_EXTRA = {
         "bayesgrid_plugins.learn.sampling",
         "bayesgrid_plugins.learn.fit_file",
         "bayesgrid_plugins.inference_data",
+        "bayesgrid_plugins.inference",
     ],
 }
 
