@@ -194,8 +194,9 @@ def numpyro_fit():
     return fit, time.perf_counter() - start
 
 
-# A tiny fit takes 15-25 s on 2 shared cores (PyMC import, JAX tracing and compilation), so
-# these tests are slow ones.
+# A tiny fit takes about 6 s with a warm JAX cache on a quiet machine, but 12-25 s with an empty
+# cache (as in CI) or on busy shared cores (PyMC import, JAX tracing and compilation), so these
+# tests are slow ones.
 @pytest.mark.slow
 def test_tiny_numpyro_fit_writes_inference_data(numpyro_fit, tmp_path):
     from bayesgrid_plugins.learn.fit_file import save_power_fit
