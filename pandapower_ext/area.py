@@ -246,7 +246,7 @@ def build_area_net(
                 to_buses=labels[lines],
                 length_km=fd.length_km[lines],
                 type=[t.kind for t in chosen],
-                name=[f"line_{b}" for b in fd.bus_id[lines]],
+                name=[f"l_{b}" for b in fd.bus_id[lines]],
                 **line_type_columns(chosen, net=net, std_type=combined.r1_ohm_per_km is None),
                 **{ID_COLUMN: fd.bus_id[lines].tolist(), "phases": "ABC"},
             )

@@ -312,7 +312,7 @@ def populate_net(
                 from_buses=labels[feeder.parent[line_child]],
                 to_buses=labels[line_child],
                 length_km=feeder.length_km[line_child],
-                name=[f"line_{b}" for b in line_ids],
+                name=[f"l_{b}" for b in line_ids],
                 type=[t.kind for t in types],
                 **line_type_columns(types, net=net, std_type=sampled_z is None),
                 **{ID_COLUMN: line_ids, "phases": "ABC"},
