@@ -253,7 +253,8 @@ def downstream_current_ka(
     when already computed (:func:`downstream_power_kva`).
     """
     power = downstream_power_kva(feeder, ensemble) if power_kva is None else power_kva
-    s = np.abs(power).max(axis=2)  # [kVA]
+    # |S| of the heaviest phase [kVA]; squares first (hypot over every phase is slower)
+    s = np.sqrt((power.real * power.real + power.imag * power.imag).max(axis=2))
     current = s / (np.asarray(feeder.vn_kv, dtype=float) / _SQRT3) / 1000.0  # kVA/kV = A
     current[:, feeder.source] = 0.0
     return current
@@ -337,9 +338,12 @@ def choose_conductors(
     lo = table.take(level * table.shape[1] + cell)
     hi = table[n_types].take(cell)
     x = lo + rng.random((n, b)) * (hi - lo)
-    ranked = np.zeros((n, b), dtype=np.int64)
-    for t in range(1, n_types):
-        ranked += x >= table[t].take(cell)
+    # The type rank: how many of the cumulative bounds 1 .. T-1 of the line's cell are <= x,
+    # for every line at once: each cell's bounds (non-decreasing, within [0, 1]) are shifted by
+    # 2 x cell into one sorted array, searched once.
+    cells = table.shape[1]
+    shifted = (table[1:n_types] + 2.0 * np.arange(cells)).T.ravel()
+    ranked = np.searchsorted(shifted, x + 2.0 * cell, side="right") - cell * (n_types - 1)
     # An empty adequate part, or rounding onto a type of probability zero: decided below.
     weight = table.reshape(-1).take((ranked + 1) * table.shape[1] + cell) - table.reshape(-1).take(
         ranked * table.shape[1] + cell
