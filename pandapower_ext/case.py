@@ -22,7 +22,7 @@ from bayesgrid_plugins.feeder import Feeder
 
 from ._netmap import KIND_LINE, KIND_TRAFO, bus_labels, fed_branches
 from .populate import build_net, populate_loads, set_realisation
-from .solve import _RECYCLE, _default_init, _run, check_3ph_ready
+from .solve import _RECYCLE, _default_init, check_3ph_ready, solve_with_retries
 
 __all__ = ["PandapowerCase", "PandapowerEngine"]
 
@@ -83,24 +83,23 @@ class PandapowerCase(EngineCase):
 
     def _solve_engine(self) -> bool:
         import pandapower as pp
-        from pandapower.powerflow import LoadflowNotConverged
 
         k = int(self.realisation or 0)
         recycle = _RECYCLE if (self._reuse and self._recycle_ok) else None
-        args = (self._max_iteration, self._tolerance)
-        try:
-            _run(pp, self._net, self._numba, self._init, *args, recycle, k)
-        except LoadflowNotConverged:
-            if self._init == "dc":
-                return False
-            try:  # a flat start can stall where a DC-initialised one converges
-                _run(pp, self._net, self._numba, "dc", *args, None, k)
-            except LoadflowNotConverged:
-                return False
-            self._init = "dc"
-            logger.info("flat start failed on realisation %d; using a DC start", k)
-        self._recycle_ok = bool(self._net.converged)
-        return bool(self._net.converged)
+        failure, self._init = solve_with_retries(
+            pp,
+            self._net,
+            k,
+            self._labels,
+            self.ensemble.bus_phases[k],
+            numba=self._numba,
+            init=self._init,
+            max_iteration=self._max_iteration,
+            tolerance_mva=self._tolerance,
+            recycle=recycle,
+        )
+        self._recycle_ok = failure is None
+        return failure is None
 
     def reset(self) -> None:
         """Forget pandapower's cached matrices, so a failure cannot poison the next solve."""

@@ -226,7 +226,6 @@ def solve_ensemble(
     >>> result.vm_min_pu  # lowest voltage per realisation and phase [p.u.]  # doctest: +SKIP
     """
     import pandapower as pp
-    from pandapower.powerflow import LoadflowNotConverged
 
     check_aligned(feeder, ensemble)
     check_filled(net, feeder, ensemble)
@@ -264,27 +263,18 @@ def solve_ensemble(
         changed = set_realisation(net, ensemble, int(k))
         recycle = _RECYCLE if (reuse and recycle_ok and not changed) else None
         recycle_ok = False  # until this realisation has solved with finite voltages
-        exc: Exception | None = None
-        for _attempt in range(3):
-            try:
-                _run(pp, net, use_numba, start_from, max_iteration, tolerance_mva, recycle, int(k))
-                exc = None
-            except LoadflowNotConverged as failure:
-                exc = failure
-            if exc is None and _finite_voltages(net, labels, ensemble.bus_phases[int(k)]):
-                break
-            if exc is None:
-                exc = LoadflowNotConverged(
-                    "runpp_3ph reported convergence with non-finite voltages"
-                )
-            if recycle is not None:
-                recycle = None  # the cached matrices may be stale: solve from scratch once
-            elif start_from != "dc":
-                # a flat start can stall where a DC-initialised one converges: retry once
-                start_from = "dc"
-                logger.info("flat start failed on realisation %d; using a DC start", int(k))
-            else:
-                break
+        exc, start_from = solve_with_retries(
+            pp,
+            net,
+            int(k),
+            labels,
+            ensemble.bus_phases[int(k)],
+            numba=use_numba,
+            init=start_from,
+            max_iteration=max_iteration,
+            tolerance_mva=tolerance_mva,
+            recycle=recycle,
+        )
         if exc is not None:
             elapsed[row] = time.perf_counter() - start
             net.converged = False
@@ -335,6 +325,55 @@ def solve_ensemble(
             "tolerance_mva": tolerance_mva,
         },
     )
+
+
+def solve_with_retries(
+    pp: Any,
+    net: Any,
+    k: int,
+    labels: np.ndarray,
+    masks: np.ndarray,
+    *,
+    numba: bool,
+    init: str,
+    max_iteration: int | str,
+    tolerance_mva: float,
+    recycle: dict[str, bool] | None,
+) -> tuple[Exception | None, str]:
+    """Run ``runpp_3ph`` on realisation ``k`` until it converges with finite voltages.
+
+    A failure (no convergence, or convergence with a non-finite voltage of a phase that exists)
+    is retried once from scratch when pandapower's cached matrices were reused, then once from
+    a DC start when the start was flat.
+
+    Returns
+    -------
+    (Exception or None, str)
+        Why the realisation failed (None when it solved), and the start to use from now on
+        (``"dc"`` once a flat start has failed).
+    """
+    from pandapower.powerflow import LoadflowNotConverged
+
+    exc: Exception | None = None
+    for _attempt in range(3):
+        try:
+            _run(pp, net, numba, init, max_iteration, tolerance_mva, recycle, k)
+            exc = None
+        except LoadflowNotConverged as failure:
+            exc = failure
+        if exc is None and _finite_voltages(net, labels, masks):
+            break
+        if exc is None:
+            exc = LoadflowNotConverged("runpp_3ph reported convergence with non-finite voltages")
+        if recycle is not None:
+            recycle = None  # the cached matrices may be stale: solve from scratch once
+        elif init != "dc":
+            # a flat start can stall where a DC-initialised one converges: retry once
+            init = "dc"
+            logger.info("flat start failed on realisation %d; using a DC start", k)
+        else:
+            break
+    return exc, init
 
 
 def _finite_voltages(net: Any, labels: np.ndarray, masks: np.ndarray) -> bool:
