@@ -43,6 +43,7 @@ __all__ = [
     "EngineCase",
     "InvalidEngineError",
     "check_case_inputs",
+    "check_finite_loads",
     "phase_present",
     "result_from_arrays",
     "validate_engine",
@@ -111,11 +112,20 @@ def validate_engine(engine: object) -> Engine:
     return engine  # type: ignore[return-value]
 
 
-def check_case_inputs(feeder: Feeder, ensemble: Ensemble) -> None:
-    """Raise :class:`ParameterError` unless ``ensemble`` was sampled on ``feeder``."""
+def check_case_inputs(feeder: Feeder, ensemble: Ensemble, *, action: str = "open") -> None:
+    """Raise :class:`ParameterError` unless ``ensemble`` was sampled on ``feeder``.
+
+    Parameters
+    ----------
+    feeder, ensemble
+        What is to be opened (or exported).
+    action : str, default "open"
+        The verb for the message: ``"open"`` (an engine) or ``"export"`` (the exporters).
+    """
     if not isinstance(feeder, Feeder) or not isinstance(ensemble, Ensemble):
+        who = "an engine opens" if action == "open" else f"{action} needs"
         raise ParameterError(
-            f"an engine opens a Feeder and an Ensemble, got {type(feeder).__name__} and "
+            f"{who} a Feeder and an Ensemble, got {type(feeder).__name__} and "
             f"{type(ensemble).__name__}."
         )
     if ensemble.n_buses != feeder.n_buses or not np.array_equal(
@@ -123,8 +133,20 @@ def check_case_inputs(feeder: Feeder, ensemble: Ensemble) -> None:
     ):
         raise ParameterError(
             f"ensemble.bus_id ({ensemble.n_buses} buses) does not match feeder.bus_id "
-            f"({feeder.n_buses} buses); open the ensemble with the feeder it was sampled on."
+            f"({feeder.n_buses} buses); {action} an ensemble with the feeder it was sampled on."
         )
+
+
+def check_finite_loads(feeder: Feeder, ensemble: Ensemble) -> None:
+    """Raise :class:`ParameterError` where a per-phase load of ``ensemble`` is not finite."""
+    for name in ("p_kw", "q_kvar"):
+        values = np.asarray(getattr(ensemble, name), dtype=float)
+        if not np.isfinite(values).all():
+            r, b, _ = np.nonzero(~np.isfinite(values))
+            raise ParameterError(
+                f"ensemble.{name} is not finite at bus {feeder.bus_id[b[0]]!r} in realisation "
+                f"{r[0]} ({r.size} entries): loads must be finite numbers."
+            )
 
 
 def phase_present(masks: np.ndarray) -> np.ndarray:

@@ -30,7 +30,7 @@ import numpy as np
 import pluggy
 
 from . import hookspecs
-from .engines import Engine, InvalidEngineError, validate_engine
+from .engines import Engine, InvalidEngineError, check_case_inputs, validate_engine
 from .ensemble import Ensemble
 from .errors import (
     BayesGridError,
@@ -884,18 +884,7 @@ def _parse_formats(formats: str | Sequence[str]) -> list[str]:
 
 
 def _check_alignment(feeder: Feeder, ensemble: Ensemble) -> None:
-    if not isinstance(feeder, Feeder) or not isinstance(ensemble, Ensemble):
-        raise ParameterError(
-            f"export needs a Feeder and an Ensemble, got {type(feeder).__name__} and "
-            f"{type(ensemble).__name__}."
-        )
-    if ensemble.n_buses != feeder.n_buses or not np.array_equal(
-        np.asarray(ensemble.bus_id, dtype=str), feeder.bus_id
-    ):
-        raise ParameterError(
-            f"ensemble.bus_id ({ensemble.n_buses} buses) does not match feeder.bus_id "
-            f"({feeder.n_buses} buses); export an ensemble with the feeder it was sampled on."
-        )
+    check_case_inputs(feeder, ensemble, action="export")
     if ensemble.source != feeder.source:
         raise ParameterError(
             f"ensemble.source is bus {ensemble.source} but the feeder's source is bus "

@@ -37,6 +37,7 @@ from typing import Any
 
 import numpy as np
 
+from bayesgrid_plugins.engines import check_finite_loads
 from bayesgrid_plugins.ensemble import Ensemble, check_line_data
 from bayesgrid_plugins.errors import AdapterError, ParameterError, PhaseConsistencyError
 from bayesgrid_plugins.feeder import Feeder
@@ -189,14 +190,7 @@ def check_inputs(feeder: Feeder, ensemble: Ensemble) -> None:
             f"{PHASE_NAMES[ensemble.bus_phases[r[0], b[0]]]}). Enforce consistency over the load "
             "phases before building the circuit."
         )
-    for name in ("p_kw", "q_kvar"):
-        values = np.asarray(getattr(ensemble, name), dtype=float)
-        if not np.isfinite(values).all():
-            r, b, _ = np.nonzero(~np.isfinite(values))
-            raise ParameterError(
-                f"ensemble.{name} is not finite at bus {feeder.bus_id[b[0]]!r} in realisation "
-                f"{r[0]} ({r.size} entries): loads must be finite numbers."
-            )
+    check_finite_loads(feeder, ensemble)
     bits = (ensemble.bus_phases[..., None] >> np.arange(3)) & 1
     powered = (ensemble.p_kw != 0) | (ensemble.q_kvar != 0)
     if (powered & (bits == 0)).any():

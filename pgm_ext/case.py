@@ -34,7 +34,12 @@ from power_grid_model.enum import LoadGenType
 from power_grid_model.errors import PowerGridError
 
 from bayesgrid_plugins import hookimpl
-from bayesgrid_plugins.engines import EngineCase, phase_present, result_from_arrays
+from bayesgrid_plugins.engines import (
+    EngineCase,
+    check_finite_loads,
+    phase_present,
+    result_from_arrays,
+)
 from bayesgrid_plugins.ensemble import Ensemble, check_line_data
 from bayesgrid_plugins.equipment import (
     DEFAULT_LV_LINE,
@@ -89,14 +94,7 @@ _IC_ITERATIONS = 50
 def check_case(feeder: Feeder, ensemble: Ensemble) -> None:
     """Raise before anything reaches the engine: phases, loads on absent phases, line data."""
     check_phase_consistency(feeder, ensemble.bus_phases)
-    for name in ("p_kw", "q_kvar"):
-        values = np.asarray(getattr(ensemble, name), dtype=float)
-        if not np.isfinite(values).all():
-            r, b, _ = np.nonzero(~np.isfinite(values))
-            raise ParameterError(
-                f"ensemble.{name} is not finite at bus {feeder.bus_id[b[0]]!r} in realisation "
-                f"{r[0]} ({r.size} entries): loads must be finite numbers."
-            )
+    check_finite_loads(feeder, ensemble)
     powered = (ensemble.p_kw != 0) | (ensemble.q_kvar != 0)
     absent = ~phase_present(ensemble.bus_phases)
     if (powered & absent).any():
