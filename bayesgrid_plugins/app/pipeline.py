@@ -191,7 +191,6 @@ class GenerateResult:
         )
 
 
-
 #: Peak memory [bytes] per realisation and bus of the main job: sampling with its temporaries
 #: (measured about 340), the stored ensemble, power-flow results and export buffers.
 BYTES_PER_BUS_REALISATION = 800

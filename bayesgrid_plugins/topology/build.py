@@ -123,9 +123,7 @@ def check_area_size(
     )
 
 
-def _extent_km(
-    region: Region | None, bounds: tuple[float, float, float, float] | None
-) -> float:
+def _extent_km(region: Region | None, bounds: tuple[float, float, float, float] | None) -> float:
     """Extent [km] of the input: the area's diameter, else the diagonal of ``bounds``."""
     if region is not None and region.dist_m is not None:
         return 2.0 * float(region.dist_m) / 1000.0

@@ -86,8 +86,7 @@ def check_plausible(
     if n_buses > bus_limit:
         raise FeederValidationError(
             f"implausible feeder: {n_buses:,} buses from only {n_input_nodes:,} street nodes "
-            f"(more than {BUSES_PER_NODE} buses per node), with {total_km:,.0f} km of line. "
-            + hint
+            f"(more than {BUSES_PER_NODE} buses per node), with {total_km:,.0f} km of line. " + hint
         )
     length_limit = LENGTH_PER_EXTENT * extent_km + SPARE_KM
     if total_km > length_limit:
