@@ -22,7 +22,15 @@ from bayesgrid_plugins.feeder import Feeder
 from .builder import CircuitOptions, check_inputs, dss_bus_names
 from .engine import new_engine, run_commands
 from .quoting import dss_bus, dss_element
-from .solve import _apply, _check_fits, populate_circuit, solve
+from .solve import (
+    _apply,
+    _check_fits,
+    populate_circuit,
+    read_loading,
+    read_losses_kw,
+    read_voltages,
+    solve,
+)
 
 __all__ = ["OpenDSSCase", "OpenDSSEngine", "circuit_options"]
 
@@ -107,25 +115,15 @@ class OpenDSSCase(EngineCase):
 
     def voltages_pu(self) -> np.ndarray:
         """Complex phase-to-neutral voltages [p.u.], (n_buses, 3), NaN where absent."""
-        layout = self._layout
-        volts = np.asarray(self._dss.Circuit.AllBusVolts(), dtype=float)
-        v = np.full((self.feeder.n_buses, 3), np.nan + 0j)
-        v[layout.node_bus, layout.node_phase] = (
-            volts[0::2] + 1j * volts[1::2]
-        ) / layout.node_base_v
-        return v
+        return read_voltages(self._dss, self._layout)
 
     def line_loading_percent(self) -> np.ndarray:
         """Loading [%] of the line into each bus (highest phase), NaN at the source."""
-        loading = np.full(self.feeder.n_buses, np.nan)
-        pct = np.asarray(self._dss.PDElements.AllPctNorm(False), dtype=float)
-        loading[self._layout.line_bus] = pct[: self._layout.line_bus.size]
-        return loading
+        return read_loading(self._dss, self._layout)
 
     def losses_kw(self) -> float:
         """Total active losses [kW] of the last solve."""
-        losses = self._dss.Circuit.Losses()
-        return float(np.real(losses[0] if np.ndim(losses) else losses)) / 1000.0
+        return read_losses_kw(self._dss)
 
     def set_injection(self, p_kw: np.ndarray | None, q_kvar: np.ndarray | None = None) -> None:
         """Per-phase generation [kW], [kvar] at every bus (one-phase constant-PQ generators)."""

@@ -17,13 +17,14 @@ from typing import Any
 
 import numpy as np
 
+from bayesgrid_plugins.engines import result_from_arrays
 from bayesgrid_plugins.ensemble import Ensemble
 from bayesgrid_plugins.errors import AdapterError
 from bayesgrid_plugins.feeder import Feeder
 
 from . import builder
 from .builder import CircuitOptions, check_inputs, circuit_masks, dss_bus_names, line_parameters
-from .results import PowerFlowResult, voltage_unbalance_percent
+from .results import PowerFlowResult
 
 logger = logging.getLogger(__name__)
 
@@ -317,23 +318,27 @@ def solve(dss: Any) -> bool:
     return bool(dss.Solution.Converged())
 
 
-def _read(dss: Any, layout: _Layout, ensemble: Ensemble, k: int) -> tuple[Any, ...]:
-    n_buses = layout.feeder.n_buses
+def read_voltages(dss: Any, layout: _Layout) -> np.ndarray:
+    """Complex phase-to-neutral voltages [p.u.] of the solved circuit, (n_buses, 3), NaN where
+    the circuit has no node."""
     volts = np.asarray(dss.Circuit.AllBusVolts(), dtype=float)
-    v = volts[0::2] + 1j * volts[1::2]
-    v_pu = np.full((n_buses, 3), np.nan + 0j)
-    v_pu[layout.node_bus, layout.node_phase] = v / layout.node_base_v
-    bits = ((ensemble.bus_phases[k, :, None] >> np.arange(3)) & 1).astype(bool)
-    v_pu[~bits] = np.nan
-    vm = np.abs(v_pu)
-    loading = np.full(n_buses, np.nan)
+    v_pu = np.full((layout.feeder.n_buses, 3), np.nan + 0j)
+    v_pu[layout.node_bus, layout.node_phase] = (volts[0::2] + 1j * volts[1::2]) / layout.node_base_v
+    return v_pu
+
+
+def read_loading(dss: Any, layout: _Layout) -> np.ndarray:
+    """Loading [%] of the line into each bus (highest phase), NaN at the source."""
+    loading = np.full(layout.feeder.n_buses, np.nan)
     pct = np.asarray(dss.PDElements.AllPctNorm(False), dtype=float)
-    loading[layout.line_bus] = pct
-    three = bits.all(axis=1)
-    vuf = voltage_unbalance_percent(v_pu[three]) if three.any() else np.array([np.nan])
+    loading[layout.line_bus] = pct[: layout.line_bus.size]
+    return loading
+
+
+def read_losses_kw(dss: Any) -> float:
+    """Total active losses [kW] of the solved circuit."""
     losses = dss.Circuit.Losses()
-    losses_kw = float(np.real(losses[0] if np.ndim(losses) else losses)) / 1000.0
-    return vm, loading, float(np.nanmax(vuf)) if np.isfinite(vuf).any() else np.nan, losses_kw
+    return float(np.real(losses[0] if np.ndim(losses) else losses)) / 1000.0
 
 
 def solve_ensemble(
@@ -391,10 +396,9 @@ def solve_ensemble(
     )
     layout = _LAYOUTS[engine]
     n, b = rows.size, feeder.n_buses
-    vm = np.full((n, b, 3), np.nan)
+    v = np.full((n, b, 3), np.nan + 0j)
     loading = np.full((n, b), np.nan)
     converged = np.zeros(n, dtype=bool)
-    vuf = np.full(n, np.nan)
     losses = np.full(n, np.nan)
     elapsed = np.zeros(n)
     for j, k in enumerate(rows.tolist()):
@@ -403,24 +407,18 @@ def solve_ensemble(
             _apply(engine, layout, ensemble, k)
         converged[j] = solve(engine)
         if converged[j]:
-            vm[j], loading[j], vuf[j], losses[j] = _read(engine, layout, ensemble, k)
+            v[j] = read_voltages(engine, layout)
+            loading[j] = read_loading(engine, layout)
+            losses[j] = read_losses_kw(engine)
         elapsed[j] = time.perf_counter() - start
-    with np.errstate(all="ignore"):
-        import warnings
-
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", RuntimeWarning)
-            vmin = np.nanmin(vm, axis=1)
-            vmax = np.nanmax(vm, axis=1)
-    return PowerFlowResult(
-        bus_id=feeder.bus_id.copy(),
-        realisations=rows,
-        vm_pu=vm,
-        converged=converged,
-        line_loading_percent=loading,
-        vm_min_pu=vmin,
-        vm_max_pu=vmax,
-        vuf_percent=vuf,
+    # Counted as converged only with every voltage finite (the core's one rule).
+    return result_from_arrays(
+        feeder,
+        ensemble,
+        rows,
+        v,
+        converged,
+        loading,
         engine="opendss",
         losses_kw=losses,
         elapsed_s=elapsed,
