@@ -252,12 +252,129 @@ def downstream_current_ka(
     voltage of the line (the bus's ``vn_kv / sqrt 3``). ``power_kva``: the downstream power,
     when already computed (:func:`downstream_power_kva`).
     """
-    power = downstream_power_kva(feeder, ensemble) if power_kva is None else power_kva
-    # |S| of the heaviest phase [kVA]; squares first (hypot over every phase is slower)
-    s = np.sqrt((power.real * power.real + power.imag * power.imag).max(axis=2))
-    current = s / (np.asarray(feeder.vn_kv, dtype=float) / _SQRT3) / 1000.0  # kVA/kV = A
-    current[:, feeder.source] = 0.0
-    return current
+    vn = np.asarray(feeder.vn_kv, dtype=float)
+    if power_kva is not None:
+        current = _peak_current_ka(np.asarray(power_kva), vn[np.newaxis, :])
+        current[:, feeder.source] = 0.0
+        return current
+    groups, power = _group_power_kva(feeder, ensemble)
+    return _group_current_ka(groups, power, vn).take(groups.bus_group, axis=1)
+
+
+def _peak_current_ka(power: np.ndarray, vn_kv: np.ndarray) -> np.ndarray:
+    """Current [kA] of the heaviest phase of complex per-phase powers [kVA] (last axis)."""
+    # |S| of the heaviest phase [kVA]: squares first, and the phase maximum as two pairwise
+    # maxima (a reduction over an axis of three is slow)
+    re, im = power.real, power.imag
+    sq = re * re + im * im
+    s = np.sqrt(np.maximum(np.maximum(sq[..., 0], sq[..., 1]), sq[..., 2]))
+    return s / (vn_kv / _SQRT3) / 1000.0  # kVA/kV = A
+
+
+@dataclass(frozen=True)
+class _LoadGroups:
+    """Buses of a feeder grouped by the set of loads below them.
+
+    Many buses of a real feeder carry no load and have a single loaded child (a cable in
+    several sections): their downstream sums are their child's. Buses that share the set of
+    loaded buses below them and a nominal voltage form a group, represented by its lowest bus;
+    every downstream quantity is computed once per group and expanded by ``bus_group``.
+
+    Attributes
+    ----------
+    reps : ndarray of int, shape (m,)
+        The representative (lowest) bus of each group.
+    bus_group : ndarray of int, shape (n_buses,)
+        Group of each bus; ``m`` (one past the last group) where no load is below the bus and
+        at the source, whose line does not exist.
+    """
+
+    reps: np.ndarray
+    bus_group: np.ndarray
+
+    @property
+    def n_groups(self) -> int:
+        return int(self.reps.size)
+
+
+def _load_groups(feeder: Feeder, cols: np.ndarray) -> _LoadGroups:
+    """Group the buses of ``feeder`` by the loads below them (see :class:`_LoadGroups`)."""
+    b = feeder.n_buses
+    cols = np.asarray(cols, dtype=np.int64)
+    is_col = np.zeros(b, dtype=bool)
+    is_col[cols] = True
+    # Loaded buses in every subtree, from one cumulative count in depth-first preorder.
+    count = np.zeros(b + 1, dtype=np.int64)
+    np.cumsum(is_col[feeder.preorder], out=count[1:])
+    loaded = count[feeder.subtree_end] > count[feeder.position]
+    # A bus without a load of its own and with one loaded child at its own voltage passes
+    # its child's sums on.
+    parent = feeder.parent
+    child = np.flatnonzero(loaded & (parent >= 0))
+    n_loaded_children = np.bincount(parent[child], minlength=b)
+    only_child = np.full(b, -1, dtype=np.int64)
+    only_child[parent[child]] = child
+    vn = np.asarray(feeder.vn_kv, dtype=float)
+    through = loaded & ~is_col & (n_loaded_children == 1)
+    through[feeder.source] = False
+    idx = np.flatnonzero(through)
+    through[idx] = np.isclose(vn[idx], vn[only_child[idx]])
+    rep = np.arange(b, dtype=np.int64)
+    rep[through] = only_child[through]
+    while True:  # pointer jumping down each chain: log2(depth) rounds
+        nxt = rep[rep]
+        if np.array_equal(nxt, rep):
+            break
+        rep = nxt
+    own = loaded & (rep == np.arange(b))
+    own[feeder.source] = False
+    reps = np.flatnonzero(own)
+    group_of = np.full(b, reps.size, dtype=np.int64)
+    group_of[reps] = np.arange(reps.size)
+    bus_group = np.where(loaded, group_of[rep], reps.size)
+    bus_group[feeder.source] = reps.size
+    return _LoadGroups(reps, bus_group)
+
+
+def _group_power_kva(feeder: Feeder, ensemble: Ensemble) -> tuple[_LoadGroups, np.ndarray]:
+    """Load groups, and the complex per-phase load [kVA] below each group's buses.
+
+    Returns
+    -------
+    groups : _LoadGroups
+    power : ndarray of complex64, shape (m, n, 3)
+        Downstream power of each group (the same sums as :func:`subtree_sum`, in the same
+        order). Loads are where ``ensemble.has_load`` (power is zero elsewhere).
+    """
+    cols = np.flatnonzero(ensemble.has_load.any(axis=0))
+    groups = _load_groups(feeder, cols)
+    n = len(ensemble)
+    nnz = int(feeder.depth[cols].sum()) + cols.size
+    if nnz <= _SPARSE_NNZ_PER_BUS * feeder.n_buses:
+        # Only the loaded buses enter the product: gather them, bus-major.
+        x = np.empty((cols.size, n, 3), dtype=np.complex64)  # 7 significant digits suffice
+        x.real = ensemble.p_kw[:, cols].transpose(1, 0, 2)
+        x.imag = ensemble.q_kvar[:, cols].transpose(1, 0, 2)
+        ancestors = _ancestor_matrix(feeder, cols)[groups.reps]
+        power = np.asarray(ancestors @ x.reshape(cols.size, -1)).reshape(groups.n_groups, n, 3)
+        return groups, power
+    s = np.empty(ensemble.p_kw.shape, dtype=np.complex64)
+    s.real = ensemble.p_kw
+    s.imag = ensemble.q_kvar
+    pre = s[:, feeder.preorder]
+    cum = np.zeros((n, feeder.n_buses + 1, 3), dtype=np.complex64)
+    np.cumsum(pre, axis=1, out=cum[:, 1:])
+    reps = groups.reps
+    power = cum[:, feeder.subtree_end[reps]] - cum[:, feeder.position[reps]]
+    return groups, power.transpose(1, 0, 2)
+
+
+def _group_current_ka(groups: _LoadGroups, power: np.ndarray, vn_kv: np.ndarray) -> np.ndarray:
+    """Peak phase current [kA] of each group, shape (n, m + 1): the last column (no load) 0."""
+    m, n = power.shape[:2]
+    out = np.zeros((n, m + 1))
+    out[:, :m] = _peak_current_ka(power, vn_kv[groups.reps][:, np.newaxis]).T
+    return out
 
 
 def is_transformer(feeder: Feeder) -> np.ndarray:
@@ -307,19 +424,50 @@ def choose_conductors(
     *need level* ``L`` (the number of types whose ampacity is below its design current times
     the margin) on. So one cumulative sum ``C`` of each realisation's type probabilities in
     ampacity order serves every line: a uniform ``u`` is mapped into the adequate part,
-    ``x = C[L-1] + u (C[T-1] - C[L-1])``, and the line takes the first type whose ``C`` exceeds
-    ``x`` (inverse CDF of the renormalised adequate probabilities). Memory O(n x buses).
+    ``x = C[L] + u (C[T] - C[L])`` (``C[j]``: probability of the ``j`` smallest types), and
+    the line takes the type of rank ``#{j in 1..T-1: C[j] <= x}`` (inverse CDF of the
+    renormalised adequate probabilities), found by a binary search of ``log2 T`` steps for all
+    lines at once. Downstream sums and need levels are computed once per group of buses that
+    carry the same loads (a cable in several sections is one group); the per-line work runs
+    in blocks of realisations that stay in the processor's cache. Memory O(n x buses).
     """
-    from .models.impedance import sample_type_probs
-
     rng = np.random.default_rng(rng)
     if params.n_zones != feeder.n_zones or feeder.zone.max() >= params.n_zones:
         raise ParameterError(
             f"the impedance parameters have {params.n_zones} zones but the feeder has "
             f"{feeder.n_zones}; use feeder.with_zones({params.n_zones})."
         )
-    need = margin * (downstream_current_ka(feeder, ensemble) if current_ka is None else current_ka)
-    masks = ensemble.bus_phases
+    if current_ka is None:
+        groups, power = _group_power_kva(feeder, ensemble)
+        current = _group_current_ka(groups, power, np.asarray(feeder.vn_kv, dtype=float))
+        return _draw_conductors(
+            feeder, ensemble.bus_phases, params, rng, margin * current, groups.bus_group
+        )
+    need = margin * np.asarray(current_ka, dtype=float)
+    return _draw_conductors(
+        feeder, ensemble.bus_phases, params, rng, need, np.arange(feeder.n_buses)
+    )
+
+
+#: Lines (realisations x buses) the conductor draw handles per block.
+_BLOCK_LINES = 1 << 15
+
+
+def _draw_conductors(
+    feeder: Feeder,
+    masks: np.ndarray,
+    params: Any,
+    rng: np.random.Generator,
+    need_ka: np.ndarray,
+    bus_group: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`choose_conductors` for design currents given per group of buses.
+
+    ``need_ka`` (n, m) holds the design current times the margin [kA] of each group,
+    ``bus_group`` (n_buses,) the group of each bus (a column of ``need_ka``).
+    """
+    from .models.impedance import sample_type_probs
+
     n, b = masks.shape
     n_types, n_zones = params.n_types, params.n_zones
     draw = rng.integers(params.n_draws, size=n)
@@ -330,50 +478,89 @@ def choose_conductors(
     ps = probs[..., by_amp]
     cum = np.zeros((*ps.shape[:-1], n_types + 1))
     np.cumsum(ps, axis=-1, out=cum[..., 1:])  # cum[..., L]: probability of the L smallest
-    table = np.ascontiguousarray(np.moveaxis(cum, -1, 0).reshape(n_types + 1, -1))
-    k = n_phases(masks).astype(np.int64)
-    k[:, feeder.source] = 0
-    level = np.minimum(np.searchsorted(sorted_amp, need, side="left"), n_types)  # (n, b)
-    cell = (np.arange(n)[:, np.newaxis] * 3 + np.clip(k, 1, 3) - 1) * n_zones + feeder.zone
-    lo = table.take(level * table.shape[1] + cell)
-    hi = table[n_types].take(cell)
-    x = lo + rng.random((n, b)) * (hi - lo)
-    # The type rank: how many of the cumulative bounds 1 .. T-1 of the line's cell are <= x,
-    # for every line at once: each cell's bounds (non-decreasing, within [0, 1]) are shifted by
-    # 2 x cell into one sorted array, searched once.
-    cells = table.shape[1]
-    shifted = (table[1:n_types] + 2.0 * np.arange(cells)).T.ravel()
-    ranked = np.searchsorted(shifted, x + 2.0 * cell, side="right") - cell * (n_types - 1)
-    # An empty adequate part, or rounding onto a type of probability zero: decided below.
-    weight = table.reshape(-1).take((ranked + 1) * table.shape[1] + cell) - table.reshape(-1).take(
-        ranked * table.shape[1] + cell
-    )
-    has = hi - lo > 0
-    slip = has & ((weight <= 0) | (ranked < level))
-    if slip.any():
-        rows = np.nonzero(slip)
-        pw = np.where(
-            np.arange(n_types) >= level[rows][:, None],
-            np.diff(cum, axis=-1).reshape(-1, n_types)[cell[rows]],
-            0.0,
-        )
-        ranked[rows] = pw.argmax(axis=1)
-    types = by_amp[np.minimum(ranked, n_types - 1)]
-    n_parallel = np.ones((n, b), dtype=np.int64)
-    # No allowed type adequate: the smallest adequate type of the whole menu ...
-    fallback = ~has
-    if fallback.any():
-        pos = level[fallback]
-        fits = pos < n_types
-        types[fallback] = np.where(fits, by_amp[np.minimum(pos, n_types - 1)], by_amp[-1])
-        # ... or the largest in parallel circuits.
-        n_parallel[fallback] = np.where(
-            fits, 1, np.ceil(need[fallback] / sorted_amp[-1]).astype(np.int64)
-        )
-    no_line = k == 0
-    types[no_line] = -1
-    n_parallel[no_line] = 0
+    # Cell by cell (realisation, phase count, zone): the cumulative bounds C[0..T], and for
+    # the search the bounds C[0..T-1] padded to a power of two with bounds never reached, so
+    # a line's position in the search table is cell x width + rank.
+    cdf = cum.reshape(-1)
+    width = 1 << max(n_types - 1, 1).bit_length()
+    bounds = np.full((n * 3 * n_zones, width), 2.0)
+    bounds[:, :n_types] = cum.reshape(-1, n_types + 1)[:, :n_types]
+    bounds = bounds.reshape(-1)
+    # Need level of each group: how many types (by ampacity) fall short of its design current.
+    level_g = np.minimum(np.searchsorted(sorted_amp, need_ka, side="left"), n_types)
+    # Cell of each line: realisation, phase count (1 to 3; a line without phases counts as
+    # one and is dropped below) and zone.
+    masks = np.asarray(masks, dtype=np.uint8)
+    cell_of_mask = (np.maximum(n_phases(np.arange(256, dtype=np.uint8)), 1) - 1) * n_zones
+    cell_of_mask = cell_of_mask.astype(np.int64)
+    first_cell = np.arange(n, dtype=np.int64) * (3 * n_zones)
+    # Type of each rank, then the fallback of the top level and "no line".
+    type_of = np.append(by_amp, [by_amp[-1], -1])
+    u = rng.random((n, b))
+    types = np.empty((n, b), dtype=np.int64)
+    n_parallel = np.empty((n, b), dtype=np.int64)
+    # Blocks of realisations, so the arrays of one block stay in the processor's cache.
+    rows = max(1, _BLOCK_LINES // max(b, 1))
+    weights = None  # the type probabilities in ampacity order, when needed
+    for r0 in range(0, n, rows):
+        r1 = min(n, r0 + rows)
+        level = level_g[r0:r1].take(bus_group, axis=1)
+        cell = cell_of_mask.take(masks[r0:r1])
+        cell += first_cell[r0:r1, np.newaxis]
+        cell += feeder.zone
+        at = cell * (n_types + 1)
+        lo = cdf.take(at + level)
+        at += n_types
+        hi = cdf.take(at)
+        x = hi - lo
+        x *= u[r0:r1]
+        x += lo
+        # The type rank is how many of the cell's bounds 1 .. T-1 are <= x (inverse CDF of
+        # the renormalised adequate probabilities; x >= lo, so never below the need level): a
+        # binary search, the same log2(width) steps for every line at once.
+        pos = cell * width
+        probe = at  # reused as scratch
+        step = width // 2
+        while step:
+            np.add(pos, step, out=probe)
+            np.add(pos, step, out=pos, where=bounds.take(probe) <= x)
+            step //= 2
+        ranked = pos
+        ranked &= width - 1
+        has = hi > lo
+        # Rounding can put x on the top bound behind a type of probability zero: take the
+        # most probable adequate type instead.
+        slip = np.flatnonzero(has & (x >= hi))
+        if slip.size:
+            top = cdf.take(cell.reshape(-1)[slip] * (n_types + 1) + n_types - 1)
+            slip = slip[top >= hi.reshape(-1)[slip]]
+        if slip.size:
+            if weights is None:
+                weights = np.diff(cum, axis=-1).reshape(-1, n_types)
+            pw = np.where(
+                np.arange(n_types) >= level.reshape(-1)[slip][:, None],
+                weights[cell.reshape(-1)[slip]],
+                0.0,
+            )
+            ranked.reshape(-1)[slip] = pw.argmax(axis=1)
+        # No allowed type adequate: the smallest adequate type of the whole menu (the need
+        # level), or the largest in parallel circuits; no line: -1 and no circuit.
+        choice = np.where(has, ranked, level)
+        no_line = (masks[r0:r1] & 7) == 0
+        no_line[:, feeder.source] = True
+        np.copyto(choice, n_types + 1, where=no_line)
+        type_of.take(choice, out=types[r0:r1], mode="clip")
+        n_parallel[r0:r1] = 1
+        np.copyto(n_parallel[r0:r1], 0, where=no_line)
+        over = np.nonzero(choice == n_types)
+        if over[0].size:
+            need = need_ka[over[0] + r0, bus_group[over[1]]]
+            n_parallel[r0:r1][over] = np.ceil(need / sorted_amp[-1]).astype(np.int64)
     return types, n_parallel
+
+
+#: Parallel circuits up to which :func:`conductor_arrays` gathers from one table per field.
+_MAX_CIRCUIT_TABLE = 1024
 
 
 def conductor_arrays(
@@ -382,14 +569,39 @@ def conductor_arrays(
     """Line data (``TYPE_FIELDS``) of given types and parallel circuits, with the variation."""
     from .models.impedance import TYPE_FIELDS, BayesianImpedanceModel
 
-    arrays = BayesianImpedanceModel(params).line_arrays(types, rng=rng)
-    several = n_parallel > 1
-    if several.any():
-        m = n_parallel[several].astype(float)
+    types = np.asarray(types)
+    n_parallel = np.asarray(n_parallel)
+    if types.size and (types.min() < -1 or types.max() >= params.n_types):
+        raise ParameterError(
+            f"types must be conductor type indices 0 .. {params.n_types - 1} (-1: no line)."
+        )
+    circuits = int(n_parallel.max(initial=0))
+    if params.variation == 0 and circuits <= _MAX_CIRCUIT_TABLE and n_parallel.min(initial=0) >= 0:
+        # One gather per field from a table of every type in k = 0 .. K circuits: slot
+        # k (T + 1) + type holds the type's value for k circuits (k = 0: as k = 1), the slots
+        # of type T and the last slot (type -1, no line) NaN.
+        t1 = params.n_types + 1
+        at = n_parallel * t1
+        at += types
+        k = np.maximum(np.arange(circuits + 1, dtype=float), 1.0)[:, np.newaxis]
+        arrays = {}
+        for i, name in enumerate(TYPE_FIELDS):
+            table = np.full((circuits + 1, t1), np.nan)
+            values = np.asarray(getattr(params, name), dtype=float)
+            table[:, :-1] = values / k if i < 4 else values * k
+            arrays[name] = table.reshape(-1).take(at)
+        return arrays
+    if params.variation > 0:
+        arrays = BayesianImpedanceModel(params).line_arrays(types, rng=rng)
+    else:
+        arrays = BayesianImpedanceModel(params).line_arrays(types)
+    several = np.flatnonzero(n_parallel > 1)
+    if several.size:
+        m = np.asarray(n_parallel).reshape(-1)[several].astype(float)
         for name in TYPE_FIELDS[:4]:
-            arrays[name][several] /= m
+            arrays[name].reshape(-1)[several] /= m
         for name in TYPE_FIELDS[4:]:
-            arrays[name][several] *= m
+            arrays[name].reshape(-1)[several] *= m
     return arrays
 
 
@@ -412,13 +624,36 @@ def plan_transformers(
     out = np.full(ensemble.bus_phases.shape, np.nan)
     if not trafo.any():
         return out
-    power = downstream_power_kva(feeder, ensemble) if power_kva is None else power_kva
-    s = 3.0 * np.abs(power[:, trafo]).max(axis=2)
+    if power_kva is None:
+        groups, power = _group_power_kva(feeder, ensemble)
+        out[:, trafo] = _trafo_ratings_mva(groups, power, trafo, margin, ratings_mva)
+        return out
+    out[:, trafo] = _rating_for(np.asarray(power_kva)[:, trafo], margin, ratings_mva)
+    return out
+
+
+def _trafo_ratings_mva(
+    groups: _LoadGroups,
+    power: np.ndarray,
+    trafo: np.ndarray,
+    margin: float,
+    ratings_mva: tuple[float, ...],
+) -> np.ndarray:
+    """Ratings [MVA] of the transformers ``trafo`` (boolean per bus) from group powers."""
+    group = groups.bus_group[trafo]
+    below = np.zeros((power.shape[1], group.size, 3), dtype=power.dtype)
+    loaded = group < groups.n_groups
+    below[:, loaded] = power[group[loaded]].transpose(1, 0, 2)
+    return _rating_for(below, margin, ratings_mva)
+
+
+def _rating_for(power: np.ndarray, margin: float, ratings_mva: tuple[float, ...]) -> np.ndarray:
+    """Smallest standard rating [MVA] for complex per-phase powers [kVA] (last axis)."""
+    s = 3.0 * np.abs(power).max(axis=-1)
     need = margin * s / 1000.0
     ratings = np.asarray(ratings_mva, dtype=float)
     pos = np.minimum(np.searchsorted(ratings, need, side="left"), ratings.size - 1)
-    out[:, trafo] = ratings[pos]
-    return out
+    return ratings[pos]
 
 
 # ---------------------------------------------------------------------------- feeders
@@ -604,23 +839,25 @@ def plan_ensemble(
     start = time.perf_counter()
     if params.n_zones != feeder.n_zones:
         feeder = feeder.with_zones(params.n_zones)
-    power = downstream_power_kva(feeder, ensemble)
-    types, n_parallel = choose_conductors(
-        feeder,
-        ensemble,
-        params,
-        rng=type_rng,
-        margin=rules.margin,
-        current_ka=downstream_current_ka(feeder, ensemble, power_kva=power),
+    if params.n_zones != feeder.n_zones or feeder.zone.max() >= params.n_zones:
+        raise ParameterError(
+            f"the impedance parameters have {params.n_zones} zones but the feeder has "
+            f"{feeder.n_zones}; use feeder.with_zones({params.n_zones})."
+        )
+    # Downstream sums once per group of buses with the same loads below (see _LoadGroups).
+    groups, power = _group_power_kva(feeder, ensemble)
+    vn = np.asarray(feeder.vn_kv, dtype=float)
+    need = rules.margin * _group_current_ka(groups, power, vn)
+    types, n_parallel = _draw_conductors(
+        feeder, ensemble.bus_phases, params, type_rng, need, groups.bus_group
     )
     arrays = conductor_arrays(params, types, n_parallel, rng=variation_rng)
-    sn = plan_transformers(
-        feeder,
-        ensemble,
-        margin=rules.margin,
-        ratings_mva=rules.trafo_ratings_mva,
-        power_kva=power,
-    )
+    trafo = is_transformer(feeder)
+    sn = np.full(types.shape, np.nan)
+    if trafo.any():
+        sn[:, trafo] = _trafo_ratings_mva(
+            groups, power, trafo, rules.margin, rules.trafo_ratings_mva
+        )
     metadata = {
         **ensemble.metadata,
         "impedance_model": params.provenance.get("id"),
