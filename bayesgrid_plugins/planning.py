@@ -213,6 +213,8 @@ def subtree_sum(
 #: The sparse subtree sum is used while the ancestor matrix has at most this many entries
 #: per bus (the cumulative sum touches every bus a few times).
 _SPARSE_NNZ_PER_BUS = 6
+#: Realisations x buses handled per block by the per-line steps (a block stays in the cache).
+_BLOCK_LINES = 1 << 15
 
 
 def _ancestor_matrix(feeder: Feeder, cols: np.ndarray) -> Any:
@@ -342,13 +344,13 @@ def _group_power_kva(feeder: Feeder, ensemble: Ensemble) -> tuple[_LoadGroups, n
     Returns
     -------
     groups : _LoadGroups
-    power : ndarray of complex64, shape (m, n, 3)
+    power : ndarray of complex64, shape (n, m, 3)
         Downstream power of each group (the same sums as :func:`subtree_sum`, in the same
         order). Loads are where ``ensemble.has_load`` (power is zero elsewhere).
     """
     cols = np.flatnonzero(ensemble.has_load.any(axis=0))
     groups = _load_groups(feeder, cols)
-    n = len(ensemble)
+    n, m = len(ensemble), groups.n_groups
     nnz = int(feeder.depth[cols].sum()) + cols.size
     if nnz <= _SPARSE_NNZ_PER_BUS * feeder.n_buses:
         # Only the loaded buses enter the product: gather them, bus-major.
@@ -356,24 +358,30 @@ def _group_power_kva(feeder: Feeder, ensemble: Ensemble) -> tuple[_LoadGroups, n
         x.real = ensemble.p_kw[:, cols].transpose(1, 0, 2)
         x.imag = ensemble.q_kvar[:, cols].transpose(1, 0, 2)
         ancestors = _ancestor_matrix(feeder, cols)[groups.reps]
-        power = np.asarray(ancestors @ x.reshape(cols.size, -1)).reshape(groups.n_groups, n, 3)
-        return groups, power
-    s = np.empty(ensemble.p_kw.shape, dtype=np.complex64)
-    s.real = ensemble.p_kw
-    s.imag = ensemble.q_kvar
-    pre = s[:, feeder.preorder]
-    cum = np.zeros((n, feeder.n_buses + 1, 3), dtype=np.complex64)
-    np.cumsum(pre, axis=1, out=cum[:, 1:])
-    reps = groups.reps
-    power = cum[:, feeder.subtree_end[reps]] - cum[:, feeder.position[reps]]
-    return groups, power.transpose(1, 0, 2)
+        power = np.asarray(ancestors @ x.reshape(cols.size, -1)).reshape(m, n, 3)
+        return groups, np.ascontiguousarray(power.transpose(1, 0, 2))
+    # One cumulative sum in depth-first preorder, in blocks of realisations that stay in the
+    # processor's cache: the subtree of a bus is a slice of the preorder.
+    power = np.empty((n, m, 3), dtype=np.complex64)
+    b = feeder.n_buses
+    end, start = feeder.subtree_end[groups.reps], feeder.position[groups.reps]
+    rows = max(1, _BLOCK_LINES // max(b, 1))
+    cum = np.zeros((min(rows, n), b + 1, 3), dtype=np.complex64)
+    for r0 in range(0, n, rows):
+        r1 = min(n, r0 + rows)
+        c = cum[: r1 - r0]
+        c.real[:, 1:] = ensemble.p_kw[r0:r1].take(feeder.preorder, axis=1)
+        c.imag[:, 1:] = ensemble.q_kvar[r0:r1].take(feeder.preorder, axis=1)
+        np.cumsum(c[:, 1:], axis=1, out=c[:, 1:])
+        np.subtract(c.take(end, axis=1), c.take(start, axis=1), out=power[r0:r1])
+    return groups, power
 
 
 def _group_current_ka(groups: _LoadGroups, power: np.ndarray, vn_kv: np.ndarray) -> np.ndarray:
     """Peak phase current [kA] of each group, shape (n, m + 1): the last column (no load) 0."""
-    m, n = power.shape[:2]
+    n, m = power.shape[:2]
     out = np.zeros((n, m + 1))
-    out[:, :m] = _peak_current_ka(power, vn_kv[groups.reps][:, np.newaxis]).T
+    out[:, :m] = _peak_current_ka(power, vn_kv[groups.reps])
     return out
 
 
@@ -447,10 +455,6 @@ def choose_conductors(
     return _draw_conductors(
         feeder, ensemble.bus_phases, params, rng, need, np.arange(feeder.n_buses)
     )
-
-
-#: Lines (realisations x buses) the conductor draw handles per block.
-_BLOCK_LINES = 1 << 15
 
 
 def _draw_conductors(
@@ -641,9 +645,9 @@ def _trafo_ratings_mva(
 ) -> np.ndarray:
     """Ratings [MVA] of the transformers ``trafo`` (boolean per bus) from group powers."""
     group = groups.bus_group[trafo]
-    below = np.zeros((power.shape[1], group.size, 3), dtype=power.dtype)
+    below = np.zeros((power.shape[0], group.size, 3), dtype=power.dtype)
     loaded = group < groups.n_groups
-    below[:, loaded] = power[group[loaded]].transpose(1, 0, 2)
+    below[:, loaded] = power[:, group[loaded]]
     return _rating_for(below, margin, ratings_mva)
 
 
