@@ -491,7 +491,12 @@ def _draw_conductors(
     bounds[:, :n_types] = cum.reshape(-1, n_types + 1)[:, :n_types]
     bounds = bounds.reshape(-1)
     # Need level of each group: how many types (by ampacity) fall short of its design current.
-    level_g = np.minimum(np.searchsorted(sorted_amp, need_ka, side="left"), n_types)
+    # (one comparison per type: faster than a search among so few; NaN needs no type)
+    need_ka = np.asarray(need_ka, dtype=float)
+    enough = np.zeros(need_ka.shape, dtype=np.int8 if n_types < 127 else np.int64)
+    for a in sorted_amp:
+        enough += a >= need_ka
+    level_g = n_types - enough
     # Cell of each line: realisation, phase count (1 to 3; a line without phases counts as
     # one and is dropped below) and zone.
     masks = np.asarray(masks, dtype=np.uint8)
