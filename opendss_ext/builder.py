@@ -17,6 +17,9 @@ Modelling choices
   three-phase cable it belongs to (OpenDSS would otherwise give a ``phases=1`` line Z1 only).
   Sequence data come from the ensemble's sampled fields, field by field, or else from the default
   line type of the voltage level (:mod:`opendss_ext.defaults`). Identical codes are shared.
+  A line into a bus with fewer than three phases in the realisation has no shunt capacitance, as
+  in the other engines (:mod:`bayesgrid_plugins.charging`; ``partial_phase_charging=True``
+  keeps it).
 * ``all_three_phase=True`` wires every line three-phase with its real Z1 and Z0, as the
   sequence-model engines (pandapower, power-grid-model) build it, so all engines solve the same
   grid; on the phases that exist it matches the phase-accurate build.
@@ -37,6 +40,7 @@ from typing import Any
 
 import numpy as np
 
+from bayesgrid_plugins.charging import lateral_capacitance
 from bayesgrid_plugins.engines import check_finite_loads
 from bayesgrid_plugins.ensemble import Ensemble, check_line_data
 from bayesgrid_plugins.errors import AdapterError, ParameterError, PhaseConsistencyError
@@ -101,6 +105,10 @@ class CircuitOptions:
         default makes constant-PQ loads draw their power to about 1e-9 relative).
     name : str
         Circuit name.
+    partial_phase_charging : bool
+        Keep the shunt capacitance of one- and two-phase laterals (default False: no engine
+        gives it to them, :mod:`bayesgrid_plugins.charging`); True gives the phase-accurate
+        charging that the sequence-model engines cannot build.
 
     Examples
     --------
@@ -118,6 +126,7 @@ class CircuitOptions:
     vmaxpu: float = 1.5
     tolerance: float = 1e-8
     name: str = "bayesgrid"
+    partial_phase_charging: bool = False
 
 
 def dss_bus_names(feeder: Feeder) -> np.ndarray:
@@ -217,7 +226,9 @@ def line_parameters(
     """Sequence data of every line in a realisation, shape (n_buses,) each (line into bus i).
 
     Sampled fields of the ensemble are used where present, the default line type of the bus's
-    voltage level elsewhere (the same real Z1 and Z0 whatever the number of phases).
+    voltage level elsewhere (the same real Z1 and Z0 whatever the number of phases). Lines into
+    buses with fewer than three phases in the realisation have no capacitance
+    (:mod:`bayesgrid_plugins.charging`) unless ``options.partial_phase_charging``.
     """
     k = realisation
     lv = feeder.vn_kv <= LV_MAX_KV
@@ -230,6 +241,9 @@ def line_parameters(
             out[name] = np.where(
                 lv, getattr(options.lv_line, name), getattr(options.mv_line, name)
             ).astype(float)
+    if not options.partial_phase_charging:
+        for name in ("c1_nf_per_km", "c0_nf_per_km"):
+            out[name] = lateral_capacitance(out[name], ensemble.bus_phases[k])
     return out
 
 
@@ -307,7 +321,7 @@ def to_dss_commands(
     -------
     list of str or str
         The commands, in order: clear, frequency, circuit, line codes, lines, loads, voltage
-        bases, ``calcvoltagebases``, solver tolerance.
+        bases, ``calcvoltagebases``, solver tolerance and iteration limit.
 
     Examples
     --------
@@ -393,6 +407,8 @@ def to_dss_commands(
     commands.append(f"set voltagebases=[{bases}]")
     commands.append("calcvoltagebases")
     commands.append(f"set tolerance={_fmt(options.tolerance)}")
+    # Heavy realisations need more than the default 15 iterations from a flat start.
+    commands.append("set maxiterations=50")
     return "\n".join(commands) + "\n" if as_text else commands
 
 

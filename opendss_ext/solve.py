@@ -59,7 +59,7 @@ class _Layout:
     line_bus: np.ndarray
     line_short_names: list[str] = field(default_factory=list)  # names without "line."
     line_n_phases: list[int] = field(default_factory=list)
-    line_signature: bytes | None = None
+    line_params: dict[str, np.ndarray] | None = None  # per-km data the lines hold, by bus
     union_of: tuple[int, ...] | None = None  # realisations built for; None: one realisation
 
 
@@ -106,9 +106,10 @@ def _layout(dss: Any, feeder: Feeder, options: CircuitOptions, line_mask: np.nda
     )
 
 
-def _line_signature(feeder: Feeder, ensemble: Ensemble, k: int, options: CircuitOptions) -> bytes:
-    params = line_parameters(feeder, ensemble, k, options)
-    return b"".join(np.ascontiguousarray(v).tobytes() for v in params.values())
+def _line_params(
+    feeder: Feeder, ensemble: Ensemble, k: int, options: CircuitOptions
+) -> dict[str, np.ndarray]:
+    return line_parameters(feeder, ensemble, k, options)
 
 
 def populate_circuit(
@@ -160,14 +161,16 @@ def populate_circuit(
     k = int(realisation) % ensemble.n_realisations
     line_mask, _ = circuit_masks(ensemble, k, union_of)
     layout = _layout(engine, feeder, options, line_mask)
-    layout.line_signature = _line_signature(feeder, ensemble, k, options)
+    layout.line_params = _line_params(feeder, ensemble, k, options)
     layout.union_of = None if union_of is None else tuple(int(r) for r in union_of)
     _LAYOUTS[engine] = layout
     return engine
 
 
-def _set_lines(dss: Any, layout: _Layout, ensemble: Ensemble, k: int) -> None:
-    params = line_parameters(layout.feeder, ensemble, k, layout.options)
+def _set_lines(
+    dss: Any, layout: _Layout, params: dict[str, np.ndarray], only: np.ndarray | None = None
+) -> None:
+    """Write ``params`` (by bus) into the circuit's lines, or into the lines ``only`` flags."""
     bus = layout.line_bus
     # Self and mutual values of the symmetric phase matrices, for every line at once.
     values = []
@@ -179,6 +182,8 @@ def _set_lines(dss: Any, layout: _Layout, ensemble: Ensemble, k: int) -> None:
     amps = (1000.0 * np.asarray(params["max_i_ka"], dtype=float)[bus]).tolist()
     lines = dss.Lines
     for j, (name, n) in enumerate(zip(layout.line_short_names, layout.line_n_phases)):
+        if only is not None and not only[j]:
+            continue
         lines.Name(name)
         pattern = _DIAGONAL[n]
         for setter, (selfs, mutuals) in zip((lines.RMatrix, lines.XMatrix, lines.CMatrix), values):
@@ -202,14 +207,26 @@ def _apply(dss: Any, layout: _Layout, ensemble: Ensemble, k: int) -> None:
     if ensemble.source_vm_pu is not None:  # the planned substation tap
         dss.Vsources.First()
         dss.Vsources.PU(float(ensemble.source_vm_pu[k]))
-    if not layout.options.all_three_phase and all(
-        getattr(ensemble, name) is None for name in _SAMPLED_LINE_FIELDS
+    if (
+        layout.options.partial_phase_charging
+        and not layout.options.all_three_phase
+        and all(getattr(ensemble, name) is None for name in _SAMPLED_LINE_FIELDS)
     ):
         return  # line data are the default types: the same in every realisation
-    signature = _line_signature(layout.feeder, ensemble, k, layout.options)
-    if signature != layout.line_signature:
-        _set_lines(dss, layout, ensemble, k)
-        layout.line_signature = signature
+    # Line data differ between realisations (sampled data, or the capacitance of laterals that
+    # are three-phase in some realisations only): rewrite the lines whose data changed.
+    params = _line_params(layout.feeder, ensemble, k, layout.options)
+    held = layout.line_params
+    bus = layout.line_bus
+    if held is None:
+        _set_lines(dss, layout, params)
+    else:
+        changed = np.zeros(bus.size, dtype=bool)
+        for name, values in params.items():
+            changed |= values[bus] != held[name][bus]
+        if changed.any():
+            _set_lines(dss, layout, params, changed)
+    layout.line_params = params
 
 
 def set_realisation(dss: Any, feeder: Feeder, ensemble: Ensemble, realisation: int) -> None:

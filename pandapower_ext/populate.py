@@ -41,6 +41,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from bayesgrid_plugins.charging import lateral_capacitance
 from bayesgrid_plugins.ensemble import Ensemble, check_line_data
 from bayesgrid_plugins.equipment import subtree_peak_mva
 from bayesgrid_plugins.errors import (
@@ -612,6 +613,23 @@ def _type_values(lines: pd.DataFrame, rows: pd.Index, column: str, library: dict
     return np.where(np.isfinite(typed), typed, own)
 
 
+#: Column keeping each line's capacitance while the rule of bayesgrid_plugins.charging zeroes it.
+_OWN_C = {"c_nf_per_km": "bayesgrid_c_nf_per_km", "c0_nf_per_km": "bayesgrid_c0_nf_per_km"}
+
+
+def _own_capacitance(lines: pd.DataFrame, rows: pd.Index, column: str) -> np.ndarray:
+    """The capacitance [nF/km] of each line as built, kept in a column of its own."""
+    kept = _OWN_C[column]
+    if kept not in lines.columns:
+        lines[kept] = lines[column].to_numpy(dtype=float)
+    own = lines.loc[rows, kept].to_numpy(dtype=float)
+    missing = ~np.isfinite(own)
+    if missing.any():  # lines added since
+        own[missing] = lines.loc[rows, column].to_numpy(dtype=float)[missing]
+        lines.loc[rows[missing], kept] = own[missing]
+    return own
+
+
 def _line_kind(ensemble: Ensemble, k: int, pos: np.ndarray) -> np.ndarray | None:
     """``"ol"``/``"cs"`` per line from the sampled conductor types, None when not recorded."""
     types = getattr(ensemble, "line_type", None)
@@ -663,6 +681,12 @@ def _set_line_values(
     # Real Z0 on every line, partial-phase laterals included: the sequence model then has the
     # self and mutual impedances of the phase-accurate line on the phases that exist.
     values.update(base)
+    # No capacitance on partial-phase laterals, as in every engine (bayesgrid_plugins.charging);
+    # a line's own capacitance is kept aside the first time, to come back when it is three-phase.
+    for column, field in (("c_nf_per_km", "c1_nf_per_km"), ("c0_nf_per_km", "c0_nf_per_km")):
+        if getattr(ensemble, field) is None:
+            values[column] = _own_capacitance(lines, rows, column)
+        values[column] = lateral_capacitance(values[column], masks)
     phases = _PHASE_TEXT[masks]
     changed = any(
         not np.array_equal(lines.loc[rows, column].to_numpy(dtype=float), array)
@@ -681,6 +705,14 @@ def _set_line_values(
         lines.loc[rows, "phases"] = phases
         if kind is not None:
             lines.loc[rows, "type"] = kind
+    if "std_type" in lines.columns:
+        # a lateral without its capacitance is no longer its standard type either
+        bare = rows[
+            (values["c_nf_per_km"] == 0) & (_own_capacitance(lines, rows, "c_nf_per_km") > 0)
+        ]
+        if len(bare):
+            lines["std_type"] = lines["std_type"].astype(object)
+            lines.loc[bare, "std_type"] = None
     if ensemble.r1_ohm_per_km is not None and "std_type" in lines.columns:
         # sampled data are no standard type: naming one would contradict the line's values
         sampled_rows = rows[lines.loc[rows, "std_type"].notna().to_numpy()]

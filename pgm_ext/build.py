@@ -15,7 +15,9 @@ Modelling (the same physics as the other engines under defaults)
   (:mod:`bayesgrid_plugins.equipment`); one- and two-phase laterals are three-phase lines with
   the lateral's real Z1 and Z0, which on the phases that exist has the self and mutual
   impedances of the phase-accurate line (``Zs = (2 Z1 + Z0) / 3``, ``Zm = (Z0 - Z1) / 3``).
-  The rated current ``i_n`` is ``max_i_ka``.
+  The rated current ``i_n`` is ``max_i_ka``. Partial-phase laterals have no capacitance
+  (:mod:`bayesgrid_plugins.charging`: their absent conductors would otherwise draw charging
+  current that a phase-accurate line has not).
 * Transformers where the nominal voltage changes along a branch: the core's
   :data:`~bayesgrid_plugins.equipment.DEFAULT_TRAFO` (Dyn5, rating from the peak load below),
   as pandapower builds it.
@@ -33,6 +35,7 @@ import numpy as np
 from power_grid_model import ComponentType, DatasetType, initialize_array
 from power_grid_model.enum import LoadGenType, WindingType
 
+from bayesgrid_plugins.charging import lateral_capacitance
 from bayesgrid_plugins.ensemble import Ensemble
 from bayesgrid_plugins.equipment import (
     DEFAULT_LV_LINE,
@@ -165,7 +168,8 @@ def line_arrays(
     """Per-km line data of ``realisations``, shape ``(len(realisations), len(line_bus))`` each.
 
     Sampled fields of the ensemble are used field by field where present, the default
-    conductor of the bus's voltage level elsewhere.
+    conductor of the bus's voltage level elsewhere. A line into a bus with fewer than three
+    phases in a realisation has no capacitance there (:mod:`bayesgrid_plugins.charging`).
 
     Parameters
     ----------
@@ -202,6 +206,9 @@ def line_arrays(
         else:
             default = np.where(lv, getattr(lv_line, name), getattr(mv_line, name)).astype(float)
             out[name] = np.broadcast_to(default, (rows.size, line_bus.size))
+    phases = ensemble.bus_phases[np.ix_(rows, line_bus)]
+    for name in ("c1_nf_per_km", "c0_nf_per_km"):
+        out[name] = lateral_capacitance(out[name], phases)
     return out
 
 

@@ -34,6 +34,7 @@ from power_grid_model.enum import LoadGenType
 from power_grid_model.errors import PowerGridError
 
 from bayesgrid_plugins import hookimpl
+from bayesgrid_plugins.charging import line_charged
 from bayesgrid_plugins.engines import (
     EngineCase,
     check_finite_loads,
@@ -594,6 +595,8 @@ def _line_keys(ensemble: Ensemble, line_bus: np.ndarray) -> np.ndarray:
     for extra in (ensemble.trafo_sn_mva, ensemble.source_vm_pu):
         if extra is not None:
             fields.append(np.asarray(extra, dtype=float).reshape(n, -1))
+    # which lines keep their capacitance (three-phase in the realisation) is line data too
+    fields.append(line_charged(ensemble.bus_phases[:, line_bus]))
     fields = [a for a in fields if not (a == a[0]).all()]  # fields that vary
     if not fields:
         return np.zeros(n, dtype=np.int64)

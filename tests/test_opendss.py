@@ -44,7 +44,7 @@ rmatrix=(0.3809 | 0.1729 0.3809 | 0.1729 0.1729 0.3809) \
 xmatrix=(0.08393333333 | 0.003933333333 0.08393333333 | 0.003933333333 0.003933333333 \
 0.08393333333) cmatrix=(261 | 0 261 | 0 0 261) normamps=270
 new linecode.nayy_4x150_se_1ph nphases=1 units=km rmatrix=(0.3809) xmatrix=(0.08393333333) \
-cmatrix=(261) normamps=270
+cmatrix=(0) normamps=270
 new line.l_a bus1=s.1.2.3 bus2=a.1.2.3 phases=3 linecode=nayy_4x150_se_3ph length=0.1 units=km
 new line.l_b bus1=a.2 bus2=b.2 phases=1 linecode=nayy_4x150_se_1ph length=0.05 units=km
 new line.l_c bus1=a.1.2.3 bus2=c.1.2.3 phases=3 linecode=nayy_4x150_se_3ph length=0.02 units=km
@@ -59,6 +59,7 @@ vmaxpu=1.5
 set voltagebases=[0.4]
 calcvoltagebases
 set tolerance=1e-08
+set maxiterations=50
 """
 
 
