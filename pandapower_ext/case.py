@@ -126,7 +126,7 @@ class PandapowerCase(EngineCase):
         return out
 
     def losses_kw(self) -> float:
-        """Total active losses [kW] of lines and transformers."""
+        """Total active losses [kW] of lines and transformers (no-load included)."""
         total = 0.0
         for table, cols in (
             ("res_line_3ph", ("pl_a_mw", "pl_b_mw", "pl_c_mw")),
@@ -136,7 +136,24 @@ class PandapowerCase(EngineCase):
             present = [c for c in cols if c in res.columns]
             if len(res) and present:
                 total += float(np.nansum(res[present].to_numpy(dtype=float)))
-        return 1000.0 * total
+        return 1000.0 * (total + self._shunt_losses_mw())
+
+    def _shunt_losses_mw(self) -> float:
+        """Active power [MW] of the shunts (the transformers' no-load losses).
+
+        ``runpp_3ph`` writes no shunt results: a shunt draws ``p_mw / 3`` per phase at its rated
+        voltage, times the square of the phase voltage [p.u.].
+        """
+        shunt = self._net.shunt
+        if not len(shunt):
+            return 0.0
+        on = shunt[shunt["in_service"].to_numpy(bool)]
+        res = self._net.res_bus_3ph.loc[on["bus"].to_numpy()]
+        vm2 = (res[["vm_a_pu", "vm_b_pu", "vm_c_pu"]].to_numpy(dtype=float) ** 2).sum(axis=1)
+        ratio = (
+            self._net.bus.loc[on["bus"].to_numpy(), "vn_kv"].to_numpy(float) / on["vn_kv"]
+        ) ** 2
+        return float((on["p_mw"].to_numpy(float) * ratio.to_numpy(float) * vm2 / 3.0).sum())
 
     def set_injection(self, p_kw: np.ndarray | None, q_kvar: np.ndarray | None = None) -> None:
         """Per-phase generation [kW], [kvar] at every bus, as ``asymmetric_sgen`` rows."""

@@ -49,6 +49,7 @@ from bayesgrid_plugins.errors import (
     PhaseConsistencyError,
 )
 from bayesgrid_plugins.feeder import Feeder
+from bayesgrid_plugins.no_load import no_load_shunt
 from bayesgrid_plugins.phases import PHASE_NAMES, check_phase_consistency
 
 from ._netmap import ID_COLUMN, bus_labels, check_aligned
@@ -342,8 +343,9 @@ def populate_net(
                 vn_lv_kv=vn[lv_],
                 vkr_percent=trafo.vkr_percent,
                 vk_percent=trafo.vk_percent,
-                pfe_kw=trafo.pfe_kw,
-                i0_percent=trafo.i0_percent,
+                # no-load data go to a shunt at the high-voltage bus (bayesgrid_plugins.no_load)
+                pfe_kw=0.0,
+                i0_percent=0.0,
                 shift_degree=trafo.shift_degree,
                 tap_side="hv",
                 tap_neutral=0,
@@ -362,6 +364,18 @@ def populate_net(
                 name=[f"trafo_{b}" for b in ids[trafo_child]],
                 **{ID_COLUMN: ids[trafo_child].tolist()},
             )
+            p_mw, q_mvar = no_load_shunt(trafo.pfe_kw, trafo.i0_percent, sn)
+            for j in range(trafo_child.size):
+                pp.create_shunt(
+                    net,
+                    bus=int(labels[hv[j]]),
+                    p_mw=float(p_mw[j]),
+                    q_mvar=float(q_mvar[j]),
+                    vn_kv=float(vn[hv[j]]),
+                    name=f"no_load_{ids[trafo_child[j]]}",
+                    **{ID_COLUMN: str(ids[trafo_child[j]])},
+                )
+            net["bayesgrid_no_load"] = {"pfe_kw": trafo.pfe_kw, "i0_percent": trafo.i0_percent}
 
         pp.create_ext_grid(
             net,
@@ -566,7 +580,7 @@ def set_realisation(net: Any, ensemble: Ensemble, realisation: int) -> bool:
         tagged = lines[ID_COLUMN].notna().to_numpy()
         if tagged.any():
             library = dict(net.get(LINE_TYPES_KEY, None) or {})
-            changed |= _set_line_values(lines, tagged, index, ensemble, k, library)
+            changed |= _set_line_values(net, lines, tagged, index, ensemble, k, library)
 
     if ensemble.source_vm_pu is not None and len(net.ext_grid) == 1:  # the planned tap
         vm = float(ensemble.source_vm_pu[k])
@@ -584,6 +598,7 @@ def set_realisation(net: Any, ensemble: Ensemble, realisation: int) -> bool:
             rows = trafo.index[tagged][planned]
             changed |= not np.allclose(trafo.loc[rows, "sn_mva"].to_numpy(float), sn[planned])
             trafo.loc[rows, "sn_mva"] = sn[planned]
+            changed |= _set_no_load(net, trafo.loc[rows])
 
     bus = net.bus
     if ID_COLUMN in bus.columns and "phases" in bus.columns and len(bus):
@@ -594,6 +609,26 @@ def set_realisation(net: Any, ensemble: Ensemble, realisation: int) -> bool:
         bus.loc[rows, "phases"] = _PHASE_TEXT[ensemble.bus_phases[k, pos[ok]]]
     if "bayesgrid" in net and isinstance(net["bayesgrid"], dict):
         net["bayesgrid"]["realisation"] = k
+    return changed
+
+
+def _set_no_load(net: Any, trafos: pd.DataFrame) -> bool:
+    """Size the no-load shunts of ``trafos`` for their ratings; True if any changed."""
+    data = net.get("bayesgrid_no_load", None)
+    shunt = net.shunt
+    if not data or not len(shunt) or ID_COLUMN not in shunt.columns:
+        return False
+    rows = pd.Index(shunt[ID_COLUMN]).get_indexer(trafos[ID_COLUMN].to_numpy())
+    found = rows >= 0
+    if not found.any():
+        return False
+    labels = shunt.index[rows[found]]
+    p_mw, q_mvar = no_load_shunt(
+        data["pfe_kw"], data["i0_percent"], trafos["sn_mva"].to_numpy(float)[found]
+    )
+    changed = not np.allclose(shunt.loc[labels, "q_mvar"].to_numpy(float), q_mvar)
+    shunt.loc[labels, "p_mw"] = p_mw
+    shunt.loc[labels, "q_mvar"] = q_mvar
     return changed
 
 
@@ -613,21 +648,62 @@ def _type_values(lines: pd.DataFrame, rows: pd.Index, column: str, library: dict
     return np.where(np.isfinite(typed), typed, own)
 
 
-#: Column keeping each line's capacitance while the rule of bayesgrid_plugins.charging zeroes it.
-_OWN_C = {"c_nf_per_km": "bayesgrid_c_nf_per_km", "c0_nf_per_km": "bayesgrid_c0_nf_per_km"}
+#: Net key: the standard type of each line (by bayesgrid id) while it is a lateral without its
+#: capacitance (no longer that type), so the type and its capacitance come back with three phases.
+BARE_LINES_KEY = "bayesgrid_bare_lines"
 
 
-def _own_capacitance(lines: pd.DataFrame, rows: pd.Index, column: str) -> np.ndarray:
-    """The capacitance [nF/km] of each line as built, kept in a column of its own."""
-    kept = _OWN_C[column]
-    if kept not in lines.columns:
-        lines[kept] = lines[column].to_numpy(dtype=float)
-    own = lines.loc[rows, kept].to_numpy(dtype=float)
-    missing = ~np.isfinite(own)
-    if missing.any():  # lines added since
-        own[missing] = lines.loc[rows, column].to_numpy(dtype=float)[missing]
-        lines.loc[rows[missing], kept] = own[missing]
-    return own
+def _type_names(net: Any, lines: pd.DataFrame, rows: pd.Index) -> np.ndarray:
+    """Each line's standard type name, also while it is set aside; None where it has none."""
+    bare = dict(net.get(BARE_LINES_KEY, None) or {})
+    ids = lines.loc[rows, ID_COLUMN].astype(str).to_numpy()
+    if "std_type" in lines.columns:
+        named = lines.loc[rows, "std_type"].to_numpy(dtype=object)
+    else:
+        named = np.full(len(rows), None, dtype=object)
+    return np.asarray(
+        [n if isinstance(n, str) else bare.get(i) for n, i in zip(named, ids)], dtype=object
+    )
+
+
+def _type_capacitance(
+    net: Any, lines: pd.DataFrame, rows: pd.Index, names: np.ndarray, column: str, library: dict
+) -> np.ndarray:
+    """``c_nf_per_km`` or ``c0_nf_per_km`` of each line's type; the line's own value otherwise."""
+    own = lines.loc[rows, column].to_numpy(dtype=float)
+    if column == "c_nf_per_km":
+        table = net.std_types.get("line", {}) if hasattr(net, "std_types") else {}
+    else:
+        table = library
+    typed = np.asarray(
+        [
+            float(table.get(n, {}).get(column, np.nan)) if isinstance(n, str) else np.nan
+            for n in names
+        ],
+        dtype=float,
+    )
+    return np.where(np.isfinite(typed), typed, own)
+
+
+def _set_bare_types(
+    net: Any, lines: pd.DataFrame, rows: pd.Index, names: np.ndarray, bare_now: np.ndarray
+) -> None:
+    """Clear the type of lines without their capacitance; give it back to the others."""
+    bare = dict(net.get(BARE_LINES_KEY, None) or {})
+    ids = lines.loc[rows, ID_COLUMN].astype(str).to_numpy()
+    named = np.asarray([isinstance(n, str) for n in names])
+    if not named.any() and not bare:
+        return
+    lines["std_type"] = lines["std_type"].astype(object)
+    for row, ident, name, flag in zip(rows, ids, names, bare_now):
+        if not isinstance(name, str):
+            continue
+        if flag:
+            bare[ident] = name
+            lines.at[row, "std_type"] = None
+        elif ident in bare:
+            lines.at[row, "std_type"] = bare.pop(ident)
+    net[BARE_LINES_KEY] = bare
 
 
 def _line_kind(ensemble: Ensemble, k: int, pos: np.ndarray) -> np.ndarray | None:
@@ -642,6 +718,7 @@ def _line_kind(ensemble: Ensemble, k: int, pos: np.ndarray) -> np.ndarray | None
 
 
 def _set_line_values(
+    net: Any,
     lines: pd.DataFrame,
     tagged: np.ndarray,
     index: pd.Index,
@@ -682,10 +759,13 @@ def _set_line_values(
     # self and mutual impedances of the phase-accurate line on the phases that exist.
     values.update(base)
     # No capacitance on partial-phase laterals, as in every engine (bayesgrid_plugins.charging);
-    # a line's own capacitance is kept aside the first time, to come back when it is three-phase.
+    # unsampled, it comes from the line's type when the line is three-phase again.
+    names = _type_names(net, lines, rows)
+    full = {}
     for column, field in (("c_nf_per_km", "c1_nf_per_km"), ("c0_nf_per_km", "c0_nf_per_km")):
         if getattr(ensemble, field) is None:
-            values[column] = _own_capacitance(lines, rows, column)
+            values[column] = _type_capacitance(net, lines, rows, names, column, library)
+        full[column] = values[column]
         values[column] = lateral_capacitance(values[column], masks)
     phases = _PHASE_TEXT[masks]
     changed = any(
@@ -705,14 +785,10 @@ def _set_line_values(
         lines.loc[rows, "phases"] = phases
         if kind is not None:
             lines.loc[rows, "type"] = kind
-    if "std_type" in lines.columns:
+    if "std_type" in lines.columns and ensemble.r1_ohm_per_km is None:
         # a lateral without its capacitance is no longer its standard type either
-        bare = rows[
-            (values["c_nf_per_km"] == 0) & (_own_capacitance(lines, rows, "c_nf_per_km") > 0)
-        ]
-        if len(bare):
-            lines["std_type"] = lines["std_type"].astype(object)
-            lines.loc[bare, "std_type"] = None
+        bare_now = (values["c_nf_per_km"] == 0) & (full["c_nf_per_km"] > 0)
+        _set_bare_types(net, lines, rows, names, bare_now)
     if ensemble.r1_ohm_per_km is not None and "std_type" in lines.columns:
         # sampled data are no standard type: naming one would contradict the line's values
         sampled_rows = rows[lines.loc[rows, "std_type"].notna().to_numpy()]

@@ -20,7 +20,9 @@ Modelling (the same physics as the other engines under defaults)
   current that a phase-accurate line has not).
 * Transformers where the nominal voltage changes along a branch: the core's
   :data:`~bayesgrid_plugins.equipment.DEFAULT_TRAFO` (Dyn5, rating from the peak load below),
-  as pandapower builds it.
+  as pandapower builds it; its no-load losses and magnetising current are a ``shunt`` at the
+  high-voltage node (id ``4 n_buses + 2 + i`` for the transformer into bus ``i``), as in every
+  engine (:mod:`bayesgrid_plugins.no_load`).
 * Loads: one ``asym_load`` (constant power, wye) per bus that any realisation loads, with the
   per-phase P and Q of the realisation (W, var).
 """
@@ -50,6 +52,7 @@ from bayesgrid_plugins.equipment import (
     trafo_rating_mva,
 )
 from bayesgrid_plugins.feeder import Feeder
+from bayesgrid_plugins.no_load import no_load_shunt
 
 __all__ = [
     "LINE_FIELDS",
@@ -119,6 +122,11 @@ class ModelLayout:
     def load_id(self) -> np.ndarray:
         """Ids of the loads."""
         return 2 * self.n_buses + 1 + self.load_bus
+
+    @property
+    def shunt_id(self) -> np.ndarray:
+        """Ids of the transformers' no-load shunts (one per transformer)."""
+        return 4 * self.n_buses + 2 + self.trafo_bus
 
 
 def layout_of(feeder: Feeder, ensemble: Ensemble) -> ModelLayout:
@@ -351,9 +359,9 @@ def build_input(
         ComponentType.asym_load: load,
     }
     if layout.trafo_bus.size:
-        dataset[ComponentType.transformer] = _transformers(
-            feeder, ensemble, layout, trafo, realisation
-        )
+        t = _transformers(feeder, ensemble, layout, trafo, realisation)
+        dataset[ComponentType.transformer] = t
+        dataset[ComponentType.shunt] = _no_load_shunts(layout, t, trafo)
     return dataset
 
 
@@ -379,6 +387,10 @@ def set_realisation_plan(
         fresh = _transformers(feeder, ensemble, layout, trafo, realisation)
         for name in ("sn", "pk"):
             dataset[ComponentType.transformer][name] = fresh[name]
+        shunt = dataset[ComponentType.shunt]
+        fresh_shunt = _no_load_shunts(layout, fresh, trafo)
+        for name in ("g1", "b1", "g0", "b0"):
+            shunt[name] = fresh_shunt[name]
 
 
 def _transformers(
@@ -417,8 +429,9 @@ def _transformers(
     t["sn"] = sn
     t["uk"] = trafo.vk_percent / 100.0
     t["pk"] = trafo.vkr_percent / 100.0 * sn
-    t["i0"] = trafo.i0_percent / 100.0
-    t["p0"] = trafo.pfe_kw * 1000.0
+    # No-load data go to a shunt at the high-voltage bus (bayesgrid_plugins.no_load).
+    t["i0"] = 0.0
+    t["p0"] = 0.0
     # Zero-sequence magnetising branch as pandapower's mag0_percent / mag0_rx give it.
     zk0 = trafo.vk0_percent / 100.0
     zm0 = zk0 * trafo.mag0_percent / 100.0
@@ -435,3 +448,22 @@ def _transformers(
     t["tap_nom"] = 0
     t["tap_size"] = 0.025 * vn[hv] * 1000.0
     return t
+
+
+def _no_load_shunts(layout: ModelLayout, t: np.ndarray, trafo: TrafoParameters) -> np.ndarray:
+    """Each transformer's no-load branch as a shunt at its high-voltage node.
+
+    Constant admittance drawing ``trafo.pfe_kw`` and the magnetising power at rated voltage, in
+    every sequence (as pandapower's shunt), the transformer itself having no no-load data.
+    """
+    p_mw, q_mvar = no_load_shunt(trafo.pfe_kw, trafo.i0_percent, t["sn"] / 1e6)
+    u2 = t["u1"] ** 2  # [V^2] rated voltage of the high-voltage side
+    shunt = initialize_array(DatasetType.input, ComponentType.shunt, t.size)
+    shunt["id"] = layout.shunt_id
+    shunt["node"] = t["from_node"]
+    shunt["status"] = 1
+    shunt["g1"] = p_mw * 1e6 / u2
+    shunt["b1"] = -q_mvar * 1e6 / u2
+    shunt["g0"] = shunt["g1"]
+    shunt["b0"] = shunt["b1"]
+    return shunt

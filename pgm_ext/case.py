@@ -82,7 +82,7 @@ _OPTIONS = frozenset(
         "chunk",
     }
 )
-_PER_PHASE = frozenset({"u_pu", "u_angle", "p_from", "p_to", "i_from", "i_to"})
+_PER_PHASE = frozenset({"u_pu", "u_angle", "p_from", "p_to", "i_from", "i_to", "p"})
 _METHODS = {
     "newton_raphson": CalculationMethod.newton_raphson,
     "iterative_current": CalculationMethod.iterative_current,
@@ -217,6 +217,7 @@ class PgmCase(EngineCase):
         }
         if self._layout.trafo_bus.size:
             out[ComponentType.transformer] = ["i_from", "i_to", "p_from", "p_to"]
+            out[ComponentType.shunt] = ["p"]
         return out
 
     def _write_plan(self, dataset: Mapping[ComponentType, np.ndarray], k: int) -> None:
@@ -291,7 +292,7 @@ class PgmCase(EngineCase):
         return self._loading(self._output, 1)[0]
 
     def losses_kw(self) -> float:
-        """Total active losses [kW] of lines and transformers in the last solve."""
+        """Total active losses [kW] of lines and transformers (no-load too), last solve."""
         if self._output is None:
             return float("nan")
         return float(self._losses(self._output, 1)[0])
@@ -444,7 +445,7 @@ class PgmCase(EngineCase):
         """One model holding ``rows.size`` disjoint copies of the feeder (one per realisation)."""
         m = rows.size
         n = self.feeder.n_buses
-        stride = 4 * n + 2
+        stride = 5 * n + 3
         offset = (np.arange(m) * stride)[:, None]
         data: dict[ComponentType, np.ndarray] = {}
         for component, base in self._input.items():
@@ -574,6 +575,8 @@ class PgmCase(EngineCase):
             if component in out:
                 p = _column(out, component, "p_from", m) + _column(out, component, "p_to", m)
                 total += p.sum(axis=(1, 2))
+        if ComponentType.shunt in out:  # the transformers' no-load losses
+            total += _column(out, ComponentType.shunt, "p", m).sum(axis=(1, 2))
         return total / 1000.0
 
 
