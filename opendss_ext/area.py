@@ -11,8 +11,9 @@ One combined three-phase circuit, built per realisation and solved in snapshot m
 - HV/HV transformers are ``wye-wye``; each distribution substation's HV/MV transformer and every
   MV/LV transformer is ``delta-wye`` (OpenDSS's ANSI connection: the LV side lags by 30
   degrees, as the ``Dyn`` transformers of ``pandapower_ext.area`` with a 30 degree shift), with
-  ``%r`` per winding = vkr/2, ``xhl`` = sqrt(vk^2 - vkr^2), ``%noloadloss`` from the iron losses
-  and ``%imag`` from the no-load current;
+  ``%r`` per winding = vkr/2, ``xhl`` = sqrt(vk^2 - vkr^2); the iron losses and the no-load
+  current are a constant-impedance three-phase load at the high-voltage bus (``noload_<name>``,
+  :mod:`bayesgrid_plugins.no_load`), as the other engines build them;
 - feeders: phase-accurate MV and LV lines (``bus1=b.1.3 phases=2``) with the line codes of
   :func:`opendss_ext.builder.line_parameters`, one single-phase constant-PQ load per loaded
   phase (as :func:`~opendss_ext.builder.to_dss_commands`). The MV busbar of a substation is the
@@ -34,6 +35,7 @@ import numpy as np
 
 from bayesgrid_plugins.area import Area, AreaEnsemble, AreaPowerFlow, TrafoType
 from bayesgrid_plugins.errors import AdapterError
+from bayesgrid_plugins.no_load import no_load_shunt
 from bayesgrid_plugins.phases import PHASE_ABC
 
 from .builder import (
@@ -94,18 +96,26 @@ def area_bus_names(area: Area) -> tuple[np.ndarray, np.ndarray, list[np.ndarray]
 
 def _transformer(
     name: str, bus_hv: str, bus_lv: str, kv_hv: float, kv_lv: float, t: TrafoType, conns: str
-) -> str:
+) -> list[str]:
+    """A transformer without no-load data, and its no-load branch as a shunt at the HV bus.
+
+    The shunt is a three-phase constant-impedance load (``model=2``, wye, earthed) drawing the
+    iron losses and the magnetising power at rated voltage (:mod:`bayesgrid_plugins.no_load`),
+    the representation every engine shares.
+    """
     kva = 1000.0 * t.sn_mva
     x = float(np.sqrt(max(t.vk_percent**2 - t.vkr_percent**2, 1e-12)))
-    noload = 100.0 * t.pfe_kw / kva
-    imag = float(np.sqrt(max(t.i0_percent**2 - noload**2, 0.0)))
-    return (
+    p_mw, q_mvar = no_load_shunt(t.pfe_kw, t.i0_percent, t.sn_mva)
+    return [
         f"new {dss_element('transformer', name)} phases=3 windings=2 "
         f"buses=[{dss_bus(bus_hv, '1.2.3')} {dss_bus(bus_lv, '1.2.3')}] "
         f"conns=[{conns}] kvs=[{_fmt(kv_hv)} {_fmt(kv_lv)}] kvas=[{_fmt(kva)} {_fmt(kva)}] "
         f"%rs=[{_fmt(t.vkr_percent / 2)} {_fmt(t.vkr_percent / 2)}] xhl={_fmt(x)} "
-        f"%noloadloss={_fmt(noload)} %imag={_fmt(imag)}"
-    )
+        "%noloadloss=0 %imag=0",
+        f"new {dss_element('load', 'noload_' + name)} bus1={dss_bus(bus_hv, '1.2.3')} "
+        f"phases=3 conn=wye kv={_fmt(kv_hv)} kw={_fmt(1000.0 * float(p_mw))} "
+        f"kvar={_fmt(1000.0 * float(q_mvar))} model=2 vminpu=0 vmaxpu=10",
+    ]
 
 
 def to_area_dss_commands(
@@ -198,7 +208,7 @@ def to_area_dss_commands(
         )
     for j in range(tr.trafo_hv.size):
         hv, lv = int(tr.trafo_hv[j]), int(tr.trafo_lv[j])
-        commands.append(
+        commands.extend(
             _transformer(
                 f"thh{j}",
                 t_names[hv],
@@ -211,7 +221,7 @@ def to_area_dss_commands(
         )
     for i in range(len(area.substations)):
         hv = int(tr.substation_bus[i])
-        commands.append(
+        commands.extend(
             _transformer(
                 f"hvmv{i}",
                 t_names[hv],
@@ -240,7 +250,7 @@ def to_area_dss_commands(
         for i in fd.order[1:].tolist():
             par = int(fd.parent[i])
             if site[i]:
-                commands.append(
+                commands.extend(
                     _transformer(
                         f"t_{names[i]}",
                         names[par],

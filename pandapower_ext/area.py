@@ -12,7 +12,10 @@ One combined three-phase model, solved by ``pandapower.runpp_3ph``:
   busbar; the busbar is the common source of the substation's feeders;
 - feeders: MV and LV cables with the default line types of
   :mod:`pandapower_ext.defaults` (or the ensemble's sampled data), MV/LV transformers
-  (``Dyn``) with the type chosen for each LV network, per-phase loads in ``asymmetric_load``.
+  (``Dyn``) with the type chosen for each LV network, per-phase loads in ``asymmetric_load``;
+- every transformer's no-load losses and magnetising current are a ``shunt`` at its high-voltage
+  bus (the transformer has none: :mod:`bayesgrid_plugins.no_load`), and its zero-sequence
+  magnetising impedance is the no-load impedance, as in the feeders.
 
 Every transformer shifts by :data:`SHIFT_DEGREE` (30 degrees: the delta-wye connection OpenDSS
 builds), so the two engines see the same phase angles up to a constant per voltage level.
@@ -35,6 +38,7 @@ import pandas as pd
 from bayesgrid_plugins.area import Area, AreaEnsemble, AreaPowerFlow, TrafoType
 from bayesgrid_plugins.ensemble import Ensemble
 from bayesgrid_plugins.errors import AdapterError
+from bayesgrid_plugins.no_load import no_load_shunt
 
 from ._netmap import ID_COLUMN
 from .defaults import (
@@ -73,27 +77,43 @@ def _trafos(
         return
     vk = np.asarray([t.vk_percent for t in types])
     vkr = np.asarray([t.vkr_percent for t in types])
+    sn = np.asarray([t.sn_mva for t in types])
+    pfe = np.asarray([t.pfe_kw for t in types])
+    i0 = np.asarray([t.i0_percent for t in types])
     pp.create_transformers_from_parameters(
         net,
         hv_buses=hv,
         lv_buses=lv,
-        sn_mva=np.asarray([t.sn_mva for t in types]),
+        sn_mva=sn,
         vn_hv_kv=vn_hv,
         vn_lv_kv=vn_lv,
         vk_percent=vk,
         vkr_percent=vkr,
-        pfe_kw=np.asarray([t.pfe_kw for t in types]),
-        i0_percent=np.asarray([t.i0_percent for t in types]),
+        # the no-load branch is a shunt at the high-voltage bus (bayesgrid_plugins.no_load)
+        pfe_kw=0.0,
+        i0_percent=0.0,
         shift_degree=0.0 if vector_group == "YNyn" else SHIFT_DEGREE,
         vector_group=vector_group,
         vk0_percent=vk,
         vkr0_percent=vkr,
-        mag0_percent=100.0,
+        # zero-sequence magnetising impedance = the no-load impedance, as in the feeders
+        # (equipment.MAG0_PERCENT), OpenDSS and power-grid-model
+        mag0_percent=100.0 * (100.0 / i0) / (vk / 100.0),
         mag0_rx=0.0,
         si0_hv_partial=0.9,
         name=names,
         **{ID_COLUMN: ids},
     )
+    p_mw, q_mvar = no_load_shunt(pfe, i0, sn)
+    for j in range(len(types)):
+        pp.create_shunt(
+            net,
+            bus=int(hv[j]),
+            p_mw=float(p_mw[j]),
+            q_mvar=float(q_mvar[j]),
+            vn_kv=float(vn_hv[j]),
+            name=f"no_load_{names[j]}",
+        )
 
 
 def build_area_net(

@@ -15,6 +15,7 @@ Examples
 
 from __future__ import annotations
 
+from .area import solve_area as solve_area_pgm
 from .build import ModelLayout, build_input, layout_of, line_arrays, load_arrays
 from .case import PgmCase, PgmEngine
 
@@ -26,4 +27,5 @@ __all__ = [
     "layout_of",
     "line_arrays",
     "load_arrays",
+    "solve_area_pgm",
 ]

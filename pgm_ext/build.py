@@ -327,21 +327,12 @@ def build_input(
     data = line_arrays(feeder, ensemble, k, layout.line_bus, lv_line=lv_line, mv_line=mv_line)
     fill_lines(line, feeder.length_km[layout.line_bus], {f: v[0] for f, v in data.items()})
 
-    src = initialize_array(DatasetType.input, ComponentType.source, 1)
-    src["id"] = layout.source_id
-    src["node"] = feeder.source
-    src["status"] = 1
-    src["u_ref"] = (
-        source.vm_pu if ensemble.source_vm_pu is None else ensemble.source_vm_pu[realisation]
+    src = source_array(
+        int(feeder.source),
+        layout.source_id,
+        source,
+        source.vm_pu if ensemble.source_vm_pu is None else ensemble.source_vm_pu[realisation],
     )
-    src["u_ref_angle"] = np.deg2rad(source.va_degree)
-    if source.s_sc_mva is None:
-        src["sk"] = 1e20
-    else:
-        src["sk"] = source.s_sc_mva * 1e6
-    src["rx_ratio"] = source.rx
-    # power-grid-model's z01_ratio is |Z0| / |Z1|.
-    src["z01_ratio"] = source.x0x * np.hypot(1.0, source.r0x0) / np.hypot(1.0, source.rx)
 
     load = initialize_array(DatasetType.input, ComponentType.asym_load, layout.load_bus.size)
     load["id"] = layout.load_id
@@ -363,6 +354,21 @@ def build_input(
         dataset[ComponentType.transformer] = t
         dataset[ComponentType.shunt] = _no_load_shunts(layout, t, trafo)
     return dataset
+
+
+def source_array(node: int, source_id: int, source: SourceModel, u_ref: float) -> np.ndarray:
+    """The ``source`` array: ``source`` at ``node``, set to ``u_ref`` [p.u.]."""
+    src = initialize_array(DatasetType.input, ComponentType.source, 1)
+    src["id"] = source_id
+    src["node"] = node
+    src["status"] = 1
+    src["u_ref"] = u_ref
+    src["u_ref_angle"] = np.deg2rad(source.va_degree)
+    src["sk"] = 1e20 if source.s_sc_mva is None else source.s_sc_mva * 1e6
+    src["rx_ratio"] = source.rx
+    # power-grid-model's z01_ratio is |Z0| / |Z1|.
+    src["z01_ratio"] = source.x0x * np.hypot(1.0, source.r0x0) / np.hypot(1.0, source.rx)
+    return src
 
 
 def set_realisation_plan(
