@@ -106,12 +106,6 @@ def _layout(dss: Any, feeder: Feeder, options: CircuitOptions, line_mask: np.nda
     )
 
 
-def _line_params(
-    feeder: Feeder, ensemble: Ensemble, k: int, options: CircuitOptions
-) -> dict[str, np.ndarray]:
-    return line_parameters(feeder, ensemble, k, options)
-
-
 def populate_circuit(
     feeder: Feeder,
     ensemble: Ensemble,
@@ -161,7 +155,7 @@ def populate_circuit(
     k = int(realisation) % ensemble.n_realisations
     line_mask, _ = circuit_masks(ensemble, k, union_of)
     layout = _layout(engine, feeder, options, line_mask)
-    layout.line_params = _line_params(feeder, ensemble, k, options)
+    layout.line_params = line_parameters(feeder, ensemble, k, options)
     layout.union_of = None if union_of is None else tuple(int(r) for r in union_of)
     _LAYOUTS[engine] = layout
     return engine
@@ -215,7 +209,7 @@ def _apply(dss: Any, layout: _Layout, ensemble: Ensemble, k: int) -> None:
         return  # line data are the default types: the same in every realisation
     # Line data differ between realisations (sampled data, or the capacitance of laterals that
     # are three-phase in some realisations only): rewrite the lines whose data changed.
-    params = _line_params(layout.feeder, ensemble, k, layout.options)
+    params = line_parameters(layout.feeder, ensemble, k, layout.options)
     held = layout.line_params
     bus = layout.line_bus
     if held is None:
@@ -233,8 +227,9 @@ def set_realisation(dss: Any, feeder: Feeder, ensemble: Ensemble, realisation: i
     """Switch a circuit built by :func:`populate_circuit` to another realisation.
 
     Load kW and kvar are rewritten through the Loads interface; when the line data of the
-    realisation differ from those in the circuit (sampled impedances, or the all-three-phase
-    mode's ``Z0 = Z1`` rule on lines of changing phases), the line matrices are rewritten too.
+    realisation differ from those in the circuit (sampled impedances, or laterals that gain or
+    lose their capacitance with their third phase: :mod:`bayesgrid_plugins.charging`), the
+    matrices of the lines that differ are rewritten too.
     A circuit built for one realisation (no ``union_of``) is rebuilt once, in the same engine,
     with every phase of the ensemble when the realisation needs phases it lacks; a circuit built
     with ``union_of`` must cover the realisation.
