@@ -12,13 +12,15 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import random_tree
+from conftest import SHARED_DATA, random_tree
 
 import bayesgrid_plugins as bg
 from bayesgrid_plugins.errors import ParameterError, PosteriorMismatchError
 from bayesgrid_plugins.learn import sampling
 from bayesgrid_plugins.learn.diagnostics import ConvergenceWarning, diagnose, import_arviz
+from bayesgrid_plugins.learn.power_fit import MODEL_NAME, MODEL_VERSION
 from bayesgrid_plugins.learn.registry import POSTERIORS, load_power_posterior, posterior_path
+from bayesgrid_plugins.learn.sources import EPRI_IEEE8500, SMARTDS
 from bayesgrid_plugins.models.power import BayesianPowerModel, PowerParameters
 from bayesgrid_plugins.posterior import (
     default_parameter_path,
@@ -48,24 +50,97 @@ def test_every_shipped_parameter_file_round_trips_through_netcdf_exactly(path, t
     assert provenance_again == provenance
 
 
-@pytest.mark.parametrize(
-    ("name", "legacy"),
-    [("smartds", "power_smartds_nuts.json"), ("epri", "power_epri_ieee8500_nuts.json")],
-)
-def test_converted_posteriors_sample_exactly_as_the_json_ones(name, legacy):
+#: The public feeders each shipped NUTS posterior was fitted on.
+FITTED_ON = {"smartds": SMARTDS, "epri": EPRI_IEEE8500}
+LEGACY_FILES = ("power_smartds_nuts.json", "power_epri_ieee8500_nuts.json")
+
+
+@pytest.mark.parametrize("name", sorted(FITTED_ON))
+def test_shipped_posteriors_are_converged_numpyro_fits_with_their_statistics(name):
+    """The shipped files are fits of the current model: sampler statistics, diagnostics within
+    the thresholds the fit warns at, and provenance naming data, sampler, versions and seed."""
+    az = import_arviz()
     assert posterior_path(name).suffix == ".nc"
+    idata = bg.load_posterior(name)
+    assert {"posterior", "sample_stats", "observed_data", "constant_data"} <= set(idata.groups())
+    post, stats = idata.posterior, idata.sample_stats
+    assert (stats.sizes["chain"], stats.sizes["draw"]) == (post.sizes["chain"], post.sizes["draw"])
+    assert {"diverging", "tree_depth", "n_steps", "energy", "step_size"} <= set(stats.data_vars)
+    assert not bool(stats["diverging"].any())
+    # the whole trace (2 x 1000 draws), as the fit diagnosed it
+    params = load_power_posterior(name)
+    prov = params.provenance
+    diagnostics = prov["diagnostics"]
+    assert diagnostics["rhat_max"] <= 1.01
+    assert min(diagnostics["ess_bulk_min"], diagnostics["ess_tail_min"]) >= 400
+    assert diagnostics["divergences"] == 0
+    # the stored new-feeder draws themselves: mixed across the two chains they come from
+    # (variables constant in a column, the equal three-phase shares' mean, give NaN: skipped)
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", category=RuntimeWarning)
+        summary = az.summary(idata, kind="diagnostics")
+    finite = summary.dropna(subset=["r_hat"])
+    assert len(finite) >= 20
+    assert finite["r_hat"].max() <= 1.01, finite["r_hat"].idxmax()
+    assert finite["ess_bulk"].min() >= 400, finite["ess_bulk"].idxmin()
+    # provenance: the current model, the sampler that ran, its versions and seed
+    assert prov["model"] == MODEL_NAME and prov["model_version"] == MODEL_VERSION
+    assert prov["script"] == "scripts/fit_power_posteriors.py"
+    assert "converted" not in prov and "extensions_added_by" not in prov
+    sampler = prov["sampler"]
+    assert sampler["nuts_sampler"] == "numpyro" and sampler["chain_method"] == "parallel"
+    assert (sampler["chains"], sampler["draws"], sampler["tune"]) == (2, 1000, 1000)
+    assert sampler["seed"] == 20250108 and sampler["stored_draws"] == params.n_draws == 1000
+    assert {"pymc", "pytensor", "jax", "numpyro", "arviz"} <= set(prov["versions"])
+    attrs = post.attrs
+    assert attrs["sampler"] == "numpyro" and attrs["seed"] == 20250108
+    assert "numpyro" in attrs["package_versions"] and "jax" in attrs["package_versions"]
+    sources = FITTED_ON[name]
+    assert prov["feeders"] == [s.system for s in sources]
+    assert [r["system"] for r in prov["sources"]] == prov["feeders"]
+    for record in prov["sources"]:
+        assert len(record["master_sha256"]) == 64 and len(record["dss_folder_sha256"]) == 64
+        assert record["origin"] in attrs["data_source"]
+    # the parts of the current model: three-phase class and phase balancing, one per draw
+    for field in ("p3class_log_mu_kw", "p3class_log_sigma", "balance_eps", "lateral_max_loads"):
+        assert getattr(params, field).shape == (params.n_draws,), field
+    assert prov["p_three_phase_class"]["used_by_sampler"] is True
+    assert "phase_balancing" in prov
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", sorted(FITTED_ON))
+def test_shipped_posteriors_were_fitted_on_the_public_feeders_as_read_today(name):
+    """The recorded training table and data summary are those the current readers give."""
+    from bayesgrid_plugins.learn.power_data import power_data, table_sha256
+    from bayesgrid_plugins.learn.sources import read_tables
+
+    if not SHARED_DATA.is_dir():
+        pytest.skip("the public data folder is not beside the checkout")
+    table, records = read_tables(FITTED_ON[name], data_dir=SHARED_DATA)
+    prov = load_power_posterior(name).provenance
+    assert prov["training_table_sha256"] == table_sha256(table)
+    for mine, today in zip(prov["sources"], records, strict=True):
+        assert mine["master_sha256"] == today["master_sha256"]
+        assert mine["dss_folder_sha256"] == today["dss_folder_sha256"]
+    observed = bg.load_posterior(name).observed_data
+    data = power_data(table)
+    for field in ("n_modelled", "n_three", "phase_counts", "p1_n", "p1_mean", "p3_n"):
+        np.testing.assert_allclose(observed[field].values, getattr(data, field), err_msg=field)
+
+
+@pytest.mark.parametrize("legacy", LEGACY_FILES)
+def test_legacy_json_posteriors_are_still_read(legacy):
+    """Files of the older JSON layout (the PyMC fits shipped before) load and sample."""
     old = PowerParameters.load(LEGACY / legacy)
-    new = load_power_posterior(name)
-    for field in PowerParameters.FIELDS:
-        np.testing.assert_array_equal(getattr(new, field), getattr(old, field), err_msg=field)
-    converted = new.provenance.pop("converted")
-    assert converted["from"] == legacy
-    assert new.provenance == old.provenance
-    feeder = _feeder()
-    a = BayesianPowerModel(old).sample(feeder, 40, rng=5)
-    b = BayesianPowerModel(name).sample(feeder, 40, rng=5)
-    for attribute in ("p_kw", "q_kvar", "load_phases", "draw"):
-        np.testing.assert_array_equal(getattr(a, attribute), getattr(b, attribute))
+    assert old.n_draws == 1000 and old.provenance["sampler"]["nuts_sampler"] == "pymc"
+    idata = bg.load_posterior(LEGACY / legacy)
+    assert "sample_stats" not in idata.groups()
+    stacked = idata.posterior["p_mu_kw"].values.reshape(-1)
+    np.testing.assert_array_equal(stacked, old.p_mu_kw)
+    ensemble = BayesianPowerModel(old).sample(_feeder(), 40, rng=5)
+    assert np.isfinite(ensemble.p_kw).all() and (ensemble.p_kw >= 0).all()
+    assert ensemble.p_kw.sum(axis=(1, 2)).min() > 0
 
 
 def test_default_power_model_reads_the_netcdf_posterior():
@@ -76,7 +151,7 @@ def test_default_power_model_reads_the_netcdf_posterior():
 def test_load_posterior_gives_inference_data_for_arviz():
     az = import_arviz()
     idata = bg.load_posterior("smartds")
-    assert {"posterior", "constant_data", "observed_data"} <= set(idata.groups())
+    assert {"posterior", "constant_data", "observed_data", "sample_stats"} <= set(idata.groups())
     post = idata.posterior
     # the 1000 stored draws are the two chains' thinned draws, 500 each
     assert post.sizes["chain"] == 2 and post.sizes["draw"] == 500
@@ -84,7 +159,7 @@ def test_load_posterior_gives_inference_data_for_arviz():
     assert list(post["phase_probs"].coords["phase"].values) == ["A", "B", "C"]
     assert post.attrs["bayesgrid_model"] == "power"
     assert post.attrs["model_version"] == 2 and post.attrs["seed"] == 20250108
-    assert post.attrs["sampler"] == "pymc"
+    assert post.attrs["sampler"] == "numpyro"
     assert "SMART-DS" in post.attrs["data_source"]
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", category=RuntimeWarning)  # constant zone shares
