@@ -148,6 +148,23 @@ def sampler_versions(sampler: str) -> dict[str, str]:
     return out
 
 
+def _sample_numpyro(model: Any, kwargs: dict[str, Any]) -> Any:
+    """NumPyro's NUTS through PyMC's JAX entry point, with the arguments ``pm.sample`` forwards.
+
+    ``pm.sample(nuts_sampler="numpyro")`` first assigns PyMC's own step methods, which builds the
+    model's gradient graph for a sampler that then does not run (2-4 s of a warm fit on two
+    busy cores); it then passes these arguments unchanged to
+    ``pymc.sampling.jax.sample_jax_nuts``, so the draws are the same.
+    """
+    from pymc.sampling.jax import sample_jax_nuts
+
+    options = dict(kwargs)
+    options.pop("nuts_sampler")
+    extra = options.pop("nuts_sampler_kwargs", {})
+    with model:
+        return sample_jax_nuts(model=model, nuts_sampler="numpyro", **options, **extra)
+
+
 def run_nuts(
     model: Any,
     *,
@@ -243,8 +260,11 @@ def run_nuts(
         warnings.filterwarnings(
             "ignore", message="Some donated buffers were not usable", category=UserWarning
         )
-        with model:
-            idata = pm.sample(**kwargs)
+        if name == "numpyro":
+            idata = _sample_numpyro(model, kwargs)
+        else:
+            with model:
+                idata = pm.sample(**kwargs)
     elapsed = time.perf_counter() - start
     if method:
         idata.sample_stats.attrs["chain_method"] = method
