@@ -2,8 +2,9 @@
 
 The hierarchical posteriors store new-feeder draws of the truncated normal's location
 ``p_mu_kw``; with five or three training feeders the population spread is wide and part of the
-draws are negative (16 % for ``smartds``, 61 % for ``epri``), so a realisation's mean demand per
-load ranged from about zero to several times the largest training feeder.
+draws are negative (16 % for ``smartds``, 20 % for ``epri``; 61 % in its earlier fit), so a
+realisation's mean demand per load ranged from about zero to several times the largest training
+feeder.
 
 Here the level of each realisation is re-drawn on the log scale instead:
 
