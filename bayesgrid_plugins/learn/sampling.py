@@ -1,6 +1,7 @@
 """Which NUTS implementation runs a PyMC model, and the compilation caches that make it fast.
 
-Three samplers are offered, all through ``pymc.sample``:
+Three samplers are offered, all through PyMC (``pymc.sample``; for NumPyro the function
+``pymc.sample`` hands over to, ``pymc.sampling.jax.sample_jax_nuts``):
 
 - ``"numpyro"`` (default): NumPyro's NUTS on JAX. JAX keeps its compiled programs in a
   persistent cache (:func:`jax_cache_dir`, in the user's cache folder), so only the first fit
