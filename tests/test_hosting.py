@@ -150,7 +150,13 @@ def test_hosting_capacity_command_on_the_embedded_default(tmp_path: Path, capsys
         "monaco-centre", "monaco-southwest", "monaco-northeast"
     ]  # fmt: skip
     for region in summary["regions"]:
-        assert region["hc_kw"]["count"] == 2 and region["hc_kw"]["min"] > 0
+        hc = region["hc_kw"]
+        assert hc["count"] == 2 and hc["max"] > 0
+        if hc["min"] == 0:
+            # a realisation whose loads alone overload a line (the unconditioned sampler's
+            # heavy-tailed three-phase loads on a feeder nobody planned) has no hosting capacity
+            # and is reported as such, not as a PV limit
+            assert region["limit_share"]["violated without PV"] > 0, region["limit_share"]
         assert abs(sum(region["limit_share"].values()) - 1) < 1e-12
     figures = sorted(p.name for p in (out / "figures").iterdir())
     assert figures == [
