@@ -5,7 +5,8 @@ counted ``power_smartds_counting.json``) are kept as they are; the parameters th
 since (``p3class_log_mu_kw``, ``p3class_log_sigma``, ``balance_eps``, ``lateral_max_loads``) are
 learned in closed form from the same feeders (``bayesgrid_plugins.learn.extensions``) and
 stored beside them, one value per stored draw (a point value in the counted file). A full refit
-(``scripts/fit_power_posteriors.py``) produces the same fields.
+(``scripts/fit_power_posteriors.py``) produces the same fields itself: the shipped NUTS files
+are such refits now, so this script is needed for them only after the extensions change.
 
 Usage::
 
