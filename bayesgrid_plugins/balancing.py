@@ -27,10 +27,17 @@ The allocation here, for every realisation at once:
    left. The phase totals start from the multi-phase loads' per-phase power. ``eps = 1`` gives
    back the paper's independent allocation (given the counts); ``eps = 0`` the most balanced
    one the quotas allow.
+4. **Target shares** (optional). Real feeders are not balanced to equal thirds: each has its
+   own share of the total P per phase (IEEE 123: 0.40 / 0.27 / 0.33). With a target
+   ``(tA, tB, tC)`` per realisation, the greedy step sends a lateral to the phase whose total
+   after it is smallest relative to its target, ``(T_j + d) / t_j``, so the phase totals
+   approach the target shares (as far as the quotas allow) and the balance statistic
+   approaches ``3 max t_j``.
 
-``eps`` is learned (:mod:`bayesgrid_plugins.learn.balance`): on every training feeder, with its
-real loads, topology and phase counts, the allocation is simulated on a grid of ``eps`` and the
-value whose median max/mean equals the feeder's real one is kept.
+``eps`` and the target shares are learned (:mod:`bayesgrid_plugins.learn.balance`): the target
+shares are each training feeder's real per-phase shares of its total P; with them, the
+allocation is simulated on a grid of ``eps`` with the feeder's real loads, topology and phase
+counts, and the value whose median max/mean equals the feeder's real one is kept.
 """
 
 from __future__ import annotations
@@ -142,6 +149,8 @@ def assign_laterals(
     eps: np.ndarray,
     max_loads: np.ndarray,
     rng: np.random.Generator,
+    *,
+    target: np.ndarray | None = None,
 ) -> np.ndarray:
     """Phases of single-phase loads by lateral, balanced (see the module docstring).
 
@@ -167,6 +176,11 @@ def assign_laterals(
         Largest lateral [single-phase load buses] per realisation.
     rng : numpy.random.Generator
         Random generator.
+    target : ndarray, shape (n, 3), optional
+        Share of the feeder's total P each phase should carry, per realisation (rows sum to
+        1). The greedy step then sends a lateral to the phase, among those with room, whose
+        total after it is smallest *relative to its target*, ``(T_j + d) / t_j``. None: equal
+        shares, the most balanced allocation (Postigo et al.'s greedy).
 
     Returns
     -------
@@ -193,6 +207,16 @@ def assign_laterals(
     count = np.bincount(key, minlength=n * b).reshape(n, b)
     quota = np.array(quota, dtype=float)
     loaded = np.asarray(base_kw, dtype=float).copy()
+    weight = None
+    if target is not None:
+        target = np.asarray(target, dtype=float)
+        if target.shape != (n, 3) or not np.isfinite(target).all() or (target < 0).any():
+            raise ParameterError(
+                f"target must be non-negative phase shares of shape {(n, 3)}, one row per "
+                "realisation."
+            )
+        # a phase with no target share is filled last (tiny weight, not zero: no division)
+        weight = np.maximum(target, 1e-9)
 
     n_groups = (count > 0).sum(axis=1)
     order = np.argsort(np.where(count > 0, -demand, np.inf), axis=1, kind="stable")
@@ -207,7 +231,8 @@ def assign_laterals(
         none = ~fits.any(axis=1)
         if none.any():  # no phase has room: the one with the most room left
             fits[none] = quota[none] >= quota[none].max(axis=1, keepdims=True)
-        greedy = np.where(fits, loaded, np.inf).argmin(axis=1)
+        score = loaded if weight is None else (loaded + d[:, np.newaxis]) / weight
+        greedy = np.where(fits, score, np.inf).argmin(axis=1)
         room = np.where(fits, np.maximum(quota, 0.0), 0.0)
         empty = room.sum(axis=1) <= 0
         room[empty] = fits[empty]

@@ -247,3 +247,79 @@ def test_learned_balance_reproduces_the_real_feeder() -> None:
     # without topology in the table there is nothing to learn
     bare = dataclasses.replace(real.table, buses=None)
     assert learn_balance(bare) is None
+
+
+def test_greedy_towards_target_shares_reaches_them() -> None:
+    # 400 single-phase loads on a random tree, laterals of at most 10 loads: the granularity
+    # of the allocation is one lateral, so the phase shares can miss the target by at most
+    # the heaviest lateral's share of the total (plus the quotas' room).
+    feeder = random_tree(400, 3)
+    loads = feeder.load_buses
+    n = 100
+    rng = np.random.default_rng(1)
+    p = rng.lognormal(1.0, 0.6, size=(n, loads.size))
+    single = np.ones_like(p, dtype=bool)
+    target = np.tile([0.45, 0.30, 0.25], (n, 1))
+    q = quotas(np.full(n, loads.size), target)  # counts in line with the target
+    phase = assign_laterals(
+        feeder, loads, single, np.zeros_like(p, dtype=np.int8), q, p, np.zeros((n, 3)),
+        np.zeros(n), np.full(n, 10.0), np.random.default_rng(2), target=target,
+    )  # fmt: skip
+    per_phase = np.stack([np.where(phase == j, p, 0).sum(axis=1) for j in range(3)], 1)
+    shares = per_phase / per_phase.sum(axis=1, keepdims=True)
+    heaviest = 10 * p.max(axis=1) / p.sum(axis=1)  # upper bound of one lateral's share
+    assert (np.abs(shares - target).max(axis=1) <= heaviest).all()
+    # the balance statistic follows the target, 3 x 0.45 = 1.35, not equal thirds
+    assert np.median(balance_ratio(per_phase[:, np.newaxis, :])) == pytest.approx(1.35, abs=0.02)
+    with pytest.raises(ParameterError, match="target"):
+        assign_laterals(
+            feeder, loads, single, np.zeros_like(p, dtype=np.int8), q, p, np.zeros((n, 3)),
+            np.zeros(n), np.full(n, 10.0), rng, target=target[:1],
+        )  # fmt: skip
+
+
+def test_balance_shares_need_the_balancing_and_sum_to_one() -> None:
+    with pytest.raises(ParameterError, match="balance_eps"):
+        _params(balance_shares=[0.4, 0.3, 0.3])
+    with pytest.raises(ParameterError, match="balance_shares"):
+        _params(balance_eps=0.0, lateral_max_loads=8.0, balance_shares=[0.5, 0.3, 0.3])
+    params = _params(balance_eps=0.0, lateral_max_loads=8.0, balance_shares=[0.5, 0.3, 0.2])
+    np.testing.assert_allclose(params.mean().balance_shares, [[0.5, 0.3, 0.2]])
+
+
+def test_sampler_reaches_the_learned_phase_shares() -> None:
+    # Half of the single-phase loads on A, and A is to carry half of the feeder's P: the plain
+    # greedy evens the phase totals out instead (A gets the light loads).
+    feeder = random_tree(600, 5)
+    kw = {"balance_eps": 0.0, "lateral_max_loads": 8.0, "phase_probs": [0.5, 0.25, 0.25]}
+    base = {k: v for k, v in kw.items() if k != "phase_probs"}
+    shares = {}
+    for name, extra in (("thirds", {}), ("target", {"balance_shares": [0.5, 0.25, 0.25]})):
+        params = dataclasses.replace(_params(**base, **extra), phase_probs=kw["phase_probs"])
+        ens = BayesianPowerModel(params).sample(feeder, 100, rng=3)
+        totals = ens.p_kw.sum(axis=1)
+        shares[name] = np.median(totals / totals.sum(axis=1, keepdims=True), axis=0)
+    # one lateral is at most 8 loads of about 5 kW of some 3000 kW: 0.015 of the total
+    assert shares["target"] == pytest.approx([0.5, 0.25, 0.25], abs=0.015)
+    assert shares["thirds"][0] < 0.5 - 0.03
+
+
+@needs_data
+def test_learned_shares_are_the_real_phase_shares_and_pair_with_eps() -> None:
+    from bayesgrid_plugins.app.validation import load_real_feeder
+    from bayesgrid_plugins.learn.balance import learn_balance
+
+    real = load_real_feeder(GREENSBORO, name="udt16115", loads_file="Loads_original.dss")
+    fit = learn_balance(real.table, n=16)
+    totals = real.table.loads[["p_a_kw", "p_b_kw", "p_c_kw"]].to_numpy(float).sum(axis=0)
+    np.testing.assert_allclose(fit.shares["udt16115"], totals / totals.sum(), atol=1e-9)
+    # two feeders: each draw takes the eps and the shares of the same feeder
+    two = dataclasses.replace(
+        fit,
+        eps={"a": 0.0, "b": 1.0},
+        shares={"a": [0.5, 0.25, 0.25], "b": [0.2, 0.4, 0.4]},
+    )
+    eps, _, shares = two.draws(200, np.random.default_rng(0))
+    assert set(np.unique(eps)) == {0.0, 1.0}
+    np.testing.assert_allclose(shares[eps == 0.0], [[0.5, 0.25, 0.25]] * int((eps == 0).sum()))
+    np.testing.assert_allclose(shares[eps == 1.0], [[0.2, 0.4, 0.4]] * int((eps == 1).sum()))

@@ -3,19 +3,21 @@
 For every training feeder (rebuilt from the table's topology, :func:`~..training.table_feeders`)
 with its real loads per bus:
 
-- the real *balance statistic*, max/mean of the three phase totals;
+- the real *balance statistic*, max/mean of the three phase totals, and the real per-phase
+  *shares* of the feeder's total P (the target of the allocation, :mod:`..balancing` step 4);
 - the sizes of its real single-phase laterals (maximal subtrees of buses that are not
   three-phase), in single-phase load buses;
 - the randomness ``eps`` of :func:`~..balancing.assign_laterals` that reproduces its balance:
-  the allocation is simulated with the feeder's own loads and multi-phase loads on a grid of
-  ``eps`` with common random numbers, and the ``eps`` whose median max/mean is nearest to the
-  real value is kept (the simulated median falls as ``eps`` falls). The quotas are the feeder's
-  real counts of single-phase loads per phase.
+  the allocation is simulated, towards the feeder's real shares, with the feeder's own loads
+  and multi-phase loads on a grid of ``eps`` with common random numbers, and the ``eps`` whose
+  median max/mean is nearest to the real value is kept (the simulated median falls as ``eps``
+  falls). The quotas are the feeder's real counts of single-phase loads per phase.
 
 The largest lateral of the sampler, ``lateral_max_loads``, is the 90th percentile of the real
-laterals' sizes over all training feeders. The per-feeder ``eps`` values are the between-feeder
-distribution: posterior draws cycle through them, so an ensemble shows the spread of balance that
-real feeders show.
+laterals' sizes over all training feeders. The per-feeder ``(eps, shares)`` pairs are the
+between-feeder distribution: each posterior draw takes the pair of one training feeder, so an
+ensemble shows the spread of balance (and of per-phase demand) that real feeders show, and a
+feeder trained alone reproduces its own phase totals.
 """
 
 from __future__ import annotations
@@ -54,6 +56,9 @@ class BalanceFit:
         Largest synthetic lateral [single-phase load buses].
     lateral_sizes : dict of str to list of int
         Sizes of the real single-phase laterals per feeder.
+    shares : dict of str to list of float
+        Real share of the feeder's total P on phases A, B, C per feeder (the allocation's
+        target).
     """
 
     eps: dict[str, float]
@@ -61,25 +66,47 @@ class BalanceFit:
     simulated_ratio: dict[str, float]
     lateral_max_loads: float
     lateral_sizes: dict[str, list[int]] = field(default_factory=dict)
+    shares: dict[str, list[float]] = field(default_factory=dict)
 
-    def draws(self, n_draws: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
-        """``(balance_eps, lateral_max_loads)`` for ``n_draws`` posterior draws."""
-        values = np.array(list(self.eps.values()), dtype=float)
-        eps = values[rng.integers(values.size, size=n_draws)] if values.size > 1 else values
-        eps = np.broadcast_to(eps, (n_draws,)).copy()
-        return eps, np.full(n_draws, float(self.lateral_max_loads))
+    def draws(
+        self, n_draws: int, rng: np.random.Generator
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """``(balance_eps, lateral_max_loads, balance_shares)`` for ``n_draws`` posterior draws.
+
+        Each draw takes the ``eps`` and the target shares of one training feeder (chosen at
+        random), so the two stay paired; shape (draws,), (draws,) and (draws, 3).
+        """
+        names = list(self.eps)
+        values = np.array([self.eps[k] for k in names], dtype=float)
+        shares = np.array(
+            [self.shares.get(k, [1 / 3, 1 / 3, 1 / 3]) for k in names], dtype=float
+        ).reshape(-1, 3)
+        pick = (
+            rng.integers(values.size, size=n_draws)
+            if values.size > 1
+            else np.zeros(n_draws, dtype=np.int64)
+        )
+        return (
+            values[pick].copy(),
+            np.full(n_draws, float(self.lateral_max_loads)),
+            shares[pick].copy(),
+        )
 
     def as_provenance(self) -> dict[str, Any]:
         """JSON-ready summary for a parameter file's provenance."""
         return {
-            "method": "randomised greedy lateral allocation (Postigo et al. 2020), eps "
-            "calibrated per training feeder to its real max/mean phase total",
+            "method": "randomised greedy lateral allocation (Postigo et al. 2020) towards a "
+            "training feeder's real per-phase shares of P, eps calibrated per training feeder "
+            "to its real max/mean phase total",
             "eps_per_feeder": {k: round(v, 3) for k, v in self.eps.items()},
             "real_max_over_mean": {k: round(v, 4) for k, v in self.real_ratio.items()},
             "simulated_median_max_over_mean": {
                 k: round(v, 4) for k, v in self.simulated_ratio.items()
             },
             "lateral_max_loads": self.lateral_max_loads,
+            "target_shares_per_feeder": {
+                k: [round(x, 4) for x in v] for k, v in self.shares.items()
+            },
             "real_lateral_size_median": {
                 k: float(np.median(v)) if v else None for k, v in self.lateral_sizes.items()
             },
@@ -111,9 +138,10 @@ def _calibrate(
     n: int,
     seed: int,
 ) -> tuple[float, float, float]:
-    """(eps, real ratio, simulated median ratio) of one feeder."""
+    """(eps, real ratio, simulated median ratio) of one feeder, towards its real shares."""
     loads = np.flatnonzero(load_phases)
     real = float(balance_ratio(p))
+    target = _shares(p)
     k = n_phases(load_phases[loads].astype(np.uint8))
     single_1d = k == 1
     if not single_1d.any() or not np.isfinite(real):
@@ -140,6 +168,7 @@ def _calibrate(
             np.full(n, eps),
             np.full(n, max_loads),
             rng,
+            target=np.broadcast_to(target, (n, 3)),
         )
         per_phase = np.zeros((n, 3))
         rows = np.broadcast_to(np.arange(n)[:, None], ph.shape)
@@ -149,6 +178,13 @@ def _calibrate(
     medians_arr = np.asarray(medians)
     best = int(np.argmin(np.abs(medians_arr - real)))
     return float(EPS_GRID[best]), real, float(medians_arr[best])
+
+
+def _shares(p: np.ndarray) -> np.ndarray:
+    """Share of the total P [kW] on each phase (equal thirds without load)."""
+    totals = np.asarray(p, dtype=float).sum(axis=0)
+    total = totals.sum()
+    return totals / total if total > 0 else np.full(3, 1 / 3)
 
 
 def learn_balance(
@@ -192,8 +228,9 @@ def learn_balance(
         sizes[system] = lateral_sizes(feeder, bus_phases, load_phases).tolist()
     pooled = np.concatenate([np.asarray(v, dtype=float) for v in sizes.values()] or [[1.0]])
     max_loads = float(max(1.0, np.round(np.quantile(pooled, quantile)))) if pooled.size else 1.0
-    eps, real, sim = {}, {}, {}
+    eps, real, sim, shares = {}, {}, {}, {}
     for system, (feeder, load_phases, p) in arrays.items():
+        shares[system] = _shares(p).tolist()
         eps[system], real[system], sim[system] = _calibrate(
             feeder, load_phases, p, max_loads, n, seed
         )
@@ -204,4 +241,4 @@ def learn_balance(
             eps[system],
             sim[system],
         )
-    return BalanceFit(eps, real, sim, max_loads, sizes)
+    return BalanceFit(eps, real, sim, max_loads, sizes, shares)

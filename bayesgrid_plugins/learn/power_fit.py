@@ -483,6 +483,8 @@ def round_parameters(arrays: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         out["pair_probs"] = _round_simplex(arrays["pair_probs"])
     if "balance_eps" in arrays:
         out["balance_eps"] = np.clip(np.round(arrays["balance_eps"], 4), 0.0, 1.0)
+    if "balance_shares" in arrays:
+        out["balance_shares"] = _round_simplex(arrays["balance_shares"])
     return out
 
 

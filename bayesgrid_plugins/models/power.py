@@ -123,6 +123,9 @@ class PowerParameters(ParameterFile):
         random one. None draws each load's phase independently (the paper's model).
     lateral_max_loads : array-like, shape (draws,) or scalar, optional
         Largest single-phase lateral [load buses]; with ``balance_eps``.
+    balance_shares : array-like, shape (draws, 3) or (3,), optional
+        Target share of the feeder's total P on phases A, B, C, towards which the balancing
+        allocates laterals (rows sum to 1); needs ``balance_eps``. None: equal thirds.
     p2 : array-like, shape (draws,) or scalar, optional
         Probability that a load that is not three-phase is two-phase (where the training data
         has two-phase loads); its P is drawn as a single-phase load's and split equally over
@@ -157,6 +160,7 @@ class PowerParameters(ParameterFile):
         "lateral_max_loads",
         "p2",
         "pair_probs",
+        "balance_shares",
     )
     OPTIONAL_FIELDS: ClassVar[tuple[str, ...]] = (
         "p3class_log_mu_kw",
@@ -165,6 +169,7 @@ class PowerParameters(ParameterFile):
         "lateral_max_loads",
         "p2",
         "pair_probs",
+        "balance_shares",
     )
 
     p3: np.ndarray
@@ -180,6 +185,7 @@ class PowerParameters(ParameterFile):
     lateral_max_loads: np.ndarray | None = None
     p2: np.ndarray | None = None
     pair_probs: np.ndarray | None = None
+    balance_shares: np.ndarray | None = None
     provenance: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -216,6 +222,14 @@ class PowerParameters(ParameterFile):
                 for name in pair:
                     width = 3 if name == "pair_probs" else None
                     values[name] = _draws(name, getattr(self, name), width)
+        if self.balance_shares is not None:
+            if "balance_eps" not in values:
+                raise ParameterError(
+                    "balance_shares needs balance_eps and lateral_max_loads: give the "
+                    "balancing parameters with it, or leave it out."
+                )
+            values["balance_shares"] = _draws("balance_shares", self.balance_shares, 3)
+            _check_probabilities("balance_shares", values["balance_shares"])
         counts = {name: v.shape[0] for name, v in values.items()}
         if len(set(counts.values())) != 1:
             raise ParameterError(
@@ -305,6 +319,9 @@ class PowerParameters(ParameterFile):
             lateral_max_loads=_mean_or_none(self.lateral_max_loads),
             p2=_mean_or_none(self.p2),
             pair_probs=None if self.pair_probs is None else self.pair_probs.mean(axis=0),
+            balance_shares=None
+            if self.balance_shares is None
+            else self.balance_shares.mean(axis=0),
             provenance={**self.provenance, "reduced": "posterior mean"},
         )
 
@@ -555,6 +572,7 @@ def balance_phases(
         params.balance_eps[draw],
         params.lateral_max_loads[draw],
         rng,
+        target=None if params.balance_shares is None else params.balance_shares[draw],
     )
     one_hot = (phase[..., np.newaxis] == np.arange(3)).astype(float)
     return phase, np.where(three[..., np.newaxis], share, one_hot)
