@@ -86,9 +86,11 @@ def main() -> None:
     warnings.simplefilter("ignore")  # third-party deprecation noise in a benchmark's output
     logging.basicConfig(level=logging.WARNING)
 
+    from bayesgrid_plugins.app.validation.real import real_ensemble
     from bayesgrid_plugins.app.validation.skill import (
         leave_one_out,
         self_reproduction,
+        table_sampling_errors,
         table_scores,
         table_self_reproduction,
     )
@@ -110,6 +112,8 @@ def main() -> None:
             [
                 name,
                 f"{fit.real_ratio[name]:.3f}",
+                "/".join(f"{v:.3f}" for v in fit.shares[name]),
+                "/".join(f"{v:.3f}" for v in fit.counts[name]),
                 f"{fit.eps[name]:.2f}",
                 f"{fit.simulated_ratio[name]:.3f}",
                 f"{len(fit.lateral_sizes.get(name, []))}",
@@ -121,6 +125,8 @@ def main() -> None:
         [
             "Feeder",
             "Real max/mean",
+            "Target shares of P A/B/C",
+            "Single-phase counts A/B/C",
             "Learned eps",
             "Simulated median",
             "1-ph laterals",
@@ -144,6 +150,10 @@ def main() -> None:
         (
             "Self-reproduction: the model against the targets",
             table_self_reproduction(selfrep, fmt="markdown"),
+        ),
+        (
+            "Self-reproduction: sampling error of each target on the real feeder",
+            table_sampling_errors({k: real_ensemble(v) for k, v in own.items()}, fmt="markdown"),
         ),
         ("Self-reproduction: model / pooled / constant", table_scores(selfrep, fmt="markdown")),
         ("Leave one feeder out: model / pooled / constant", table_scores(lofo, fmt="markdown")),

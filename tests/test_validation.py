@@ -107,6 +107,28 @@ def test_errors_of_a_known_change_are_the_known_values() -> None:
     assert c.ks_p == pytest.approx(0.25)
 
 
+def test_sampling_errors_of_a_hand_built_feeder_are_the_known_values() -> None:
+    from bayesgrid_plugins.app.validation.skill import sampling_errors, table_sampling_errors
+
+    ens = real_ensemble(_hand_real())
+    err = sampling_errors(ens, n_boot=2000, seed=1)
+    # per-load P on each phase: A (1, 0, 0, 1), B (0, 2, 0, 1), C (0, 0, 3, 1); the bootstrap
+    # standard error of a total of four loads is sqrt(4) std(x) (population std)
+    x = np.array([[1, 0, 0, 1], [0, 2, 0, 1], [0, 0, 3, 1]], dtype=float)
+    rel = 2 * x.std(axis=1) / x.sum(axis=1)
+    assert err["total_pct"] == pytest.approx(100 * rel.max())
+    assert err["p3"] == pytest.approx(np.sqrt(0.25 * 0.75 / 4))
+    assert err["shares"] == pytest.approx(np.sqrt((1 / 3) * (2 / 3) / 3))
+    # brute force: the bootstrap of max/mean, with its own Monte Carlo error (2000 resamples)
+    rng = np.random.default_rng(5)
+    boot = x.T[rng.integers(4, size=(20000, 4))].sum(axis=1)
+    ratio = boot.max(axis=1) / boot.mean(axis=1)
+    assert err["balance"] == pytest.approx(ratio.std(), rel=4 / np.sqrt(2000))
+    # a target below twice its sampling error is named, the targets are not changed
+    text = table_sampling_errors({"hand": ens}, fmt="markdown")
+    assert "total_pct, p3, shares, balance" in text
+
+
 def test_mape_and_ks_basics() -> None:
     np.testing.assert_allclose(mape_percent([1.0, 2.0], [1.1, 1.8]), [10.0, 10.0])
     assert np.isnan(mape_percent(0.0, 1.0))

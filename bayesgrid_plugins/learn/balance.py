@@ -14,10 +14,13 @@ with its real loads per bus:
   falls). The quotas are the feeder's real counts of single-phase loads per phase.
 
 The largest lateral of the sampler, ``lateral_max_loads``, is the 90th percentile of the real
-laterals' sizes over all training feeders. The per-feeder ``(eps, shares)`` pairs are the
-between-feeder distribution: each posterior draw takes the pair of one training feeder, so an
+laterals' sizes over all training feeders. The per-feeder ``(eps, shares, counts)`` are the
+between-feeder distribution: each posterior draw takes those of one training feeder, so an
 ensemble shows the spread of balance (and of per-phase demand) that real feeders show, and a
-feeder trained alone reproduces its own phase totals.
+feeder trained alone reproduces its own phase totals and balance. The counts per phase (the
+quotas) come from the same feeder as the target: the pooled posterior of ``pA, pB, pC`` says
+how uncertain the pooled shares are, not how feeders differ, and its noise would otherwise be
+imbalance that no real feeder shows.
 """
 
 from __future__ import annotations
@@ -59,6 +62,9 @@ class BalanceFit:
     shares : dict of str to list of float
         Real share of the feeder's total P on phases A, B, C per feeder (the allocation's
         target).
+    counts : dict of str to list of float
+        Real share of the feeder's single-phase load buses on A, B, C (the allocation's
+        quotas).
     """
 
     eps: dict[str, float]
@@ -67,14 +73,16 @@ class BalanceFit:
     lateral_max_loads: float
     lateral_sizes: dict[str, list[int]] = field(default_factory=dict)
     shares: dict[str, list[float]] = field(default_factory=dict)
+    counts: dict[str, list[float]] = field(default_factory=dict)
 
     def draws(
         self, n_draws: int, rng: np.random.Generator
-    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """``(balance_eps, lateral_max_loads, balance_shares)`` for ``n_draws`` posterior draws.
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """``(balance_eps, lateral_max_loads, balance_shares, balance_phase_probs)`` per draw.
 
-        Each draw takes the ``eps`` and the target shares of one training feeder (chosen at
-        random), so the two stay paired; shape (draws,), (draws,) and (draws, 3).
+        Each draw takes the ``eps``, the target shares and the phase counts of one training
+        feeder (chosen at random), so they stay together; shape (draws,), (draws,),
+        (draws, 3) and (draws, 3).
         """
         names = list(self.eps)
         values = np.array([self.eps[k] for k in names], dtype=float)
@@ -86,10 +94,14 @@ class BalanceFit:
             if values.size > 1
             else np.zeros(n_draws, dtype=np.int64)
         )
+        counts = np.array(
+            [self.counts.get(k, [1 / 3, 1 / 3, 1 / 3]) for k in names], dtype=float
+        ).reshape(-1, 3)
         return (
             values[pick].copy(),
             np.full(n_draws, float(self.lateral_max_loads)),
             shares[pick].copy(),
+            counts[pick].copy(),
         )
 
     def as_provenance(self) -> dict[str, Any]:
@@ -106,6 +118,9 @@ class BalanceFit:
             "lateral_max_loads": self.lateral_max_loads,
             "target_shares_per_feeder": {
                 k: [round(x, 4) for x in v] for k, v in self.shares.items()
+            },
+            "phase_counts_share_per_feeder": {
+                k: [round(x, 4) for x in v] for k, v in self.counts.items()
             },
             "real_lateral_size_median": {
                 k: float(np.median(v)) if v else None for k, v in self.lateral_sizes.items()
@@ -187,6 +202,13 @@ def _shares(p: np.ndarray) -> np.ndarray:
     return totals / total if total > 0 else np.full(3, 1 / 3)
 
 
+def _count_shares(load_phases: np.ndarray) -> np.ndarray:
+    """Share of the single-phase load buses on each phase (equal thirds without any)."""
+    masks = np.asarray(load_phases, dtype=np.int64)
+    counts = np.array([(masks == b).sum() for b in (1, 2, 4)], dtype=float)
+    return counts / counts.sum() if counts.sum() > 0 else np.full(3, 1 / 3)
+
+
 def learn_balance(
     table: TrainingTable, *, n: int = 64, seed: int = 0, quantile: float = 0.9
 ) -> BalanceFit | None:
@@ -228,9 +250,10 @@ def learn_balance(
         sizes[system] = lateral_sizes(feeder, bus_phases, load_phases).tolist()
     pooled = np.concatenate([np.asarray(v, dtype=float) for v in sizes.values()] or [[1.0]])
     max_loads = float(max(1.0, np.round(np.quantile(pooled, quantile)))) if pooled.size else 1.0
-    eps, real, sim, shares = {}, {}, {}, {}
+    eps, real, sim, shares, counts = {}, {}, {}, {}, {}
     for system, (feeder, load_phases, p) in arrays.items():
         shares[system] = _shares(p).tolist()
+        counts[system] = _count_shares(load_phases).tolist()
         eps[system], real[system], sim[system] = _calibrate(
             feeder, load_phases, p, max_loads, n, seed
         )
@@ -241,4 +264,4 @@ def learn_balance(
             eps[system],
             sim[system],
         )
-    return BalanceFit(eps, real, sim, max_loads, sizes, shares)
+    return BalanceFit(eps, real, sim, max_loads, sizes, shares, counts)

@@ -30,8 +30,8 @@ def extension_draws(
     -------
     (arrays, records)
         ``arrays`` holds ``p3class_log_mu_kw``, ``p3class_log_sigma``, ``balance_eps``,
-        ``lateral_max_loads``, ``p2`` (each of shape (draws,)), ``balance_shares`` and
-        ``pair_probs`` (draws, 3)
+        ``lateral_max_loads``, ``p2`` (each of shape (draws,)), ``balance_shares``,
+        ``balance_phase_probs`` and ``pair_probs`` (draws, 3)
         where learned; ``records`` the provenance entries ``p_three_phase_class``,
         ``phase_balancing`` and ``two_phase``.
     """
@@ -43,8 +43,13 @@ def extension_draws(
         records["p_three_phase_class"] = three[2]
     balance = learn_balance(table, seed=seed)
     if balance is not None:
-        eps, max_loads, shares = balance.draws(int(draws), rng)
-        arrays.update(balance_eps=eps, lateral_max_loads=max_loads, balance_shares=shares)
+        eps, max_loads, shares, counts = balance.draws(int(draws), rng)
+        arrays.update(
+            balance_eps=eps,
+            lateral_max_loads=max_loads,
+            balance_shares=shares,
+            balance_phase_probs=counts,
+        )
         records["phase_balancing"] = balance.as_provenance()
     pairs = None if data.pair_counts is None else data.pair_counts.sum(axis=0)
     if pairs is not None and pairs.sum() > 0:

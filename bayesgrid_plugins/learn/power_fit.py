@@ -483,8 +483,9 @@ def round_parameters(arrays: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         out["pair_probs"] = _round_simplex(arrays["pair_probs"])
     if "balance_eps" in arrays:
         out["balance_eps"] = np.clip(np.round(arrays["balance_eps"], 4), 0.0, 1.0)
-    if "balance_shares" in arrays:
-        out["balance_shares"] = _round_simplex(arrays["balance_shares"])
+    for name in ("balance_shares", "balance_phase_probs"):
+        if name in arrays:
+            out[name] = _round_simplex(arrays[name])
     return out
 
 

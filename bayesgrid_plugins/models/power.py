@@ -126,6 +126,10 @@ class PowerParameters(ParameterFile):
     balance_shares : array-like, shape (draws, 3) or (3,), optional
         Target share of the feeder's total P on phases A, B, C, towards which the balancing
         allocates laterals (rows sum to 1); needs ``balance_eps``. None: equal thirds.
+    balance_phase_probs : array-like, shape (draws, 3) or (3,), optional
+        Shares of the single-phase loads on A, B, C that the balancing's quotas follow (the
+        counts of the training feeder whose target a draw takes); with ``balance_shares``.
+        None: the quotas follow ``phase_probs``.
     p2 : array-like, shape (draws,) or scalar, optional
         Probability that a load that is not three-phase is two-phase (where the training data
         has two-phase loads); its P is drawn as a single-phase load's and split equally over
@@ -161,6 +165,7 @@ class PowerParameters(ParameterFile):
         "p2",
         "pair_probs",
         "balance_shares",
+        "balance_phase_probs",
     )
     OPTIONAL_FIELDS: ClassVar[tuple[str, ...]] = (
         "p3class_log_mu_kw",
@@ -170,6 +175,7 @@ class PowerParameters(ParameterFile):
         "p2",
         "pair_probs",
         "balance_shares",
+        "balance_phase_probs",
     )
 
     p3: np.ndarray
@@ -186,6 +192,7 @@ class PowerParameters(ParameterFile):
     p2: np.ndarray | None = None
     pair_probs: np.ndarray | None = None
     balance_shares: np.ndarray | None = None
+    balance_phase_probs: np.ndarray | None = None
     provenance: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -230,6 +237,15 @@ class PowerParameters(ParameterFile):
                 )
             values["balance_shares"] = _draws("balance_shares", self.balance_shares, 3)
             _check_probabilities("balance_shares", values["balance_shares"])
+        if self.balance_phase_probs is not None:
+            if self.balance_shares is None:
+                raise ParameterError(
+                    "balance_phase_probs needs balance_shares: give the target shares with it, "
+                    "or leave it out."
+                )
+            probs = _draws("balance_phase_probs", self.balance_phase_probs, 3)
+            _check_probabilities("balance_phase_probs", probs)
+            values["balance_phase_probs"] = probs
         counts = {name: v.shape[0] for name, v in values.items()}
         if len(set(counts.values())) != 1:
             raise ParameterError(
@@ -322,6 +338,9 @@ class PowerParameters(ParameterFile):
             balance_shares=None
             if self.balance_shares is None
             else self.balance_shares.mean(axis=0),
+            balance_phase_probs=None
+            if self.balance_phase_probs is None
+            else self.balance_phase_probs.mean(axis=0),
             provenance={**self.provenance, "reduced": "posterior mean"},
         )
 
@@ -560,13 +579,14 @@ def balance_phases(
     """
     if not params.balances_phases:
         return phase, share
+    probs = params.phase_probs if params.balance_phase_probs is None else params.balance_phase_probs
     base = np.einsum("rl,rlj->rj", np.where(three, total, 0.0), share)
     phase = assign_laterals(
         feeder,
         loads,
         ~three,
         phase,
-        quotas((~three).sum(axis=1), params.phase_probs[draw]),
+        quotas((~three).sum(axis=1), probs[draw]),
         total,
         base,
         params.balance_eps[draw],

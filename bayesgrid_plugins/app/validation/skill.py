@@ -326,6 +326,7 @@ def paper_pooled_parameters(table: TrainingTable, *, draws: int = 200, seed: int
         balance_eps=None,
         lateral_max_loads=None,
         balance_shares=None,
+        balance_phase_probs=None,
         provenance={**params.provenance, "id": "paper-pooled", "p_fitted_to": "all loads"},
     )
 
