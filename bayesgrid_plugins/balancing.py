@@ -72,7 +72,9 @@ def balance_ratio(p_kw: np.ndarray) -> np.ndarray:
     return out if out.ndim else float(out)
 
 
-def quotas(n_single: np.ndarray, probs: np.ndarray) -> np.ndarray:
+def quotas(
+    n_single: np.ndarray, probs: np.ndarray, rng: np.random.Generator | None = None
+) -> np.ndarray:
     """Single-phase loads per phase: ``n_single * probs`` rounded by largest remainders.
 
     Parameters
@@ -81,6 +83,10 @@ def quotas(n_single: np.ndarray, probs: np.ndarray) -> np.ndarray:
         Single-phase loads per realisation.
     probs : ndarray, shape (n, 3)
         Phase probabilities per realisation (rows sum to 1).
+    rng : numpy.random.Generator, optional
+        Breaks ties between equal remainders at random. Without it, ties go to A, then B: with
+        equal probabilities, one single-phase load would always land on A (a bias that matters
+        on feeders with a handful of single-phase loads).
 
     Returns
     -------
@@ -90,7 +96,10 @@ def quotas(n_single: np.ndarray, probs: np.ndarray) -> np.ndarray:
     exact = np.asarray(n_single, dtype=float)[:, np.newaxis] * np.asarray(probs, dtype=float)
     out = np.floor(exact)
     missing = (np.asarray(n_single) - out.sum(axis=1)).astype(np.int64)
-    rank = np.argsort(np.argsort(-(exact - out), axis=1, kind="stable"), axis=1)
+    remainder = exact - out
+    if rng is not None:  # far below any real difference of remainders: only ties move
+        remainder = remainder + 1e-9 * rng.random(remainder.shape)
+    rank = np.argsort(np.argsort(-remainder, axis=1, kind="stable"), axis=1)
     return out + (rank < missing[:, np.newaxis])
 
 

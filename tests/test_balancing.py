@@ -67,6 +67,18 @@ def test_quotas_are_whole_numbers_that_sum_to_the_loads() -> None:
     np.testing.assert_array_equal(q, [[5, 3, 2], [3, 2, 2], [0, 0, 0]])
 
 
+def test_quotas_break_ties_at_random() -> None:
+    # one load, equal probabilities: each phase gets it in a third of 3000 rows
+    # (binomial sd sqrt(3000 / 3 * 2 / 3) = 26, so 5 sd is 130)
+    n = 3000
+    q = quotas(np.ones(n, dtype=int), np.full((n, 3), 1 / 3), np.random.default_rng(0))
+    assert (q.sum(axis=1) == 1).all()
+    assert np.abs(q.sum(axis=0) - n / 3).max() < 130
+    # unequal remainders are not moved by the tie-break
+    q = quotas(np.array([10]), np.array([[0.5, 0.3, 0.2]]), np.random.default_rng(0))
+    np.testing.assert_array_equal(q, [[5, 3, 2]])
+
+
 def test_laterals_of_a_comb_are_its_teeth() -> None:
     feeder = _comb()
     single = np.broadcast_to(feeder.is_load, (1, feeder.n_buses))

@@ -586,7 +586,7 @@ def balance_phases(
         loads,
         ~three,
         phase,
-        quotas((~three).sum(axis=1), probs[draw]),
+        quotas((~three).sum(axis=1), probs[draw], rng),
         total,
         base,
         params.balance_eps[draw],

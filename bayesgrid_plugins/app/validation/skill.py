@@ -85,6 +85,9 @@ class SkillScore:
         Real max/mean phase total, and the synthetic median.
     ks_p : float
         KS distance of the per-load P.
+    synthetic_total_se_kw : ndarray, shape (3,) or None
+        Monte Carlo standard error of ``synthetic_total_kw`` [kW]: the standard deviation of
+        the phase totals over the realisations over the square root of their number.
     """
 
     real_total_kw: np.ndarray
@@ -96,6 +99,16 @@ class SkillScore:
     real_balance: float
     synthetic_balance: float
     ks_p: float
+    synthetic_total_se_kw: np.ndarray | None = None
+
+    @property
+    def total_error_se_pct(self) -> float:
+        """Largest Monte Carlo standard error of the phase-total errors [%] (NaN if unknown)."""
+        if self.synthetic_total_se_kw is None:
+            return float("nan")
+        with np.errstate(divide="ignore", invalid="ignore"):
+            rel = 100.0 * self.synthetic_total_se_kw / self.real_total_kw
+        return float(np.nanmax(rel)) if np.isfinite(rel).any() else float("nan")
 
     @property
     def total_error_pct(self) -> np.ndarray:
@@ -124,6 +137,9 @@ class SkillScore:
         return {
             "real_total_kw": self.real_total_kw.round(3).tolist(),
             "synthetic_total_kw": self.synthetic_total_kw.round(3).tolist(),
+            "synthetic_total_se_pct": None
+            if not np.isfinite(self.total_error_se_pct)
+            else round(self.total_error_se_pct, 2),
             "real_p3": round(self.real_p3, 4),
             "synthetic_p3": round(self.synthetic_p3, 4),
             "real_shares": np.round(self.real_shares, 4).tolist(),
@@ -142,6 +158,8 @@ def score(feeder: Feeder, real: Ensemble, synthetic: Ensemble) -> SkillScore:
     return SkillScore(
         real_total_kw=real.p_kw[0].sum(axis=0),
         synthetic_total_kw=synthetic.p_kw.sum(axis=1).mean(axis=0),
+        synthetic_total_se_kw=synthetic.p_kw.sum(axis=1).std(axis=0)
+        / np.sqrt(synthetic.n_realisations),
         real_p3=rs.p3,
         synthetic_p3=ss.p3,
         real_shares=rs.phase_shares,
@@ -398,6 +416,7 @@ def table_self_reproduction(
         "Feeder",
         "Phase totals real [kW]",
         "Model error A/B/C [%]",
+        "MC se [%]",
         "p3 real / model",
         "pA/pB/pC real",
         "pA/pB/pC model",
@@ -413,6 +432,7 @@ def table_self_reproduction(
                 name,
                 "/".join(f"{v:.0f}" for v in s.real_total_kw),
                 "/".join(f"{v:+.1f}" for v in s.total_error_pct),
+                _fmt(s.total_error_se_pct, 1),
                 f"{_fmt(s.real_p3, 3)} / {_fmt(s.synthetic_p3, 3)}",
                 "/".join(_fmt(v, 3) for v in s.real_shares),
                 "/".join(_fmt(v, 3) for v in s.synthetic_shares),
