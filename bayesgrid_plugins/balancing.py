@@ -97,8 +97,12 @@ def quotas(
     out = np.floor(exact)
     missing = (np.asarray(n_single) - out.sum(axis=1)).astype(np.int64)
     remainder = exact - out
-    if rng is not None:  # far below any real difference of remainders: only ties move
-        remainder = remainder + 1e-9 * rng.random(remainder.shape)
+    if rng is not None:
+        # Only rows with equal remainders and a load to place draw random numbers (so that
+        # draws without ties keep their random stream); 1e-9 moves ties and nothing else.
+        ties = (np.diff(np.sort(remainder, axis=1), axis=1) == 0).any(axis=1) & (missing > 0)
+        if ties.any():
+            remainder[ties] += 1e-9 * rng.random((int(ties.sum()), remainder.shape[1]))
     rank = np.argsort(np.argsort(-remainder, axis=1, kind="stable"), axis=1)
     return out + (rank < missing[:, np.newaxis])
 
