@@ -50,7 +50,7 @@ def _params(**extra) -> PowerParameters:
         "created": "2026-01-01",
         "bayesgrid_version": "0",
     }
-    return PowerParameters(**base, **extra, provenance=provenance)
+    return PowerParameters(**{**base, **extra}, provenance=provenance)
 
 
 def _comb() -> Feeder:
@@ -378,3 +378,24 @@ def test_ieee123_self_reproduction_meets_the_four_targets() -> None:
     model = result["model"]
     assert all(model.meets().values()), model.errors
     assert model.errors["balance"] < result["constant"].errors["balance"]
+
+
+@pytest.mark.parametrize("suffix", [".json", ".nc"])
+def test_balance_targets_survive_a_parameter_file(tmp_path: Path, suffix: str) -> None:
+    params = _params(
+        balance_eps=[0.0, 1.0],
+        lateral_max_loads=[8.0, 8.0],
+        balance_shares=[[0.5, 0.3, 0.2], [0.2, 0.4, 0.4]],
+        balance_phase_probs=[[0.6, 0.2, 0.2], [0.1, 0.3, 0.6]],
+        p3=np.full((2, 10), 0.05),
+        phase_probs=[[0.4, 0.35, 0.25]] * 2,
+        share_alpha=[[300.0] * 3] * 2,
+        p_mu_kw=[5.0, 5.0],
+        p_sigma_kw=[3.0, 3.0],
+        pf_probs=[[1.0]] * 2,
+    )
+    path = tmp_path / f"power{suffix}"
+    params.save(path)
+    back = PowerParameters.load(path)
+    np.testing.assert_allclose(back.balance_shares, params.balance_shares)
+    np.testing.assert_allclose(back.balance_phase_probs, params.balance_phase_probs)
