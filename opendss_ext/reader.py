@@ -570,7 +570,7 @@ def read_circuit(
     source = sources[0]
     forest = spanning_forest(n, branch_u, branch_v, branch_km, branch_name, sources)
     order = forest.order
-    # Parent bus of every bus (-1 at the roots and below the links between sources).
+    # Parent bus of every bus (-1 at the source; other sources hang below it by a link).
     pred = np.full(n, -1, dtype=np.int64)
     pred[order] = np.where(forest.parent >= 0, order[np.maximum(forest.parent, 0)], -1)
     length = np.zeros(n)
