@@ -2,9 +2,9 @@
 
 The circuit is compiled in a fresh engine context. Its topology (lines, closed switches,
 transformers and other two-terminal power-delivery elements as edges) becomes a radial
-:class:`~bayesgrid_plugins.feeder.Feeder`; looped circuits are cut to a breadth-first spanning
-tree from the source and the lines left out are logged. Each load's phases are the phases it
-draws from on the *primary*:
+:class:`~bayesgrid_plugins.feeder.Feeder` by the spanning-forest rule every reader shares
+(:mod:`bayesgrid_plugins.topology.forest`); the elements that close loops are listed and
+logged. Each load's phases are the phases it draws from on the *primary*:
 
 * on a primary bus, the bus nodes it connects to (``b.1`` -> A, ``b.1.2`` delta -> AB);
 * behind a one- or two-phase step-down transformer (a service transformer feeding a split-phase
@@ -32,10 +32,11 @@ from typing import Any
 
 import numpy as np
 from scipy.sparse import csr_array
-from scipy.sparse.csgraph import breadth_first_order, connected_components
+from scipy.sparse.csgraph import connected_components
 
 from bayesgrid_plugins.errors import AdapterError, ParameterError
 from bayesgrid_plugins.feeder import DEFAULT_N_ZONES, Feeder
+from bayesgrid_plugins.topology.forest import LINK_LENGTH_KM, spanning_forest
 from bayesgrid_plugins.training import TrainingTable, make_training_table
 
 from .engine import LENGTH_UNIT_KM, bus_name, new_engine, node_mask, run_commands
@@ -53,8 +54,9 @@ __all__ = [
 logger = logging.getLogger(__name__)
 
 #: Length [km] given to edges without a length (transformers, switches, zero-length lines) so the
-#: feeder's strictly positive lengths hold; 1 mm changes no distance noticeably.
-MIN_EDGE_KM = 1e-6
+#: feeder's strictly positive lengths hold; 1 mm changes no distance noticeably. The same as the
+#: spanning forest's link length.
+MIN_EDGE_KM = LINK_LENGTH_KM
 #: Default time limit [s] of compiling a master: None (no limit) unless the environment variable
 #: ``BAYESGRID_DSS_TIMEOUT_S`` sets one. With a limit the engine compiles in a helper thread,
 #: which one test-suite run showed can crash the engine (a segmentation fault compiling the
@@ -357,8 +359,8 @@ def _pd_buses(dss: Any) -> set[str]:
 
 
 def _referenced_buses(dss: Any) -> set[str]:
-    """Buses named by the source, the power-delivery elements and the loads."""
-    out = _pd_buses(dss) | {_source_bus(dss)}
+    """Buses named by the sources, the power-delivery elements and the loads."""
+    out = _pd_buses(dss) | set(_source_buses(dss))
     index = dss.Loads.First()
     while index > 0:
         out.update(bus_name(b) for b in dss.CktElement.BusNames())
@@ -448,6 +450,18 @@ def _source_bus(dss: Any) -> str:
     return bus_name(dss.CktElement.BusNames()[0])
 
 
+def _source_buses(dss: Any) -> list[str]:
+    """Buses of the enabled Vsources, the circuit's source (the first Vsource) first."""
+    out = [_source_bus(dss)]
+    index = dss.Vsources.Next()
+    while index > 0:
+        bus = bus_name(dss.CktElement.BusNames()[0])
+        if dss.CktElement.Enabled() and bus not in out:
+            out.append(bus)
+        index = dss.Vsources.Next()
+    return out
+
+
 def read_circuit(
     master_dss_path: str | os.PathLike[str],
     *,
@@ -459,10 +473,34 @@ def read_circuit(
 ) -> OpenDSSCircuit:
     """Compile a circuit and read its radial topology, loads and lines.
 
-    The feeder is rooted at the *feeder head*: the source bus, moved down through transformers
-    and switches (the substation transformer, regulators, breakers) as long as they lead to a
-    single bus, so that the feeder's branches are the circuit's feeders and distances start
-    where the primary lines start. Buses the source cannot reach are dropped and logged.
+    The tree is grown by :func:`~bayesgrid_plugins.topology.forest.spanning_forest`, the rule
+    every reader shares, so a network read from OpenDSS and the same network read from
+    pandapower give the same feeder:
+
+    * every enabled, closed power-delivery element joins its first bus to each other bus; a
+      plain line has its length, transformers, switches and other elements are links of
+      :data:`~bayesgrid_plugins.topology.forest.LINK_LENGTH_KM`;
+    * elements joining the same two buses are one edge whose length is the *shortest* of them
+      (a regulator bank bridged by a jumper line, as in the IEEE 37-bus feeder, is a link: the
+      jumper's length is not a distance), and every parallel line on a tree edge keeps its row
+      in the training table;
+    * every enabled Vsource is a source, the circuit's own (the first) leading: the tree grows
+      breadth-first from all of them, each bus hanging below the source it reaches in the fewest
+      branches, and the other sources hang below the first by a link;
+    * elements that close loops are left out and listed in :attr:`OpenDSSCircuit.left_out`;
+      buses no source reaches are dropped and logged.
+
+    Unlike the pandapower readers, buses on opened loops are *not* made three-phase: a
+    circuit's node numbers state its phases, and they are kept.
+
+    On top of that tree, three OpenDSS rules: the feeder is rooted at the *feeder head*, the
+    source bus moved down through transformers and switches (the substation transformer,
+    regulators, breakers) as long as they lead to a single bus and no plain line joins the same
+    two buses, so that the feeder's branches are the circuit's feeders and distances start
+    where the primary lines start; loads below a one- or two-phase step-down transformer take
+    its primary phases (see the module); and islands are grown too, each from its
+    highest-voltage bus, so their loads' primary phases are counted apart
+    (``isolated_load_*``).
 
     Parameters
     ----------
@@ -509,57 +547,68 @@ def read_circuit(
     lines = _line_data(dss, length_unit)
     elements = _element_edges(dss)
     step = _step_transformers(dss)
-    # Undirected edges between distinct buses; elements joining the same pair share one edge.
+
+    def is_plain_line(k: int) -> bool:
+        return elements[k][2] and not lines[elements[k][0].lower()]["switch"]
+
+    # Branches between distinct buses: a plain line carries its length, every other element
+    # (transformer, switch, reactor) is a link; elements joining the same pair share one edge.
     pair_elements: dict[tuple[int, int], list[int]] = defaultdict(list)
-    for k, (_, buses, _) in enumerate(elements):
+    branch_u, branch_v, branch_km, branch_name = [], [], [], []
+    for k, (elem_name, buses, _) in enumerate(elements):
         first = bus_index[bus_name(buses[0])]
+        km = lines[elem_name.lower()]["length_km"] if is_plain_line(k) else np.nan
         for other in buses[1:]:
             j = bus_index[bus_name(other)]
             if j != first:
                 pair_elements[(min(first, j), max(first, j))].append(k)
-    pairs = np.asarray(list(pair_elements), dtype=np.int64).reshape(-1, 2)
-    source = bus_index[_source_bus(dss)]
-    adj = csr_array(
-        (
-            np.ones(2 * len(pairs)),
-            (np.r_[pairs[:, 0], pairs[:, 1]], np.r_[pairs[:, 1], pairs[:, 0]]),
-        ),
-        shape=(n, n),
-    )
-    order, pred = breadth_first_order(adj, source, directed=False, return_predecessors=True)
-    # Islands the source cannot reach are walked too (from their highest-voltage bus) so their
-    # loads' primary phases can still be counted; they are not part of the feeder.
-    forest_pred = np.full(n, -1, dtype=np.int64)
-    forest_pred[order[1:]] = pred[order[1:]]
-    forest_order = [order]
-    reached = np.zeros(n, dtype=bool)
-    reached[order] = True
-    _, labels = connected_components(adj, directed=False)
-    for label in np.unique(labels[~reached]):
-        members = np.flatnonzero(labels == label)
-        root = int(members[np.argmax(kv_base[members])])
-        sub_order, sub_pred = breadth_first_order(
-            adj, root, directed=False, return_predecessors=True
+                branch_u.append(first)
+                branch_v.append(j)
+                branch_km.append(km)
+                branch_name.append(elem_name)
+    sources = [bus_index[b] for b in _source_buses(dss)]
+    source = sources[0]
+    forest = spanning_forest(n, branch_u, branch_v, branch_km, branch_name, sources)
+    order = forest.order
+    # Parent bus of every bus (-1 at the source; other sources hang below it by a link).
+    pred = np.full(n, -1, dtype=np.int64)
+    pred[order] = np.where(forest.parent >= 0, order[np.maximum(forest.parent, 0)], -1)
+    length = np.zeros(n)
+    length[order] = forest.length_km
+    left_out = list(forest.loop_elements)
+    # Islands the sources cannot reach are grown too (each from its highest-voltage bus) so
+    # their loads' primary phases can still be counted; they are not part of the feeder.
+    n_islands = 0
+    all_order = order
+    if forest.unreached.size:
+        adj = csr_array((np.ones(len(branch_u)), (branch_u, branch_v)), shape=(n, n), dtype=float)
+        _, labels = connected_components(adj, directed=False)
+        roots = []
+        for label in np.unique(labels[forest.unreached]):
+            members = np.flatnonzero(labels == label)
+            roots.append(int(members[np.argmax(kv_base[members])]))
+        n_islands = len(roots)
+        islands = spanning_forest(n, branch_u, branch_v, branch_km, branch_name, roots)
+        island_parent = np.where(
+            islands.parent >= 0, islands.order[np.maximum(islands.parent, 0)], -1
         )
-        forest_pred[sub_order[1:]] = sub_pred[sub_order[1:]]
-        forest_order.append(sub_order)
-    all_order = np.concatenate(forest_order)
-
-    edge_of: dict[int, list[int]] = {}
-    for child in np.flatnonzero(forest_pred >= 0):
-        par = int(forest_pred[child])
-        edge_of[int(child)] = pair_elements[(min(par, child), max(par, child))]
-    left_out = []
-    for (u, v), ks in pair_elements.items():
-        if forest_pred[u] != v and forest_pred[v] != u:
-            left_out.extend(elements[k][0] for k in ks)
+        island_parent[np.isin(islands.order, roots)] = -1  # the links between island roots
+        pred[islands.order] = island_parent
+        left_out.extend(islands.loop_elements)
+        all_order = np.r_[order, islands.order]
+    edge_of: dict[int, list[int]] = {
+        int(child): pair_elements.get(
+            (min(int(pred[child]), int(child)), max(int(pred[child]), int(child))), []
+        )
+        for child in np.flatnonzero(pred >= 0)
+    }
     unreachable = n - order.size
     if unreachable:
         logger.info(
             "%s: %d buses in %d islands cannot be reached from the source: dropped",
             name,
             unreachable,
-            len(forest_order) - 1,
+            n_islands,
         )
     if left_out:
         logger.info(
@@ -569,9 +618,6 @@ def read_circuit(
             ", ".join(left_out[:20]) + (" ..." if len(left_out) > 20 else ""),
         )
 
-    def is_plain_line(k: int) -> bool:
-        return elements[k][2] and not lines[elements[k][0].lower()]["switch"]
-
     # Move the root down through non-line edges while they lead to a single bus.
     children: dict[int, list[int]] = defaultdict(list)
     for child in order[1:]:
@@ -579,7 +625,7 @@ def read_circuit(
     head = source
     while len(children[head]) == 1 and not any(map(is_plain_line, edge_of[children[head][0]])):
         head = children[head][0]
-    # Buses in the head's subtree, in BFS order.
+    # Buses in the head's subtree, in breadth-first order.
     keep = np.zeros(n, dtype=bool)
     keep[head] = True
     for bus in order:
@@ -598,16 +644,11 @@ def read_circuit(
     # Primary phase lock: the uppermost edge that is one step-down transformer with a one- or
     # two-phase primary. Regulators and banks of single-phase units keep the phase numbering.
     lock = np.zeros(n, dtype=np.int64)
-    length = np.zeros(n)
     for child in all_order:
         child = int(child)
-        par = int(forest_pred[child])
+        par = int(pred[child])
         if par < 0:
             continue
-        lengths = [
-            lines[elements[k][0].lower()]["length_km"] for k in edge_of[child] if is_plain_line(k)
-        ]
-        length[child] = max(min(lengths) if lengths else 0.0, MIN_EDGE_KM)
         if lock[par]:
             lock[child] = lock[par]
             continue
@@ -631,7 +672,7 @@ def read_circuit(
     # Loads (every enabled load gets its primary phases; those off the feeder are kept apart).
     load_id, load_bus, load_mask, p_total, q_total = [], [], [], [], []
     isolated_id, isolated_mask, isolated_p = [], [], []
-    touched = _pd_buses(dss) | {bus_names[source]}
+    touched = _pd_buses(dss) | {bus_names[b] for b in sources}
     unconnected: list[str] = []
     index = dss.Loads.First()
     while index > 0:

@@ -140,6 +140,15 @@ def test_ieee37_delta_loads_and_length_unit():
     assert in_km.r1_ohm_per_km[k] == pytest.approx(circuit.r1_ohm_per_km[k] * 0.3048)
 
 
+def test_ieee37_regulator_bridged_by_a_jumper_is_a_link():
+    # The regulator bank 799-799r is bridged by a one-phase jumper line whose length is the
+    # default (1 kft): parallel elements are one edge, the shortest, so 799r sits at the head.
+    feeder = read_circuit(IEEE37, length_unit="kft").feeder
+    k = int(np.flatnonzero(feeder.bus_id == "799r")[0])
+    assert feeder.bus_id[feeder.parent[k]] == "799"
+    assert feeder.length_km[k] == pytest.approx(1e-6)
+
+
 def test_training_table_entry_point_and_zones():
     table = training_table(EULV, system="eulv", n_zones=4)
     assert table.n_zones == 4
