@@ -982,8 +982,14 @@ def plan_voltages(
     with engine.open(feeder, ensemble, options=options) as case:
         result = case.solve_batch()
     rounds = upgraded = 0
+    # A realisation whose solve fails has no voltages to set the tap from: once, its tap goes to
+    # the top of the source's band (constant-power loads then draw the least current).
+    top = rules.lv_limits_pu[1] if lv[feeder.source] else rules.mv_limits_pu[1]
+    top_tap = np.clip(np.floor((top - source) / TAP_STEP_PU + 1e-9), -TAP_POSITIONS, TAP_POSITIONS)
+    retried = np.zeros(n, dtype=bool)
     for it in range(int(rules.max_voltage_iterations)):
-        bad = voltage_violations(feeder, result.vm_pu, rules).any(axis=1)
+        failed = ~np.asarray(result.converged, dtype=bool) & ~retried
+        bad = voltage_violations(feeder, result.vm_pu, rules).any(axis=1) | failed
         if not bad.any():
             break
         rounds = it + 1
@@ -998,8 +1004,13 @@ def plan_voltages(
         # step nearest the window's middle and upgrade conductors to narrow the spread.
         shift = steps * TAP_STEP_PU
         fits &= (shift >= lower - 1e-12) & (shift <= upper + 1e-12)
-        steps = np.where(fits, steps, np.round((lower + upper) / 2 / TAP_STEP_PU))
+        with np.errstate(invalid="ignore"):  # -inf + inf where a solve failed
+            steps = np.where(fits, steps, np.round((lower + upper) / 2 / TAP_STEP_PU))
         steps = np.nan_to_num(steps, nan=0.0, posinf=0.0, neginf=0.0).astype(np.int64)
+        lost = failed[rows]
+        steps = np.where(lost, top_tap[rows].astype(np.int64) - tap[rows], steps)
+        fits |= lost
+        retried[rows[lost]] = True
         new_tap = np.clip(tap[rows] + steps, -TAP_POSITIONS, TAP_POSITIONS)
         fixable = fits & (new_tap == tap[rows] + steps)
         # The tap acts on the set point; the start is the set point the ensemble had.
