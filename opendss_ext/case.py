@@ -104,12 +104,18 @@ class OpenDSSCase(EngineCase):
         self.realisation = k
 
     def _solve_engine(self) -> bool:
+        if solve(self._dss):
+            return True
+        # Started from the last realisation's solution, a case near voltage collapse can fail
+        # where it converges from the no-load solution: retry once from there.
+        self.reset()
         return solve(self._dss)
 
     def reset(self) -> None:
-        """Start the next solve from a flat start."""
+        """Start the next solve from the no-load solution (``calcvoltagebases`` solves it)."""
         try:
             self._dss.Solution.InitSnap()
+            self._dss.Text.Command("calcvoltagebases")
         except Exception:  # an engine that cannot re-initialise is rebuilt by the next solve
             pass
 
