@@ -56,6 +56,12 @@ __all__ = ["SHIFT_DEGREE", "AreaPowerFlow", "build_area_net", "solve_area"]
 
 logger = logging.getLogger(__name__)
 
+#: On-load tap changer of each HV/MV transformer: step [%] and positions either side of neutral
+#: (+-10 % in 16 steps, as :data:`bayesgrid_plugins.planning.TAP_STEP_PU`; an assumption) and
+#: the busbar voltage [p.u.] it holds at least (the feeders are planned from 1 p.u.).
+OLTC_STEP_PERCENT = 1.25
+OLTC_POSITIONS = 8
+OLTC_TARGET_PU = 1.0
 #: Phase shift [degree] of every Dyn transformer of the area.
 SHIFT_DEGREE = 30.0
 LEVEL_COLUMN = "bayesgrid_level"
@@ -334,6 +340,8 @@ def build_area_net(
             net[table]["std_type"] = column.where(column.notna(), None)
     crs = _area_geo(net, area, t_bus, busbar, feeder_labels)
     net["bayesgrid"] = {"crs": crs, "area": area.source, "realisation": 0}
+    if ensemble.hv_mv_sn_mva is not None:  # the planned substation ratings per realisation
+        net["bayesgrid"]["hv_mv_sn_mva"] = np.asarray(ensemble.hv_mv_sn_mva, float).tolist()
     set_realisation(net, combined, realisation)
     logger.debug(
         "area net: %d buses, %d lines, %d transformers, %d loads",
@@ -404,11 +412,17 @@ def solve_area(
     realisations: Sequence[int] | None = None,
     tolerance_mva: float = 1e-8,
     max_iteration: int | str = "auto",
+    regulate: bool = True,
 ) -> AreaPowerFlow:
     """Solve realisations of an area net built by :func:`build_area_net` with ``runpp_3ph``.
 
-    Each realisation is switched in place (loads and line phases) and solved from a DC start
-    (the transformers shift the phase by 30 degrees per level).
+    Each realisation is switched in place (loads, line data and phases, planned transformer
+    ratings) and solved from a DC start (the transformers shift the phase by 30 degrees per
+    level). With ``regulate``, each HV/MV transformer acts as an on-load tap changer
+    (:data:`OLTC_STEP_PERCENT` per step, +-:data:`OLTC_POSITIONS` steps, on the HV side): after a
+    first solve its tap is set to the least raise that brings the lowest phase voltage of its MV
+    busbar to :data:`OLTC_TARGET_PU` or above, and the realisation is solved again; the
+    positions are in ``metadata["hv_mv_tap"]``.
 
     Parameters
     ----------
@@ -422,6 +436,8 @@ def solve_area(
         Power-flow tolerance [MVA].
     max_iteration : int or "auto"
         Newton-Raphson iteration limit of ``runpp_3ph``.
+    regulate : bool, default True
+        Hold the substation busbars with the HV/MV tap changers (see above).
 
     Returns
     -------
@@ -445,18 +461,48 @@ def solve_area(
     vm = np.full((chosen.size, n_bus, 3), np.nan)
     converged = np.zeros(chosen.size, dtype=bool)
     elapsed = np.zeros(chosen.size)
+    line_loading = np.full(chosen.size, np.nan)
+    trafo_loading = np.full(chosen.size, np.nan)
+    meta = net.get("bayesgrid", None)
+    hv_mv_sn = (meta or {}).get("hv_mv_sn_mva") if isinstance(meta, dict) else None
+    hv_mv_rows = net.trafo.index[net.trafo["name"].astype(str).str.startswith("hvmv_")]
+    busbars = net.trafo.loc[hv_mv_rows, "lv_bus"].to_numpy()
+    taps = np.zeros((chosen.size, hv_mv_rows.size), dtype=np.int64)
+    if regulate and hv_mv_rows.size:
+        net.trafo.loc[hv_mv_rows, "tap_side"] = "hv"
+        net.trafo.loc[hv_mv_rows, "tap_changer_type"] = "Ratio"
+        for column, value in (
+            ("tap_neutral", 0.0),
+            ("tap_min", -OLTC_POSITIONS),
+            ("tap_max", OLTC_POSITIONS),
+            ("tap_step_percent", OLTC_STEP_PERCENT),
+            ("tap_step_degree", 0.0),
+            ("tap_pos", 0.0),
+        ):
+            net.trafo.loc[hv_mv_rows, column] = value
+
+    def run() -> bool:
+        pp.runpp_3ph(
+            net, numba=False, init="dc", tolerance_mva=tolerance_mva, max_iteration=max_iteration
+        )
+        return bool(net.converged)
+
     for row, k in enumerate(chosen.tolist()):
         start = time.perf_counter()
         set_realisation(net, combined, k)
+        if hv_mv_sn is not None:
+            net.trafo.loc[hv_mv_rows, "sn_mva"] = np.asarray(hv_mv_sn[k], dtype=float)
         try:
-            pp.runpp_3ph(
-                net,
-                numba=False,
-                init="dc",
-                tolerance_mva=tolerance_mva,
-                max_iteration=max_iteration,
-            )
-            converged[row] = bool(net.converged)
+            if regulate and hv_mv_rows.size:
+                net.trafo.loc[hv_mv_rows, "tap_pos"] = 0.0
+            converged[row] = run()
+            if converged[row] and regulate and hv_mv_rows.size:
+                v = net.res_bus_3ph.loc[busbars, ["vm_a_pu", "vm_b_pu", "vm_c_pu"]].min(axis=1)
+                raise_by = np.ceil((OLTC_TARGET_PU - v.to_numpy(float)) / OLTC_STEP_PERCENT * 100)
+                taps[row] = np.clip(-raise_by, -OLTC_POSITIONS, OLTC_POSITIONS).astype(np.int64)
+                if taps[row].any():
+                    net.trafo.loc[hv_mv_rows, "tap_pos"] = taps[row].astype(float)
+                    converged[row] = run()
         except LoadflowNotConverged:
             logger.warning("area realisation %d did not converge", k)
         except (KeyError, ValueError, IndexError, TypeError, np.linalg.LinAlgError) as exc:
@@ -465,6 +511,10 @@ def solve_area(
             res = net.res_bus_3ph.loc[net.bus.index, ["vm_a_pu", "vm_b_pu", "vm_c_pu"]]
             v = res.to_numpy(dtype=float)
             vm[row] = np.where(_phase_mask(net, combined, k), v, np.nan)
+            if len(net.line):
+                line_loading[row] = float(np.nanmax(net.res_line_3ph["loading_percent"]))
+            if len(net.trafo):
+                trafo_loading[row] = float(np.nanmax(net.res_trafo_3ph["loading_percent"]))
         elapsed[row] = time.perf_counter() - start
     return AreaPowerFlow(
         bus_id=net.bus["name"].astype(str).to_numpy(),
@@ -475,5 +525,11 @@ def solve_area(
         converged=converged,
         elapsed_s=elapsed,
         engine="pandapower",
-        metadata={"init": "dc", "tolerance_mva": tolerance_mva},
+        metadata={
+            "init": "dc",
+            "tolerance_mva": tolerance_mva,
+            **({"hv_mv_tap": taps.tolist()} if regulate else {}),
+        },
+        line_loading_pct=line_loading,
+        trafo_loading_pct=trafo_loading,
     )

@@ -9,7 +9,9 @@
 - a transmission layer from OSM power lines joining every substation to one slack
   (:mod:`.transmission`, parameters in :mod:`.equipment`).
 
-:func:`sample_area` samples aligned realisations of every feeder; :func:`plot_area` draws it.
+:func:`sample_area` samples aligned realisations of every feeder and, by default, sizes their
+conductors and transformers for each realisation's demand (:func:`plan_area`, :mod:`.planning`);
+:func:`plot_area` draws it.
 The combined systems are built by ``pandapower_ext.area`` and ``opendss_ext.area``.
 """
 
@@ -26,6 +28,7 @@ from .build import (
 from .equipment import OVERHEAD_LINES, OverheadLineType, TrafoType, choose_trafo, line_type_for
 from .partition import MV_SUFFIX, TRAFO_EDGE_KM, AreaFeeder, Partition
 from .placement import Substation, place_by_rule
+from .planning import plan_area
 from .plot import plot_area
 from .power_osm import PowerFeatures, parse_voltage_kv, read_power
 from .results import AreaPowerFlow
@@ -53,6 +56,7 @@ __all__ = [
     "line_type_for",
     "parse_voltage_kv",
     "place_by_rule",
+    "plan_area",
     "plot_area",
     "read_power",
     "sample_area",

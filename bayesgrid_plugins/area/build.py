@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 
 from ..demand import level_multipliers, place_demand
-from ..ensemble import Ensemble
+from ..ensemble import PLAN_FIELDS, Ensemble
 from ..errors import FeederValidationError, ParameterError
 from ..feeder import DEFAULT_N_ZONES
 from ..phases import PHASE_ABC
@@ -35,6 +35,7 @@ from .partition import (
     DEFAULT_MAX_FEEDER_KM,
     DEFAULT_MAX_FEEDER_KW,
     DEFAULT_MV_KV,
+    DEFAULT_OWN_SITE_KW,
     AreaFeeder,
     Partition,
     build_feeders,
@@ -69,6 +70,11 @@ logger = logging.getLogger(__name__)
 #: ``substation=*`` values not used as distribution substations: transmission-only switching
 #: stations (they stay in the transmission layer) and street cabinets (low voltage).
 DEFAULT_EXCLUDED_KINDS = frozenset({"transmission", "minor_distribution"})
+#: Design demand [kW] above which an LV bus's load is three-phase: VDE-AR-N 4100 (2019, the
+#: German LV connection rules) allows at most 4.6 kVA of single-phase load per connection, which
+#: is 4.37 kW at power factor 0.95; a street bus above it carries three-phase customers (or
+#: several customers whose single-phase loads are spread over the phases).
+SINGLE_PHASE_MAX_KW = 4.6 * 0.95
 #: A substation farther than this [m] from every street junction is not used.
 DEFAULT_SNAP_M = 500.0
 
@@ -240,6 +246,7 @@ def area_from_osm(
     max_feeder_km: float = DEFAULT_MAX_FEEDER_KM,
     lv_max_kw: float = DEFAULT_LV_MAX_KW,
     lv_max_m: float = DEFAULT_LV_MAX_M,
+    own_site_kw: float | None = DEFAULT_OWN_SITE_KW,
     mv_kv: float = DEFAULT_MV_KV,
     lv_kv: float = DEFAULT_LV_KV,
     hv_kv: float = DEFAULT_HV_KV,
@@ -280,6 +287,9 @@ def area_from_osm(
     lv_max_kw, lv_max_m : float
         Limits of one LV network: planning demand [kW] and street distance [m] from its
         transformer.
+    own_site_kw : float or None, default 145
+        A street bus whose planning demand [kW] exceeds this gets its own MV/LV transformer
+        (:data:`~bayesgrid_plugins.area.partition.DEFAULT_OWN_SITE_KW`); None: no such rule.
     mv_kv, lv_kv, hv_kv : float
         Medium and low voltage [kV]; voltage of untagged transmission lines and of a synthetic
         grid [kV].
@@ -410,6 +420,7 @@ def area_from_osm(
         max_feeder_km=max_feeder_km,
         lv_max_kw=lv_max_kw,
         lv_max_m=lv_max_m,
+        own_site_kw=own_site_kw,
     )
     feeders = build_feeders(
         part,
@@ -463,10 +474,17 @@ class AreaEnsemble:
         One per feeder of the area, each with ``n`` realisations; MV buses are three-phase.
     seed : int or None
         The seed the per-feeder streams were spawned from.
+    hv_mv_sn_mva : ndarray of float, shape (n, n_substations), optional
+        Planned rating [MVA] of each substation's HV/MV transformer per realisation
+        (:func:`~bayesgrid_plugins.area.planning.plan_area`); None: the area's types.
+    plan : dict, optional
+        The planning rules used (None: not planned).
     """
 
     ensembles: list[Ensemble]
     seed: int | None = None
+    hv_mv_sn_mva: np.ndarray | None = None
+    plan: dict[str, Any] | None = None
 
     def __repr__(self) -> str:
         n = len(self.ensembles[0]) if self.ensembles else 0
@@ -476,6 +494,7 @@ class AreaEnsemble:
             n=n,
             buses=int(sum(e.n_buses for e in self.ensembles)),
             seed=self.seed,
+            planned=self.plan is not None,
         )
 
     @property
@@ -517,8 +536,12 @@ class AreaEnsemble:
             q_kvar=cat("q_kvar"),
             power_factor=first.power_factor,
             draw=first.draw,
-            metadata={"area_feeders": len(self.ensembles), "seed": self.seed},
-            **{name: cat(name) for name in line_fields},
+            metadata={
+                "area_feeders": len(self.ensembles),
+                "seed": self.seed,
+                **({"planning": self.plan} if self.plan is not None else {}),
+            },
+            **{name: cat(name) for name in line_fields + PLAN_FIELDS},
         )
 
 
@@ -530,6 +553,8 @@ def sample_area(
     power_model: Any = None,
     impedance_model: Any = None,
     sampler: str = "conditioned",
+    plan: bool = True,
+    engine: Any = None,
 ) -> AreaEnsemble:
     """Sample ``n`` realisations of every feeder, aligned across feeders.
 
@@ -554,8 +579,16 @@ def sample_area(
         use their default LV cable there. Default: no sampled impedances (default line types).
     sampler : {"conditioned", "unconditioned"}, default "conditioned"
         ``"conditioned"``: phases and split of each bus's design demand, realisation k scaled
-        by one level multiplier shared by every feeder (CV ``area.demand.cv``);
+        by one level multiplier shared by every feeder (CV ``area.demand.cv``); buses above
+        :data:`SINGLE_PHASE_MAX_KW` carry three-phase loads;
         ``"unconditioned"``: the power model's own P per load.
+    plan : bool, default True
+        Size every realisation's conductors and transformers for its own demand
+        (:func:`~bayesgrid_plugins.area.planning.plan_area`, with ``impedance_model``'s conductor
+        menu when given, its own stream); ``False`` keeps the area's fixed planning equipment.
+    engine : Engine or str, optional
+        With ``plan``: the engine of the voltage step
+        (:func:`~bayesgrid_plugins.area.planning.plan_area_voltages`); None: no voltage step.
     """
     from ..models.conditioned import sample_conditioned
     from ..models.power import BayesianPowerModel
@@ -566,6 +599,8 @@ def sample_area(
         raise ParameterError(f"sampler must be 'conditioned' or 'unconditioned', got {sampler!r}.")
     model = power_model or BayesianPowerModel()
     draw_ss, *streams = np.random.SeedSequence(rng).spawn(len(area.feeders) + 1)
+    # The plan's stream comes after the sampling streams, so planning changes no sampled value.
+    plan_ss = np.random.SeedSequence(rng).spawn(len(area.feeders) + 2)[-1]
     # Realisation k of every feeder uses the same posterior draw and the same demand level.
     draw_rng = np.random.default_rng(draw_ss)
     draws = draw_rng.integers(model.parameters.n_draws, size=int(n))
@@ -577,6 +612,7 @@ def sample_area(
         if sampler == "conditioned" and np.asarray(f.feeder.demand_kw).sum() > 0:
             forced = np.zeros(f.feeder.n_buses, dtype=bool)
             forced[f.mv_buses] = True
+            big = np.asarray(f.feeder.demand_kw, dtype=float) > SINGLE_PHASE_MAX_KW
             ens = sample_conditioned(
                 f.feeder,
                 f.feeder.demand_kw,
@@ -586,6 +622,7 @@ def sample_area(
                 rng=np.random.default_rng(power_ss),
                 three_phase=forced,
                 draws=draws,
+                three_phase_loads=big & np.asarray(f.feeder.is_load, dtype=bool),
             )
             ens = ens.with_fields(
                 p_kw=ens.p_kw * level[:, None, None], q_kvar=ens.q_kvar * level[:, None, None]
@@ -601,4 +638,13 @@ def sample_area(
             )
         out.append(ens)
     seed = int(rng) if isinstance(rng, (int, np.integer)) else None
-    return AreaEnsemble(out, seed)
+    result = AreaEnsemble(out, seed)
+    if plan:
+        from .planning import plan_area
+
+        result = plan_area(area, result, impedance_model, rng=plan_ss)
+        if engine is not None:
+            from .planning import plan_area_voltages
+
+            result = plan_area_voltages(area, result, engine, impedance_model)
+    return result

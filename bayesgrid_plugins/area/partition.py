@@ -23,6 +23,13 @@ Rules
   :data:`TRAFO_EDGE_KM` whose voltage changes; adapters build a transformer there, not a line).
   Its rating is chosen from the LV network's planning demand
   (:func:`~bayesgrid_plugins.area.equipment.choose_trafo`).
+- **Large customers.** A street bus whose planning demand exceeds ``own_site_kw`` (default
+  :data:`DEFAULT_OWN_SITE_KW`) is too large for a shared LV network: as utilities connect such
+  customers, it gets a transformer of its own (it becomes a site and never joins its parent's
+  LV network). The default is what the common largest LV service cable carries at the planning
+  margin: a 4 x 150 mm2 Al cable (NAYY 4x150 SE, 275 A: pandapower standard type data, after
+  the manufacturers' sheets) carries sqrt(3) x 0.4 kV x 275 A = 190 kVA; over the margin 1.25
+  and at power factor 0.95 that is 145 kW.
 """
 
 from __future__ import annotations
@@ -46,6 +53,7 @@ __all__ = [
     "DEFAULT_MAX_FEEDER_KM",
     "DEFAULT_MAX_FEEDER_KW",
     "DEFAULT_MV_KV",
+    "DEFAULT_OWN_SITE_KW",
     "MV_SUFFIX",
     "TRAFO_EDGE_KM",
     "AreaFeeder",
@@ -66,6 +74,9 @@ DEFAULT_MAX_FEEDER_KM = 8.0
 DEFAULT_LV_MAX_KW = 400.0
 #: Street distance [m] from an LV network's transformer to its farthest bus.
 DEFAULT_LV_MAX_M = 400.0
+#: Planning demand [kW] above which a street bus gets its own MV/LV transformer (the largest
+#: common LV service cable, NAYY 4x150 SE at 275 A and 0.4 kV, over the margin 1.25 at PF 0.95).
+DEFAULT_OWN_SITE_KW = float(np.sqrt(3.0) * 0.4 * 275.0 / 1.25 * 0.95)
 #: Length [km] written for a transformer edge of a feeder (ignored by the adapters).
 TRAFO_EDGE_KM = 0.001
 #: Suffix of the MV twin of a street bus.
@@ -182,10 +193,12 @@ def partition_streets(
     max_feeder_km: float = DEFAULT_MAX_FEEDER_KM,
     lv_max_kw: float = DEFAULT_LV_MAX_KW,
     lv_max_m: float = DEFAULT_LV_MAX_M,
+    own_site_kw: float | None = DEFAULT_OWN_SITE_KW,
 ) -> Partition:
     """Share the span graph among ``sources`` and cut it into feeders and LV networks.
 
-    See the module documentation for the rules. ``sources`` are span bus indices (distinct).
+    See the module documentation for the rules. ``sources`` are span bus indices (distinct);
+    ``own_site_kw`` [kW]: buses above it get their own transformer (None: no such rule).
     """
     sources = np.asarray(sources, dtype=np.int64)
     if np.unique(sources).size != sources.size:
@@ -226,11 +239,21 @@ def partition_streets(
         order, kids, head | is_source, demand, span_km, max_feeder_kw, max_feeder_km, reach=False
     )
     head |= cut
-    # LV networks inside feeders.
+    # LV networks inside feeders; large customers are the root of their own.
+    large = np.zeros(n_buses, dtype=bool)
+    if own_site_kw is not None:
+        large = demand > float(own_site_kw)
     site = _cut_pass(
-        order, kids, head | is_source, demand, span_km * 1000.0, lv_max_kw, lv_max_m, reach=True
+        order,
+        kids,
+        head | is_source | large,
+        demand,
+        span_km * 1000.0,
+        lv_max_kw,
+        lv_max_m,
+        reach=True,
     )
-    site |= head
+    site |= head | large
 
     heads = np.asarray([v for v in order if head[v]], dtype=np.int64)
     feeder_index = np.full(n_buses, -1, dtype=np.int64)

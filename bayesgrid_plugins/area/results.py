@@ -36,6 +36,9 @@ class AreaPowerFlow:
         ``"pandapower"`` or ``"opendss"``.
     metadata : dict
         Solver options.
+    line_loading_pct, trafo_loading_pct : ndarray of float, shape (n,), optional
+        Highest loading [%] of any line / transformer (of its ampacity / rating) per solved
+        realisation (NaN where not converged); None when the engine does not report it.
     """
 
     bus_id: np.ndarray
@@ -47,6 +50,8 @@ class AreaPowerFlow:
     elapsed_s: np.ndarray
     engine: str
     metadata: dict[str, Any] = field(default_factory=dict)
+    line_loading_pct: np.ndarray | None = None
+    trafo_loading_pct: np.ndarray | None = None
 
     def __repr__(self) -> str:
         ok = np.asarray(self.converged, dtype=bool)
@@ -67,6 +72,17 @@ class AreaPowerFlow:
         if not np.isfinite(v).any():
             return (np.nan, np.nan)
         return float(np.nanmin(v)), float(np.nanmax(v))
+
+    def max_loading(self) -> tuple[float, float]:
+        """Highest line and transformer loading [%] over converged realisations (NaN: none)."""
+
+        def top(values: np.ndarray | None) -> float:
+            if values is None:
+                return float("nan")
+            v = np.asarray(values, dtype=float)[np.asarray(self.converged, dtype=bool)]
+            return float(np.nanmax(v)) if np.isfinite(v).any() else float("nan")
+
+        return top(self.line_loading_pct), top(self.trafo_loading_pct)
 
     def summary(self) -> str:
         """Voltage ranges per level."""
