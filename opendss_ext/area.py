@@ -29,6 +29,7 @@ import logging
 import re
 import time
 from collections.abc import Sequence
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
@@ -228,7 +229,9 @@ def to_area_dss_commands(
                 s_names[i],
                 tr.vn_kv[hv],
                 area.mv_kv,
-                area.hv_mv[i],
+                area.hv_mv[i]
+                if ensemble.hv_mv_sn_mva is None  # the planned rating of this realisation
+                else replace(area.hv_mv[i], sn_mva=float(ensemble.hv_mv_sn_mva[k, i])),
                 "delta wye",
             )
         )
@@ -247,6 +250,12 @@ def to_area_dss_commands(
         site = np.zeros(fd.n_buses, dtype=bool)
         site[f.sites] = True
         trafo_of = dict(zip(f.sites.tolist(), f.trafos))
+        if ens.trafo_sn_mva is not None:  # the planned ratings of this realisation
+            planned = ens.trafo_sn_mva[k]
+            trafo_of = {
+                i: t if not np.isfinite(planned[i]) else replace(t, sn_mva=float(planned[i]))
+                for i, t in trafo_of.items()
+            }
         for i in fd.order[1:].tolist():
             par = int(fd.parent[i])
             if site[i]:
