@@ -138,6 +138,12 @@ def add_run_command(subparsers: Any) -> None:
         help="exit 0 even when a realisation did not converge, leaves the voltage limits "
         "(0.95-1.05 p.u.; 0.90-1.10 p.u. where a region has LV buses) or overloads a line",
     )
+    parser.add_argument(
+        "--no-planning",
+        action="store_true",
+        help="solve the sampled grids as they are: no feeder split, no conductors, "
+        "transformers or tap sized to each realisation's demand",
+    )
     parser.set_defaults(handler=cmd_run)
 
 
@@ -246,7 +252,10 @@ def cmd_run(args: argparse.Namespace) -> int:
     """Run the Monte Carlo power flow; print a line per region."""
     from .scale import PowerFlowTask
 
-    result = _execute(args, PowerFlowTask(full_voltages=args.full_voltages))
+    task = PowerFlowTask(
+        full_voltages=args.full_voltages, plan=not getattr(args, "no_planning", False)
+    )
+    result = _execute(args, task)
     if not getattr(args, "quiet", False):
         for name, feeder, arrays in zip(result.region_names, result.feeders, result.results):
             vmin = arrays["vm_min_pu"].min(axis=1)

@@ -88,6 +88,10 @@ class PowerFlowTask:
         (24 bytes per bus and realisation instead of about 100 bytes per realisation).
     options : mapping, optional
         The engine's options (for ``opendss``, fields of its ``CircuitOptions`` or an instance).
+    plan : bool, default True
+        Split the region's feeder and size every realisation's conductors, transformers and tap
+        for its own demand before the result is taken (:mod:`.planned`); ``False`` solves the
+        sampled grids as they are.
 
     Notes
     -----
@@ -100,6 +104,7 @@ class PowerFlowTask:
     full_voltages: bool = False
     options: Any = None
     engine: str = "opendss"
+    plan: bool = True
 
     kind = "power-flow"
 
@@ -108,12 +113,33 @@ class PowerFlowTask:
         settings = {"full_voltages": self.full_voltages, "options": repr(self.options)}
         if self.engine != "opendss":  # runs of earlier versions keep their identity
             settings["engine"] = self.engine
+        if self.plan:
+            settings["plan"] = True
         return settings
 
     def __call__(self, feeder: Feeder, spec: ChunkSpec) -> dict[str, np.ndarray]:
-        ensemble = spec.sample(feeder)
-        with get_engine(self.engine).open(feeder, ensemble, options=self.options) as case:
-            result = case.solve_batch()
+        if self.plan:
+            from .planned import plan_chunk, split_region_feeder
+
+            feeder = split_region_feeder(
+                feeder, seed=spec.seed, region=spec.region, sampling=spec.sampling
+            )
+            ensemble = spec.sample(feeder)
+            feeder, ensemble, result = plan_chunk(
+                feeder,
+                ensemble,
+                seed=spec.seed,
+                region=spec.region,
+                chunk=spec.chunk,
+                realisations=spec.realisations,
+                sampling=spec.sampling,
+                engine=self.engine,
+                options=self.options,
+            )
+        else:
+            ensemble = spec.sample(feeder)
+            with get_engine(self.engine).open(feeder, ensemble, options=self.options) as case:
+                result = case.solve_batch()
         out = {
             "realisation": spec.realisations,
             "converged": result.converged,
