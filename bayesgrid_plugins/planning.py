@@ -690,7 +690,8 @@ def split_feeders(
         of its street distance. ``feeder`` itself when nothing is cut. Only buses at the
         source's nominal voltage are cut.
     """
-    from .area.partition import _children, _cut_pass
+    from .cutting import children as _children
+    from .cutting import cut_pass as _cut_pass
 
     demand = np.asarray(demand_kw, dtype=float)
     if demand.shape != (feeder.n_buses,) or not np.isfinite(demand).all():

