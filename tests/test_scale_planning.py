@@ -43,3 +43,16 @@ def test_planned_run_is_feasible_and_unplanned_is_not(tmp_path: Path) -> None:
     assert not _feasible(old).all()
     assert _feasible(new).all()
     assert results[True].settings_sha256 != results[False].settings_sha256
+
+
+def test_cli_no_planning_reaches_the_task(tmp_path: Path) -> None:
+    import json
+
+    from bayesgrid_plugins.app.cli import main
+
+    args = ["run", "-n", "2", "--chunk-size", "2", "--region", "43.7440,7.4280,150", "--serial"]
+    assert main([*args, "--out", str(tmp_path / "a"), "--no-planning", "--seed", "1"]) == 0
+    assert main([*args, "--out", str(tmp_path / "b"), "--seed", "1"]) == 0
+    a = json.loads((tmp_path / "a" / "manifest.json").read_text())["settings"]["task"]
+    b = json.loads((tmp_path / "b" / "manifest.json").read_text())["settings"]["task"]
+    assert "plan" not in a and b["plan"] is True
