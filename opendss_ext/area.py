@@ -35,6 +35,7 @@ from typing import Any
 import numpy as np
 
 from bayesgrid_plugins.area import Area, AreaEnsemble, AreaPowerFlow, TrafoType
+from bayesgrid_plugins.area.equipment import OLTC_POSITIONS, OLTC_STEP_PERCENT, OLTC_TARGET_PU
 from bayesgrid_plugins.errors import AdapterError
 from bayesgrid_plugins.no_load import no_load_shunt
 from bayesgrid_plugins.phases import PHASE_ABC
@@ -331,6 +332,7 @@ def solve_area(
     realisations: Sequence[int] | None = None,
     options: CircuitOptions | None = None,
     dss: Any = None,
+    regulate: bool = True,
 ) -> AreaPowerFlow:
     """Build and solve realisations of the whole area in OpenDSS.
 
@@ -349,6 +351,10 @@ def solve_area(
         How the feeders' circuits are built.
     dss : opendssdirect context, optional
         Engine to use; default a fresh context.
+    regulate : bool, default True
+        Hold each substation busbar with its HV/MV on-load tap changer, as
+        :func:`pandapower_ext.area.solve_area` does (same steps and rule; an HV-side tap of
+        winding 1); the positions are in ``metadata["hv_mv_tap"]``.
 
     Returns
     -------
@@ -389,6 +395,8 @@ def solve_area(
             owner.append((fi, i))
     index = {name: j for j, name in enumerate(names)}
     vn_arr = np.asarray(vn, dtype=float)
+    busbars = np.arange(tr.n_buses, tr.n_buses + len(s_names))
+    taps = np.zeros((chosen.size, busbars.size), dtype=np.int64)
     vm = np.full((chosen.size, len(names), 3), np.nan)
     converged = np.zeros(chosen.size, dtype=bool)
     elapsed = np.zeros(chosen.size)
@@ -404,14 +412,21 @@ def solve_area(
         except Exception as exc:
             raise AdapterError(f"OpenDSS failed to solve realisation {k}: {exc}") from exc
         converged[row] = bool(engine.Solution.Converged())
-        volts = np.asarray(engine.Circuit.AllBusVolts(), dtype=float)
-        v = np.abs(volts[0::2] + 1j * volts[1::2])
-        for node, value in zip(engine.Circuit.AllNodeNames(), v.tolist()):
-            bus, phase = node.lower().rsplit(".", 1)
-            j = index.get(bus)
-            ph = int(phase) - 1
-            if j is not None and 0 <= ph < 3:
-                vm[row, j, ph] = value / (vn_arr[j] / np.sqrt(3.0) * 1000.0)
+        _read_voltages(engine, index, vn_arr, vm[row])
+        if regulate and converged[row] and busbars.size:
+            low = np.nanmin(vm[row, busbars], axis=1)
+            raise_by = np.ceil((OLTC_TARGET_PU - low) / OLTC_STEP_PERCENT * 100.0)
+            taps[row] = np.clip(-raise_by, -OLTC_POSITIONS, OLTC_POSITIONS).astype(np.int64)
+            if taps[row].any():
+                for i, tap in enumerate(taps[row].tolist()):
+                    ratio = 1.0 + tap * OLTC_STEP_PERCENT / 100.0
+                    engine.Text.Command(
+                        f"edit {dss_element('transformer', f'hvmv{i}')} wdg=1 tap={_fmt(ratio)}"
+                    )
+                engine.Text.Command("solve")
+                converged[row] = bool(engine.Solution.Converged())
+                vm[row] = np.nan
+                _read_voltages(engine, index, vn_arr, vm[row])
         # Phases a feeder bus lacks in this realisation are NaN.
         for j, (fi, i) in enumerate(owner):
             if fi >= 0:
@@ -432,5 +447,20 @@ def solve_area(
         converged=converged,
         elapsed_s=elapsed,
         engine="opendss",
-        metadata={"all_three_phase": options.all_three_phase},
+        metadata={
+            "all_three_phase": options.all_three_phase,
+            **({"hv_mv_tap": taps.tolist()} if regulate else {}),
+        },
     )
+
+
+def _read_voltages(engine: Any, index: dict[str, int], vn_kv: np.ndarray, out: np.ndarray) -> None:
+    """Phase voltages [p.u.] of the solved circuit into ``out`` (n_buses, 3), by bus name."""
+    volts = np.asarray(engine.Circuit.AllBusVolts(), dtype=float)
+    v = np.abs(volts[0::2] + 1j * volts[1::2])
+    for node, value in zip(engine.Circuit.AllNodeNames(), v.tolist()):
+        bus, phase = node.lower().rsplit(".", 1)
+        j = index.get(bus)
+        ph = int(phase) - 1
+        if j is not None and 0 <= ph < 3:
+            out[j, ph] = value / (vn_kv[j] / np.sqrt(3.0) * 1000.0)

@@ -36,6 +36,7 @@ import numpy as np
 import pandas as pd
 
 from bayesgrid_plugins.area import Area, AreaEnsemble, AreaPowerFlow, TrafoType
+from bayesgrid_plugins.area.equipment import OLTC_POSITIONS, OLTC_STEP_PERCENT, OLTC_TARGET_PU
 from bayesgrid_plugins.ensemble import Ensemble
 from bayesgrid_plugins.errors import AdapterError
 from bayesgrid_plugins.no_load import no_load_shunt
@@ -56,12 +57,6 @@ __all__ = ["SHIFT_DEGREE", "AreaPowerFlow", "build_area_net", "solve_area"]
 
 logger = logging.getLogger(__name__)
 
-#: On-load tap changer of each HV/MV transformer: step [%] and positions either side of neutral
-#: (+-10 % in 16 steps, as :data:`bayesgrid_plugins.planning.TAP_STEP_PU`; an assumption) and
-#: the busbar voltage [p.u.] it holds at least (the feeders are planned from 1 p.u.).
-OLTC_STEP_PERCENT = 1.25
-OLTC_POSITIONS = 8
-OLTC_TARGET_PU = 1.0
 #: Phase shift [degree] of every Dyn transformer of the area.
 SHIFT_DEGREE = 30.0
 LEVEL_COLUMN = "bayesgrid_level"
@@ -419,9 +414,10 @@ def solve_area(
     Each realisation is switched in place (loads, line data and phases, planned transformer
     ratings) and solved from a DC start (the transformers shift the phase by 30 degrees per
     level). With ``regulate``, each HV/MV transformer acts as an on-load tap changer
-    (:data:`OLTC_STEP_PERCENT` per step, +-:data:`OLTC_POSITIONS` steps, on the HV side): after a
+    (``OLTC_STEP_PERCENT`` per step, +-``OLTC_POSITIONS`` steps, on the HV side;
+    :mod:`bayesgrid_plugins.area.equipment`): after a
     first solve its tap is set to the least raise that brings the lowest phase voltage of its MV
-    busbar to :data:`OLTC_TARGET_PU` or above, and the realisation is solved again; the
+    busbar to ``OLTC_TARGET_PU`` or above, and the realisation is solved again; the
     positions are in ``metadata["hv_mv_tap"]``.
 
     Parameters

@@ -254,6 +254,7 @@ def test_combined_system_solves_in_both_engines(li_area, li_ensemble):
         li_area,
         li_ensemble,
         options=CircuitOptions(all_three_phase=True, source=SourceType(s_sc_mva=None)),
+        regulate=False,
     )
     net, combined = build_area_net(li_area, li_ensemble, source=SourceParameters(s_sc_max_mva=1e7))
     res = solve_pp(net, combined, regulate=False)  # OpenDSS holds no busbar either

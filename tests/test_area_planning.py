@@ -107,3 +107,33 @@ def test_planned_area_is_feasible_at_the_place_demand(vaduz):
     lo, hi = new.voltage_range("lv")
     assert 0.90 <= lo and hi <= 1.10
     assert len(new.metadata["hv_mv_tap"]) == 3
+
+
+@needs_data
+def test_both_engines_hold_the_busbars_alike_on_a_planned_area(vaduz):
+    pytest.importorskip("pandapower")
+    pytest.importorskip("opendssdirect")
+    from opendss_ext.area import solve_area as solve_dss
+    from opendss_ext.builder import CircuitOptions
+    from opendss_ext.defaults import SourceType
+    from pandapower_ext.area import build_area_net
+    from pandapower_ext.area import solve_area as solve_pp
+    from pandapower_ext.defaults import SourceParameters
+
+    planned = sample_area(vaduz, 2, rng=3)
+    dss = solve_dss(
+        vaduz,
+        planned,
+        options=CircuitOptions(all_three_phase=True, source=SourceType(s_sc_mva=None)),
+    )
+    net, combined = build_area_net(vaduz, planned, source=SourceParameters(s_sc_max_mva=1e7))
+    res = solve_pp(net, combined)
+    assert dss.converged.all() and res.converged.all()
+    assert dss.metadata["hv_mv_tap"] == res.metadata["hv_mv_tap"]
+    assert any(t != 0 for row in res.metadata["hv_mv_tap"] for t in row)  # the taps act
+    pos = {b: i for i, b in enumerate(res.bus_id)}
+    cols = np.asarray([pos[b] for b in dss.bus_id])
+    busbar = np.char.endswith(dss.bus_id.astype(str), "~mvbus")
+    diff = np.abs(dss.vm_pu - res.vm_pu[:, cols])
+    assert np.nanmax(diff[:, busbar]) < 1e-3
+    assert (np.nanmin(res.vm_pu[:, cols][:, busbar], axis=2) >= 1.0 - 1e-9).all()

@@ -47,6 +47,9 @@ __all__ = [
     "HV_HV_TRAFOS",
     "HV_MV_TRAFOS",
     "MV_LV_TRAFOS",
+    "OLTC_POSITIONS",
+    "OLTC_STEP_PERCENT",
+    "OLTC_TARGET_PU",
     "OVERHEAD_LINES",
     "PLANNING_MARGIN",
     "PLANNING_POWER_FACTOR",
@@ -62,6 +65,12 @@ EARTH_RETURN_OHM_PER_KM = math.pi**2 * 50.0 * 1e-4
 PLANNING_MARGIN = 1.25
 #: Power factor that turns planning demand [kW] into apparent power [kVA].
 PLANNING_POWER_FACTOR = 0.95
+#: On-load tap changer of each HV/MV transformer, on its HV side: step [%] and positions either
+#: side of neutral (+-10 % in 16 steps, as the single-feeder planning's substation tap; an
+#: assumption), and the busbar voltage [p.u.] it holds at least (feeders are planned from 1 p.u.).
+OLTC_STEP_PERCENT = 1.25
+OLTC_POSITIONS = 8
+OLTC_TARGET_PU = 1.0
 
 
 @dataclass(frozen=True)
