@@ -67,6 +67,7 @@ def test_plan_area_sizes_every_conductor_and_transformer(vaduz):
     combined = planned.combined(vaduz)
     assert combined.line_type is not None and combined.trafo_sn_mva is not None
     assert combined.metadata["planning"]["margin"] == DESIGN_MARGIN
+    assert combined.metadata["hv_mv_sn_mva"] == planned.hv_mv_sn_mva.tolist()
     # The area's fixed planning equipment is not enough for the sampled demand.
     fixed = np.concatenate(
         [[t.sn_mva for t in f.trafos] for f in vaduz.feeders if len(f.trafos)]

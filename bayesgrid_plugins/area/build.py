@@ -540,6 +540,11 @@ class AreaEnsemble:
                 "area_feeders": len(self.ensembles),
                 "seed": self.seed,
                 **({"planning": self.plan} if self.plan is not None else {}),
+                **(
+                    {"hv_mv_sn_mva": np.asarray(self.hv_mv_sn_mva, dtype=float).tolist()}
+                    if self.hv_mv_sn_mva is not None
+                    else {}
+                ),
             },
             **{name: cat(name) for name in line_fields + PLAN_FIELDS},
         )
