@@ -1,6 +1,7 @@
 """Feasibility of the whole-extract case (``bayesgrid scale``) without and with planning.
 
-Usage: ``python benchmarks/bench_scale_planning.py [--n 20] [--dist 3000] [--engine opendss]``.
+Usage: ``python benchmarks/bench_scale_planning.py [--n 20] [--dist 3000] [--engine opendss]
+[--sampler conditioned] [--osm FILE --point LAT LON]``.
 
 One region: the OSM extract around a centre with a radius that takes in the whole extract
 (default: the shipped Monaco extract, 3 km around its centre), sampled serially as
@@ -20,7 +21,7 @@ import numpy as np
 
 
 def main() -> None:
-    from bayesgrid_plugins.app.scale import OsmArea, PowerFlowTask, run
+    from bayesgrid_plugins.app.scale import OsmArea, PowerFlowTask, SamplingSettings, run
     from bayesgrid_plugins.equipment import LV_MAX_KV
     from bayesgrid_plugins.planning import LV_LIMITS_PU, MV_LIMITS_PU
 
@@ -32,6 +33,9 @@ def main() -> None:
     parser.add_argument("--engine", default="opendss")
     parser.add_argument("--chunk", type=int, default=10)
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument(
+        "--sampler", default="unconditioned", choices=("unconditioned", "conditioned")
+    )
     args = parser.parse_args()
     region = OsmArea("whole", tuple(args.point), args.dist, args.osm)
     print(
@@ -49,6 +53,7 @@ def main() -> None:
                 out=out,
                 chunk_size=args.chunk,
                 serial=True,
+                sampling=SamplingSettings(sampler=args.sampler),
             )
         feeder, a = result.feeders[0], result.results[0]
         conv = np.asarray(a["converged"], dtype=bool)

@@ -56,3 +56,31 @@ def test_cli_no_planning_reaches_the_task(tmp_path: Path) -> None:
     a = json.loads((tmp_path / "a" / "manifest.json").read_text())["settings"]["task"]
     b = json.loads((tmp_path / "b" / "manifest.json").read_text())["settings"]["task"]
     assert "plan" not in a and b["plan"] is True
+
+
+def test_conditioned_sampler_keeps_the_place_demand_shares() -> None:
+    from bayesgrid_plugins.app.scale import SamplingSettings, sample_realisations
+    from bayesgrid_plugins.app.scale.regions import build_region_feeder
+    from bayesgrid_plugins.errors import ParameterError
+
+    feeder = build_region_feeder(OsmArea("small", (43.7440, 7.4280), 150.0))
+    design = np.asarray(feeder.demand_kw, dtype=float)
+    assert design.sum() > 0  # the place's demand, from the buildings
+    sampling = SamplingSettings(sampler="conditioned", impedance=False)
+    ens = sample_realisations(feeder, seed=2, region=0, realisations=range(4), sampling=sampling)
+    totals = ens.p_kw.sum(axis=-1)
+    ratio = totals.sum(axis=1) / design.sum()
+    np.testing.assert_allclose(totals, ratio[:, None] * design[None, :], rtol=1e-9)
+    assert np.ptp(ratio) > 0  # one level multiplier per realisation
+    assert sampling.settings()["sampler"] == "conditioned"
+    assert "sampler" not in SamplingSettings().settings()  # earlier runs keep their identity
+    with pytest.raises(ParameterError, match="sampler"):
+        SamplingSettings(sampler="other")
+    with pytest.raises(ParameterError, match="design demand"):
+        sample_realisations(
+            feeder.with_demand(np.zeros(feeder.n_buses)),
+            seed=2,
+            region=0,
+            realisations=range(2),
+            sampling=sampling,
+        )

@@ -139,6 +139,13 @@ def add_run_command(subparsers: Any) -> None:
         "(0.95-1.05 p.u.; 0.90-1.10 p.u. where a region has LV buses) or overloads a line",
     )
     parser.add_argument(
+        "--sampler",
+        choices=("unconditioned", "conditioned"),
+        default="unconditioned",
+        help="conditioned: phases and split of the place's design demand per bus (from the OSM "
+        "buildings), one level multiplier per realisation; unconditioned: the model's own P",
+    )
+    parser.add_argument(
         "--no-planning",
         action="store_true",
         help="solve the sampled grids as they are: no feeder split, no conductors, "
@@ -229,6 +236,7 @@ def _execute(args: argparse.Namespace, task: Any) -> Any:
             power_parameters=args.posterior,
             impedance=not args.no_impedance,
             streams=args.streams,
+            sampler=getattr(args, "sampler", "unconditioned"),
         ),
         workers=args.workers or (None if args.serial or args.scheduler else os.cpu_count()),
         scheduler=args.scheduler,

@@ -27,7 +27,7 @@ import numpy as np
 
 from ...ensemble import Ensemble
 from ...feeder import Feeder
-from .streams import SamplingSettings, _models
+from .streams import SamplingSettings, _models, _sample_power
 
 __all__ = ["PLAN_KEY", "plan_chunk", "split_region_feeder"]
 
@@ -53,7 +53,7 @@ def split_region_feeder(
     if key not in _SPLIT:
         power, _ = _models(sampling)
         ss = np.random.SeedSequence(int(seed), spawn_key=(int(region), PLAN_KEY))
-        pilot = power.sample(feeder, PILOT_REALISATIONS, rng=np.random.default_rng(ss))
+        pilot = _sample_power(power, feeder, PILOT_REALISATIONS, ss, sampling)
         demand = planning_demand_kw(pilot, quantile=PILOT_QUANTILE)
         _SPLIT[key] = split_feeders(feeder, demand)
     return _SPLIT[key]

@@ -141,14 +141,17 @@ def as_region(item: Any, index: int) -> Region:
 
 
 def build_region_feeder(region: Region) -> Feeder:
-    """The feeder of a region (reads the OSM file for an :class:`OsmArea`)."""
+    """The feeder of a region (reads the OSM file for an :class:`OsmArea`, with the place's
+    design demand per bus as ``demand_kw``)."""
     if isinstance(region, FeederRegion):
         return region.feeder
+    from ...demand import place_demand
     from ...topology import feeder_from_osm
 
-    return feeder_from_osm(
-        "file", path=region.path, point=region.point, dist_m=region.dist_m
-    ).feeder
+    osm = feeder_from_osm("file", path=region.path, point=region.point, dist_m=region.dist_m)
+    # The place's design demand per bus (the conditioned sampler's input).
+    place = place_demand(osm.feeder, osm.buildings, lon=osm.lon, lat=osm.lat)
+    return osm.feeder.with_demand(place.p_kw)
 
 
 _FEEDER_ARRAYS = ("bus_id", "parent", "length_km", "x", "y", "vn_kv", "is_load", "demand_kw")

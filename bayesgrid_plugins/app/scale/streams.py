@@ -56,16 +56,27 @@ class SamplingSettings:
     streams : {"realisation", "chunk"}, default "realisation"
         One random stream per realisation (samples independent of the chunk size), or one per
         chunk (vectorised sampling, faster; samples depend on the chunk size).
+    sampler : {"unconditioned", "conditioned"}, default "unconditioned"
+        ``"conditioned"``: phases and split of each bus's design demand (``feeder.demand_kw``;
+        for an OSM region the place's demand, :func:`~bayesgrid_plugins.demand.place_demand`),
+        realisation j scaled by a log-normal level multiplier of mean 1 and the default CV
+        (:func:`~bayesgrid_plugins.demand.default_level_cv`) drawn from its own stream;
+        ``"unconditioned"``: the power model's own P per load.
     """
 
     power_parameters: str | None = None
     impedance: bool = True
     impedance_parameters: str | None = None
     streams: str = "realisation"
+    sampler: str = "unconditioned"
 
     def __post_init__(self) -> None:
         if self.streams not in ("realisation", "chunk"):
             raise ParameterError(f"streams must be 'realisation' or 'chunk', got {self.streams!r}.")
+        if self.sampler not in ("unconditioned", "conditioned"):
+            raise ParameterError(
+                f"sampler must be 'unconditioned' or 'conditioned', got {self.sampler!r}."
+            )
 
     def settings(self) -> dict[str, Any]:
         """What identifies the sampling (parameter files by content digest)."""
@@ -86,6 +97,8 @@ class SamplingSettings:
                 if self.impedance
                 else None
             ),
+            # runs of earlier versions (unconditioned) keep their identity
+            **({"sampler": self.sampler} if self.sampler != "unconditioned" else {}),
         }
 
 
@@ -155,7 +168,7 @@ def sample_realisations(
         rows = np.asarray(realisations, dtype=np.int64)
         ss = np.random.SeedSequence(int(seed), spawn_key=(int(region), CHUNK_KEY, int(chunk)))
         power_ss, impedance_ss = ss.spawn(2)
-        ens = power.sample(feeder, rows.size, rng=np.random.default_rng(power_ss))
+        ens = _sample_power(power, feeder, rows.size, power_ss, sampling)
         if impedance is not None:
             ens = impedance.sample(
                 feeder, rows.size, rng=np.random.default_rng(impedance_ss), ensemble=ens
@@ -164,8 +177,32 @@ def sample_realisations(
     parts = []
     for j in np.asarray(realisations, dtype=np.int64).tolist():
         power_ss, impedance_ss = realisation_stream(seed, region, j).spawn(2)
-        ens = power.sample(feeder, 1, rng=np.random.default_rng(power_ss))
+        ens = _sample_power(power, feeder, 1, power_ss, sampling)
         if impedance is not None:
             ens = impedance.sample(feeder, 1, rng=np.random.default_rng(impedance_ss), ensemble=ens)
         parts.append(ens)
     return concat_ensembles(parts)
+
+
+def _sample_power(
+    power: Any, feeder: Feeder, n: int, ss: np.random.SeedSequence, sampling: SamplingSettings
+) -> Ensemble:
+    """Loads of ``n`` realisations from one stream, with the sampler of ``sampling``."""
+    if sampling.sampler == "unconditioned":
+        return power.sample(feeder, n, rng=np.random.default_rng(ss))
+    from ...demand import default_level_cv, level_multipliers
+    from ...models.conditioned import sample_conditioned
+
+    demand = np.asarray(feeder.demand_kw, dtype=float)
+    if not demand.sum() > 0:
+        raise ParameterError(
+            "the conditioned sampler needs the feeder's design demand (feeder.demand_kw) and "
+            "this region has none; give it one (feeder.with_demand) or use sampler="
+            "'unconditioned'."
+        )
+    level_ss, split_ss = ss.spawn(2)
+    ens = sample_conditioned(
+        feeder, demand, None, n, model=power, rng=np.random.default_rng(split_ss)
+    )
+    m = level_multipliers(n, default_level_cv()[0], np.random.default_rng(level_ss))
+    return ens.with_fields(p_kw=ens.p_kw * m[:, None, None], q_kvar=ens.q_kvar * m[:, None, None])
