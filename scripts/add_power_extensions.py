@@ -8,9 +8,16 @@ stored beside them, one value per stored draw (a point value in the counted file
 (``scripts/fit_power_posteriors.py``) produces the same fields itself: the shipped NUTS files
 are such refits now, so this script is needed for them only after the extensions change.
 
+``--only balancing`` replaces the phase balancing alone (``balance_eps``,
+``lateral_max_loads``, ``balance_shares``, ``balance_phase_probs``: each draw the randomness,
+target shares and phase counts of one training feeder, :meth:`BalanceFit.draws`) and keeps
+every other draw, the three-phase class included, as it is. A netCDF file keeps its other
+groups (``sample_stats``, ``observed_data``).
+
 Usage::
 
-    python scripts/add_power_extensions.py [--data ../shared/data]
+    python scripts/add_power_extensions.py [--data ../shared/data] [--only balancing]
+        [names ...]
 """
 
 from __future__ import annotations
@@ -22,6 +29,7 @@ from pathlib import Path
 
 import numpy as np
 
+from bayesgrid_plugins.inference_data import ENGINE, is_netcdf, write_parameters_netcdf
 from bayesgrid_plugins.learn.balance import learn_balance
 from bayesgrid_plugins.learn.extensions import extension_draws
 from bayesgrid_plugins.learn.power_data import power_data
@@ -33,15 +41,74 @@ from bayesgrid_plugins.shipped import posterior_path
 
 TARGETS = {"smartds": SMARTDS, "smartds-counting": SMARTDS, "epri": EPRI_IEEE8500}
 SEED = 20250108
+#: Groups of a fit's netCDF file that are not parameters, carried over unchanged.
+FIT_GROUPS = ("sample_stats", "observed_data")
+#: The balancing fields replaced by ``--only balancing``.
+BALANCING = ("balance_eps", "lateral_max_loads", "balance_shares", "balance_phase_probs")
+
+
+def fit_groups(path: Path) -> dict[str, object]:
+    """The ``sample_stats`` and ``observed_data`` groups of a netCDF file (those it has)."""
+    import xarray as xr
+
+    groups = {}
+    for group in FIT_GROUPS:
+        try:
+            with xr.open_dataset(path, group=group, engine=ENGINE) as ds:
+                groups[group] = ds.load()
+        except (OSError, KeyError, ValueError):
+            continue
+    return groups
+
+
+def balancing_draws(table, n_draws: int) -> tuple[dict[str, np.ndarray], dict[str, object]]:
+    """Balancing fields only, one training feeder's (eps, shares, counts) per draw."""
+    balance = learn_balance(table, seed=SEED)
+    if balance is None:
+        raise SystemExit("the training table has no topology: no balancing to learn")
+    eps, max_loads, shares, counts = balance.draws(n_draws, np.random.default_rng([SEED, 4]))
+    arrays = {
+        "balance_eps": eps,
+        "lateral_max_loads": max_loads,
+        "balance_shares": shares,
+        "balance_phase_probs": counts,
+    }
+    return arrays, {"phase_balancing": balance.as_provenance()}
+
+
+def save(params: PowerParameters, path: Path, groups: dict[str, object]) -> None:
+    """Write ``params`` to ``path``, keeping a netCDF fit's other groups."""
+    if not is_netcdf(path) or not groups:
+        params.save(path, overwrite=True)
+        return
+    write_parameters_netcdf(
+        path,
+        model=params.MODEL,
+        parameters=params.to_dict(),
+        provenance=params.provenance,
+        n_draws=params.n_draws,
+        groups=groups,
+        overwrite=True,
+    )
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", type=Path, default=Path(__file__).parents[2] / "shared" / "data")
+    parser.add_argument(
+        "--only",
+        choices=("balancing",),
+        help="replace only these fields and keep every other draw as it is",
+    )
+    parser.add_argument("names", nargs="*", help=f"any of {sorted(TARGETS)} (default: all)")
     args = parser.parse_args()
+    unknown = sorted(set(args.names) - set(TARGETS))
+    if unknown:
+        parser.error(f"unknown names {unknown}; choose from {sorted(TARGETS)}")
     logging.basicConfig(level=logging.INFO, format="%(name)s: %(message)s")
     tables = {}
-    for name, sources in TARGETS.items():
+    for name in args.names or list(TARGETS):
+        sources = TARGETS[name]
         key = id(sources)
         if key not in tables:
             tables[key] = read_tables(sources, data_dir=args.data)[0]
@@ -50,6 +117,24 @@ def main() -> None:
         params = PowerParameters.load(path)
         data = power_data(table)
         rng = np.random.default_rng([SEED, 3])
+        groups = fit_groups(path) if is_netcdf(path) else {}
+        if args.only == "balancing":
+            if params.n_draws == 1:
+                logging.info("%s: a point estimate, left as it is", path.name)
+                continue
+            arrays, records = balancing_draws(table, params.n_draws)
+            rounded = round_parameters({**params.to_dict(), **arrays})
+            provenance = {**params.provenance, **records}
+            provenance["phase_balancing_added_by"] = (
+                "scripts/add_power_extensions.py --only balancing (closed form, same feeders; "
+                "every other draw unchanged)"
+            )
+            out = dataclasses.replace(
+                params, **{k: rounded[k] for k in arrays}, provenance=provenance
+            )
+            save(out, path, groups)
+            logging.info("%s: replaced %s", path.name, sorted(arrays))
+            continue
         if params.n_draws == 1:
             point = three_phase_class_point(data)
             balance = learn_balance(table, seed=SEED)
@@ -78,7 +163,7 @@ def main() -> None:
             "scripts/add_power_extensions.py (closed form, same feeders; NUTS parts unchanged)"
         )
         out = dataclasses.replace(params, **{k: rounded[k] for k in arrays}, provenance=provenance)
-        out.save(path, overwrite=True)
+        save(out, path, groups)
         logging.info("%s: added %s", path.name, sorted(arrays))
 
 
