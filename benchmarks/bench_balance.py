@@ -134,6 +134,7 @@ def main() -> None:
         print("| posterior | setting | p5 | p25 | median | p75 | p95 |")
         print("|---|---|---|---|---|---|---|")
         real: dict[str, float] = {}
+        templates: set[str] = set()
         for name, path in files.items():
             rows = {"Monaco, `bayesgrid generate`": monaco(path, args.n, args.seed, work)}
             for mode, values in european_lv(path, args.n, args.seed).items():
@@ -142,11 +143,18 @@ def main() -> None:
                 print(f"| {name} | {setting} | {_quantiles(values)} |")
             record = PowerParameters.load(path).provenance.get("phase_balancing", {})
             real.update(record.get("real_max_over_mean", {}))
+            templates.update(record.get("template_feeders", []))
         values = np.array(sorted(real.values()))
         print(
             f"| real training feeders ({values.size}) | one value per feeder | "
             f"{_quantiles(values)} |"
         )
+        if templates:
+            lent = np.array(sorted(v for k, v in real.items() if k in templates))
+            print(
+                f"| real template feeders ({lent.size}, >= 50 load buses) | one value per "
+                f"feeder | {_quantiles(lent)} |"
+            )
         print("\nreal training feeders: " + ", ".join(f"{k} {v:.3f}" for k, v in real.items()))
 
 

@@ -21,6 +21,13 @@ feeder trained alone reproduces its own phase totals and balance. The counts per
 quotas) come from the same feeder as the target: the pooled posterior of ``pA, pB, pC`` says
 how uncertain the pooled shares are, not how feeders differ, and its noise would otherwise be
 imbalance that no real feeder shows.
+
+Only feeders with at least :data:`MIN_TEMPLATE_LOADS` load buses lend their balancing to the
+draws when the table has several feeders: on a feeder with a few dozen loads the phase totals
+are lumpy (Austin p1udt5257, 29 loads, puts 72 % of its P on phase B; the sampling sd of its
+max/mean is 0.25 against 0.02-0.07 on the feeders with hundreds of loads), so its shares say
+how those few loads fell, not how a utility balances a feeder. A feeder trained alone always
+keeps its own balancing, whatever its size.
 """
 
 from __future__ import annotations
@@ -38,6 +45,9 @@ from ..training import TrainingTable, loads_per_bus, table_feeders
 __all__ = ["BalanceFit", "learn_balance"]
 
 logger = logging.getLogger(__name__)
+
+#: Fewest load buses for a feeder to lend its balancing to other topologies (see the module).
+MIN_TEMPLATE_LOADS = 50
 
 #: The grid of ``eps`` searched.
 EPS_GRID = np.round(np.linspace(0.0, 1.0, 21), 3)
@@ -65,6 +75,8 @@ class BalanceFit:
     counts : dict of str to list of float
         Real share of the feeder's single-phase load buses on A, B, C (the allocation's
         quotas).
+    n_loads : dict of str to int
+        Load buses per feeder.
     """
 
     eps: dict[str, float]
@@ -74,6 +86,15 @@ class BalanceFit:
     lateral_sizes: dict[str, list[int]] = field(default_factory=dict)
     shares: dict[str, list[float]] = field(default_factory=dict)
     counts: dict[str, list[float]] = field(default_factory=dict)
+    n_loads: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def templates(self) -> list[str]:
+        """Feeders whose balancing the draws take: those with at least
+        :data:`MIN_TEMPLATE_LOADS` load buses, or every feeder when none has that many."""
+        names = list(self.eps)
+        large = [k for k in names if self.n_loads.get(k, MIN_TEMPLATE_LOADS) >= MIN_TEMPLATE_LOADS]
+        return large or names
 
     def draws(
         self, n_draws: int, rng: np.random.Generator
@@ -81,10 +102,10 @@ class BalanceFit:
         """``(balance_eps, lateral_max_loads, balance_shares, balance_phase_probs)`` per draw.
 
         Each draw takes the ``eps``, the target shares and the phase counts of one training
-        feeder (chosen at random), so they stay together; shape (draws,), (draws,),
-        (draws, 3) and (draws, 3).
+        feeder (chosen at random among :attr:`templates`), so they stay together; shape
+        (draws,), (draws,), (draws, 3) and (draws, 3).
         """
-        names = list(self.eps)
+        names = self.templates
         values = np.array([self.eps[k] for k in names], dtype=float)
         shares = np.array(
             [self.shares.get(k, [1 / 3, 1 / 3, 1 / 3]) for k in names], dtype=float
@@ -116,6 +137,9 @@ class BalanceFit:
                 k: round(v, 4) for k, v in self.simulated_ratio.items()
             },
             "lateral_max_loads": self.lateral_max_loads,
+            "load_buses_per_feeder": dict(self.n_loads),
+            "min_template_load_buses": MIN_TEMPLATE_LOADS,
+            "template_feeders": self.templates,
             "target_shares_per_feeder": {
                 k: [round(x, 4) for x in v] for k, v in self.shares.items()
             },
@@ -250,8 +274,9 @@ def learn_balance(
         sizes[system] = lateral_sizes(feeder, bus_phases, load_phases).tolist()
     pooled = np.concatenate([np.asarray(v, dtype=float) for v in sizes.values()] or [[1.0]])
     max_loads = float(max(1.0, np.round(np.quantile(pooled, quantile)))) if pooled.size else 1.0
-    eps, real, sim, shares, counts = {}, {}, {}, {}, {}
+    eps, real, sim, shares, counts, n_loads = {}, {}, {}, {}, {}, {}
     for system, (feeder, load_phases, p) in arrays.items():
+        n_loads[system] = int((load_phases > 0).sum())
         shares[system] = _shares(p).tolist()
         counts[system] = _count_shares(load_phases).tolist()
         eps[system], real[system], sim[system] = _calibrate(
@@ -264,4 +289,4 @@ def learn_balance(
             eps[system],
             sim[system],
         )
-    return BalanceFit(eps, real, sim, max_loads, sizes, shares, counts)
+    return BalanceFit(eps, real, sim, max_loads, sizes, shares, counts, n_loads)
