@@ -64,6 +64,7 @@ __all__ = [
     "LV_LIMITS_PU",
     "MAX_FEEDER_KM",
     "MAX_FEEDER_KW",
+    "MAX_UNCONVERGED_ROUNDS",
     "MAX_VOLTAGE_ITERATIONS",
     "MV_LIMITS_PU",
     "PILOT_QUANTILE",
@@ -76,6 +77,7 @@ __all__ = [
     "conductor_arrays",
     "downstream_current_ka",
     "downstream_power_kva",
+    "estimated_drop_pu",
     "is_transformer",
     "plan_ensemble",
     "plan_transformers",
@@ -101,6 +103,8 @@ MAX_FEEDER_KW = 4000.0
 MAX_FEEDER_KM = 8.0
 #: Rounds of conductor upgrades of the voltage step.
 MAX_VOLTAGE_ITERATIONS = 6
+#: Upgrades of a realisation that does not converge, and extra voltage rounds it may take.
+MAX_UNCONVERGED_ROUNDS = 6
 #: Step of the substation tap [p.u.] and its positions either side of neutral: +-10 % in 16
 #: steps of 1.25 %, a common on-load tap changer range (an assumption, stated as such).
 TAP_STEP_PU = 0.0125
@@ -988,9 +992,15 @@ def plan_voltages(
     top = rules.lv_limits_pu[1] if lv[feeder.source] else rules.mv_limits_pu[1]
     top_tap = np.clip(np.floor((top - source) / TAP_STEP_PU + 1e-9), -TAP_POSITIONS, TAP_POSITIONS)
     retried = np.zeros(n, dtype=bool)
-    for it in range(int(rules.max_voltage_iterations)):
-        failed = ~np.asarray(result.converged, dtype=bool) & ~retried
-        bad = voltage_violations(feeder, result.vm_pu, rules).any(axis=1) | failed
+    unsolved = 0
+    limit, it = int(rules.max_voltage_iterations), -1
+    while it + 1 < limit:
+        it += 1
+        # A realisation that does not converge counts as a violation: first the top tap, then
+        # upgrades along the paths of the largest estimated drop (:func:`_unsolved_lines`).
+        diverged = ~np.asarray(result.converged, dtype=bool)
+        failed = diverged & ~retried
+        bad = voltage_violations(feeder, result.vm_pu, rules).any(axis=1) | diverged
         if not bad.any():
             break
         rounds = it + 1
@@ -1011,12 +1021,17 @@ def plan_voltages(
         lost = failed[rows]
         steps = np.where(lost, top_tap[rows].astype(np.int64) - tap[rows], steps)
         fits |= lost
+        fits &= ~(diverged[rows] & ~lost)  # no voltages to fit: upgrade
         retried[rows[lost]] = True
         new_tap = np.clip(tap[rows] + steps, -TAP_POSITIONS, TAP_POSITIONS)
         fixable = fits & (new_tap == tap[rows] + steps)
         # The tap acts on the set point; the start is the set point the ensemble had.
         tap[rows] = new_tap
         for r in rows[~fixable].tolist():
+            if diverged[r]:  # no voltages: the lines of the largest estimated drop
+                _upgrade_unsolved(feeder, params, types[r], n_parallel[r], need[r], trafo, rules)
+                unsolved += 1
+                continue
             v = np.where(np.isfinite(result.vm_pu[r]), result.vm_pu[r], np.inf).min(axis=1)
             path = _path(feeder, int(np.argmin(v)))
             path = path[~trafo[path] & (types[r, path] >= 0)]
@@ -1024,6 +1039,9 @@ def plan_voltages(
             types[r, path] = np.where(nxt >= 0, nxt, types[r, path])
             n_parallel[r, path] += nxt < 0
             upgraded += 1
+        if (diverged[rows] & ~fixable).any():
+            # rounds of a realisation without a solution do not count against the limit
+            limit = min(limit + 1, int(rules.max_voltage_iterations) + MAX_UNCONVERGED_ROUNDS)
         logger.info(
             "voltage step %d: %d realisations outside limits; tap moved, conductors upgraded "
             "on the worst path of %d",
@@ -1050,6 +1068,7 @@ def plan_voltages(
         "tap_step_pu": TAP_STEP_PU,
         "tap_positions": TAP_POSITIONS,
         "path_upgrades": upgraded,
+        "unconverged_upgrades": unsolved,
     }
     tapped = source + TAP_STEP_PU * tap  # recorded even at neutral: exports carry the tap
     return ensemble.with_fields(source_vm_pu=tapped, metadata=meta), result
@@ -1069,6 +1088,104 @@ def _tap_window(vm: np.ndarray, lv: np.ndarray, rules: PlanningRules) -> tuple[A
         lower = np.maximum(lower, np.where(np.isfinite(vmin), lo - vmin, -np.inf))
         upper = np.minimum(upper, np.where(np.isfinite(vmax), hi - vmax, np.inf))
     return lower, upper
+
+
+def estimated_drop_pu(
+    feeder: Feeder, params: Any, types: np.ndarray, n_parallel: np.ndarray, current_ka: np.ndarray
+) -> np.ndarray:
+    """Linear estimate of the voltage drop [p.u.] from the source to every bus of one realisation.
+
+    The sum over the path from the source of ``|Z1| x length / circuits x current`` of each line,
+    over the phase-to-neutral nominal voltage of its bus: the drop at nominal voltage with every
+    load at its design current (an upper bound of the drop where the power factor is close to 1,
+    used where a solve gives no voltages).
+
+    Parameters
+    ----------
+    feeder : Feeder
+    params : ImpedanceParameters
+    types, n_parallel : ndarray of int, shape (n_buses,)
+        Conductor type (-1: no line) and parallel circuits of the line into each bus.
+    current_ka : ndarray, shape (n_buses,)
+        Design current [kA] of the line into each bus.
+
+    Returns
+    -------
+    ndarray, shape (n_buses,)
+        0 at the source; transformers add no drop.
+    """
+    z = np.hypot(params.r1_ohm_per_km, params.x1_ohm_per_km)
+    types = np.asarray(types)
+    ok = (types >= 0) & ~is_transformer(feeder)
+    ohm = np.where(ok, z[np.where(ok, types, 0)], 0.0) * np.asarray(feeder.length_km, dtype=float)
+    ohm = ohm / np.maximum(np.asarray(n_parallel, dtype=float), 1.0)
+    vn = np.asarray(feeder.vn_kv, dtype=float) / _SQRT3
+    own = ohm * np.asarray(current_ka, dtype=float) / vn  # kA x ohm = kV
+    own[feeder.source] = 0.0
+    drop = np.zeros(feeder.n_buses)
+    depth = np.asarray(feeder.depth)
+    by_depth = np.argsort(depth, kind="stable")
+    bounds = np.searchsorted(depth[by_depth], np.arange(int(depth.max(initial=0)) + 2))
+    for d in range(1, bounds.size - 1):  # parents before children, one level at a time
+        level = by_depth[bounds[d] : bounds[d + 1]]
+        drop[level] = drop[feeder.parent[level]] + own[level]
+    return drop
+
+
+def _upgrade_unsolved(
+    feeder: Feeder,
+    params: Any,
+    types: np.ndarray,
+    n_parallel: np.ndarray,
+    need_ka: np.ndarray,
+    trafo: np.ndarray,
+    rules: PlanningRules,
+) -> None:
+    """Upgrade, in place, one realisation that did not converge (see :func:`plan_voltages`).
+
+    Up to :data:`MAX_UNCONVERGED_ROUNDS` times, every line of :func:`_unsolved_lines` gets the
+    adequate conductor of next lower impedance (or one more parallel circuit at the top of the
+    menu); it stops once no bus's estimated drop exceeds its band.
+    """
+    for _ in range(MAX_UNCONVERGED_ROUNDS):
+        lines, over = _unsolved_lines(feeder, params, types, n_parallel, need_ka, rules)
+        lines = lines[~trafo[lines] & (types[lines] >= 0)]
+        nxt = _upgrade(params, types[lines], need_ka[lines])
+        types[lines] = np.where(nxt >= 0, nxt, types[lines])
+        n_parallel[lines] += nxt < 0
+        if not over:
+            break
+
+
+def _unsolved_lines(
+    feeder: Feeder,
+    params: Any,
+    types: np.ndarray,
+    n_parallel: np.ndarray,
+    need_ka: np.ndarray,
+    rules: PlanningRules,
+) -> tuple[np.ndarray, bool]:
+    """Buses whose line is upgraded in a realisation that did not converge.
+
+    Every line on a path from the source to a bus whose estimated drop
+    (:func:`estimated_drop_pu`, at the design current) exceeds the band its level allows from
+    the top of the tap (upper minus lower limit); where no bus does, the path to the bus of the
+    largest estimated drop. Also returns whether some bus exceeds its band.
+    """
+    drop = estimated_drop_pu(feeder, params, types, n_parallel, need_ka / rules.margin)
+    lv = np.asarray(feeder.vn_kv, dtype=float) <= LV_MAX_KV
+    band = np.where(
+        lv,
+        rules.lv_limits_pu[1] - rules.lv_limits_pu[0],
+        rules.mv_limits_pu[1] - rules.mv_limits_pu[0],
+    )
+    over = drop > band
+    over[feeder.source] = False
+    if not over.any():
+        return _path(feeder, int(np.argmax(drop))), False
+    on_path = subtree_sum(feeder, over[np.newaxis, :].astype(float))[0] > 0
+    on_path[feeder.source] = False
+    return np.flatnonzero(on_path), True
 
 
 def _path(feeder: Feeder, bus: int) -> np.ndarray:

@@ -185,6 +185,42 @@ def test_plan_voltages_brings_a_long_feeder_within_limits_with_opendss() -> None
     np.testing.assert_allclose(again.vm_pu, result.vm_pu, atol=1e-6, equal_nan=True)
 
 
+def test_plan_voltages_upgrades_a_realisation_that_does_not_converge_until_it_does() -> None:
+    # A 20 km 13.8 kV chain carrying 30 MW: with conductors only adequate for the current, no
+    # realisation converges, not even at the top tap; the voltage step must upgrade them.
+    feeder = _chain(41, length_km=0.5).with_zones(10)
+    ens = BayesianPowerModel().sample(feeder, 3, rng=8)
+    scale = 30000.0 / ens.p_kw.sum(axis=(1, 2))[:, None, None]
+    ens = ens.with_fields(p_kw=ens.p_kw * scale, q_kvar=ens.q_kvar * scale)
+    planned = plan_ensemble(feeder, ens, rng=1)
+    from bayesgrid_plugins.plugins import get_engine
+
+    top = planned.with_fields(source_vm_pu=np.full(len(planned), 1.05))
+    with get_engine("opendss").open(feeder, top) as case:
+        assert not case.solve_batch().converged.any()
+    after_ens, result = plan_voltages(feeder, planned, "opendss")
+    after = feasibility_of(result, feeder)
+    assert after.converged.all() and after.voltage_ok.all()
+    assert after_ens.metadata["planning"]["unconverged_upgrades"] >= 3
+    assert (after_ens.n_parallel > planned.n_parallel).any() or (
+        after_ens.line_type != planned.line_type
+    ).any()
+
+
+def test_estimated_drop_of_a_chain_adds_up_along_the_path() -> None:
+    from bayesgrid_plugins.planning import estimated_drop_pu
+
+    feeder = _chain(4, length_km=1.0)
+    params = ImpedanceParameters.default()
+    z = float(np.hypot(params.r1_ohm_per_km[0], params.x1_ohm_per_km[0]))
+    types = np.array([-1, 0, 0, 0])
+    current = np.array([0.0, 0.3, 0.2, 0.1])  # kA
+    drop = estimated_drop_pu(feeder, params, types, np.array([1, 1, 2, 1]), current)
+    vph = 13.8 / np.sqrt(3.0)
+    own = z * np.array([0.0, 0.3, 0.2 / 2, 0.1]) / vph
+    np.testing.assert_allclose(drop, np.cumsum(own))
+
+
 def test_feasibility_record_names_what_is_violated() -> None:
     feeder = Feeder(
         ["s", "m", "t", "l"], [-1, 0, 1, 2], [0, 1.0, 0.001, 0.1], vn_kv=[20, 20, 0.4, 0.4]
