@@ -73,14 +73,35 @@ def test_conditioned_sampler_keeps_the_place_demand_shares() -> None:
     np.testing.assert_allclose(totals, ratio[:, None] * design[None, :], rtol=1e-9)
     assert np.ptp(ratio) > 0  # one level multiplier per realisation
     assert sampling.settings()["sampler"] == "conditioned"
-    assert "sampler" not in SamplingSettings().settings()  # earlier runs keep their identity
+    # the default: the place demand, conditioned (a default run's identity records it);
+    # unconditioned runs of earlier versions keep their identity
+    assert SamplingSettings().sampler == "conditioned"
+    assert SamplingSettings().settings()["sampler"] == "conditioned"
+    assert "sampler" not in SamplingSettings(sampler="unconditioned").settings()
     with pytest.raises(ParameterError, match="sampler"):
         SamplingSettings(sampler="other")
-    with pytest.raises(ParameterError, match="design demand"):
-        sample_realisations(
-            feeder.with_demand(np.zeros(feeder.n_buses)),
-            seed=2,
-            region=0,
-            realisations=range(2),
-            sampling=sampling,
-        )
+    # a region without a design demand gets the model's own P (said in the log)
+    bare = feeder.with_demand(np.zeros(feeder.n_buses))
+    got = sample_realisations(bare, seed=2, region=0, realisations=range(2), sampling=sampling)
+    own = sample_realisations(
+        bare,
+        seed=2,
+        region=0,
+        realisations=range(2),
+        sampling=SamplingSettings(sampler="unconditioned", impedance=False),
+    )
+    np.testing.assert_array_equal(got.p_kw, own.p_kw)
+
+
+def test_bayesgrid_run_defaults_to_the_conditioned_sampler() -> None:
+    import argparse
+
+    from bayesgrid_plugins.app.cli_scale import add_run_command
+
+    parser = argparse.ArgumentParser()
+    add_run_command(parser.add_subparsers())
+    args = parser.parse_args(["run", "--out", "x"])
+    assert args.sampler == "conditioned"
+    assert parser.parse_args(["run", "--out", "x", "--sampler", "unconditioned"]).sampler == (
+        "unconditioned"
+    )

@@ -140,10 +140,11 @@ def add_run_command(subparsers: Any) -> None:
     )
     parser.add_argument(
         "--sampler",
-        choices=("unconditioned", "conditioned"),
-        default="unconditioned",
-        help="conditioned: phases and split of the place's design demand per bus (from the OSM "
-        "buildings), one level multiplier per realisation; unconditioned: the model's own P",
+        choices=("conditioned", "unconditioned"),
+        default="conditioned",
+        help="conditioned (default): phases and split of the place's design demand per bus (from "
+        "the OSM buildings), one level multiplier per realisation; unconditioned: the model's "
+        "own P (the default before; a run's identity records the sampler)",
     )
     parser.add_argument(
         "--no-planning",
@@ -236,7 +237,7 @@ def _execute(args: argparse.Namespace, task: Any) -> Any:
             power_parameters=args.posterior,
             impedance=not args.no_impedance,
             streams=args.streams,
-            sampler=getattr(args, "sampler", "unconditioned"),
+            sampler=getattr(args, "sampler", "conditioned"),
         ),
         workers=args.workers or (None if args.serial or args.scheduler else os.cpu_count()),
         scheduler=args.scheduler,

@@ -17,6 +17,7 @@ run's identity anyway), still not on the number of workers or the order of execu
 from __future__ import annotations
 
 import hashlib
+import logging
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -38,6 +39,8 @@ __all__ = [
     "sample_realisations",
 ]
 
+logger = logging.getLogger(__name__)
+
 
 @dataclass(frozen=True)
 class SamplingSettings:
@@ -56,19 +59,20 @@ class SamplingSettings:
     streams : {"realisation", "chunk"}, default "realisation"
         One random stream per realisation (samples independent of the chunk size), or one per
         chunk (vectorised sampling, faster; samples depend on the chunk size).
-    sampler : {"unconditioned", "conditioned"}, default "unconditioned"
+    sampler : {"conditioned", "unconditioned"}, default "conditioned"
         ``"conditioned"``: phases and split of each bus's design demand (``feeder.demand_kw``;
         for an OSM region the place's demand, :func:`~bayesgrid_plugins.demand.place_demand`),
         realisation j scaled by a log-normal level multiplier of mean 1 and the default CV
         (:func:`~bayesgrid_plugins.demand.default_level_cv`) drawn from its own stream;
-        ``"unconditioned"``: the power model's own P per load.
+        ``"unconditioned"``: the power model's own P per load (the default of earlier versions;
+        a region without a design demand, such as a feeder given without one, needs it).
     """
 
     power_parameters: str | None = None
     impedance: bool = True
     impedance_parameters: str | None = None
     streams: str = "realisation"
-    sampler: str = "unconditioned"
+    sampler: str = "conditioned"
 
     def __post_init__(self) -> None:
         if self.streams not in ("realisation", "chunk"):
@@ -184,22 +188,28 @@ def sample_realisations(
     return concat_ensembles(parts)
 
 
+_WARNED: set[int] = set()
+
+
 def _sample_power(
     power: Any, feeder: Feeder, n: int, ss: np.random.SeedSequence, sampling: SamplingSettings
 ) -> Ensemble:
     """Loads of ``n`` realisations from one stream, with the sampler of ``sampling``."""
-    if sampling.sampler == "unconditioned":
+    demand = np.asarray(feeder.demand_kw, dtype=float)
+    if sampling.sampler == "conditioned" and not demand.sum() > 0 and id(feeder) not in _WARNED:
+        _WARNED.add(id(feeder))  # once per region feeder and process
+        # A region given as a feeder without a design demand has no place demand to condition
+        # on: the power model's own P, said in the log (give it one with feeder.with_demand).
+        logger.warning(
+            "region feeder of %d buses has no design demand (feeder.demand_kw): sampled with "
+            "the unconditioned sampler; give it one with feeder.with_demand to condition on it",
+            feeder.n_buses,
+        )
+    if sampling.sampler == "unconditioned" or not demand.sum() > 0:
         return power.sample(feeder, n, rng=np.random.default_rng(ss))
     from ...demand import default_level_cv, level_multipliers
     from ...models.conditioned import sample_conditioned
 
-    demand = np.asarray(feeder.demand_kw, dtype=float)
-    if not demand.sum() > 0:
-        raise ParameterError(
-            "the conditioned sampler needs the feeder's design demand (feeder.demand_kw) and "
-            "this region has none; give it one (feeder.with_demand) or use sampler="
-            "'unconditioned'."
-        )
     level_ss, split_ss = ss.spawn(2)
     ens = sample_conditioned(
         feeder, demand, None, n, model=power, rng=np.random.default_rng(split_ss)
