@@ -1026,14 +1026,14 @@ def plan_voltages(
         new_tap = np.clip(tap[rows] + steps, -TAP_POSITIONS, TAP_POSITIONS)
         fixable = fits & (new_tap == tap[rows] + steps)
         # The tap acts on the set point; the start is the set point the ensemble had.
+        moved = dict(zip(rows.tolist(), (TAP_STEP_PU * (new_tap - tap[rows])).tolist()))
         tap[rows] = new_tap
         for r in rows[~fixable].tolist():
             if diverged[r]:  # no voltages: the lines of the largest estimated drop
                 _upgrade_unsolved(feeder, params, types[r], n_parallel[r], need[r], trafo, rules)
                 unsolved += 1
                 continue
-            v = np.where(np.isfinite(result.vm_pu[r]), result.vm_pu[r], np.inf).min(axis=1)
-            path = _path(feeder, int(np.argmin(v)))
+            path = _violated_lines(feeder, result.vm_pu[r] + moved[r], rules)
             path = path[~trafo[path] & (types[r, path] >= 0)]
             nxt = _upgrade(params, types[r, path], need[r, path])
             types[r, path] = np.where(nxt >= 0, nxt, types[r, path])
@@ -1130,6 +1130,22 @@ def estimated_drop_pu(
         level = by_depth[bounds[d] : bounds[d + 1]]
         drop[level] = drop[feeder.parent[level]] + own[level]
     return drop
+
+
+def _violated_lines(feeder: Feeder, vm: np.ndarray, rules: PlanningRules) -> np.ndarray:
+    """Buses whose line is upgraded in a solved realisation the tap cannot bring into its band.
+
+    Every line on a path from the source to a bus outside its level's band at the tap chosen
+    (``vm``: the solved voltages shifted by the tap's move), and always the path to the
+    lowest-voltage bus.
+    """
+    low = np.where(np.isfinite(vm), vm, np.inf).min(axis=1)
+    marks = voltage_violations(feeder, vm[np.newaxis], rules)[0]
+    marks[int(np.argmin(low))] = True
+    marks[feeder.source] = False
+    on_path = subtree_sum(feeder, marks[np.newaxis, :].astype(float))[0] > 0
+    on_path[feeder.source] = False
+    return np.flatnonzero(on_path)
 
 
 def _upgrade_unsolved(

@@ -1,11 +1,12 @@
 """Feasibility of the whole-extract case (``bayesgrid scale``) without and with planning.
 
 Usage: ``python benchmarks/bench_scale_planning.py [--n 20] [--dist 3000] [--engine opendss]
-[--sampler conditioned] [--osm FILE --point LAT LON]``.
+[--sampler unconditioned] [--osm FILE --point LAT LON]``.
 
 One region: the OSM extract around a centre with a radius that takes in the whole extract
 (default: the shipped Monaco extract, 3 km around its centre), sampled serially as
-``bayesgrid scale run`` does, once with ``--no-planning`` and once planned. Printed per case:
+``bayesgrid run`` does (the conditioned sampler of the place demand by default), once with
+``--no-planning`` and once planned. Printed per case:
 buses, converged realisations, highest line loading [%], lowest / highest phase voltage [p.u.]
 and the realisations outside the limits the CLI checks (not converged, a line above 100 %,
 a voltage outside 0.95-1.05 p.u., or 0.90-1.10 p.u. where the region has LV buses).
@@ -34,7 +35,7 @@ def main() -> None:
     parser.add_argument("--chunk", type=int, default=10)
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument(
-        "--sampler", default="unconditioned", choices=("unconditioned", "conditioned")
+        "--sampler", default="conditioned", choices=("conditioned", "unconditioned")
     )
     args = parser.parse_args()
     region = OsmArea("whole", tuple(args.point), args.dist, args.osm)
