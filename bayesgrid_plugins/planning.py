@@ -37,10 +37,13 @@ Rules (every number a named constant of :class:`PlanningRules`)
   from the source).
 - **Voltage.** After the conductors are chosen, each realisation is solved with an engine; where
   a medium-voltage bus (``vn_kv > 1``) leaves :data:`MV_LIMITS_PU` (0.95-1.05 p.u., ANSI C84.1
-  Range A) or a low-voltage bus leaves :data:`LV_LIMITS_PU` (0.90-1.10 p.u., EN 50160), every
-  line on the path from the source to the worst bus is upgraded to the next conductor type of
-  lower impedance (or one more parallel circuit at the top of the menu), at most
-  :data:`MAX_VOLTAGE_ITERATIONS` times.
+  Range A) or a low-voltage bus leaves :data:`LV_LIMITS_PU` (0.90-1.10 p.u., EN 50160) and the
+  tap cannot help, every line on a path from the source to a bus outside its band (and to the
+  worst bus) is upgraded to the next conductor type of lower impedance (or one more parallel
+  circuit at the top of the menu), at most :data:`MAX_VOLTAGE_ITERATIONS` times. A realisation
+  that does not converge counts as a violation: first the top tap, then upgrades of the lines
+  on the paths of the largest estimated drop (:func:`estimated_drop_pu`) until no estimated drop
+  exceeds the band (:data:`MAX_UNCONVERGED_ROUNDS`), and a new solve.
 """
 
 from __future__ import annotations
@@ -129,7 +132,7 @@ class PlanningRules:
     max_feeder_km : float
         Line length [km] of one feeder.
     max_voltage_iterations : int
-        Rounds of conductor upgrades along the worst path.
+        Rounds of conductor upgrades along the paths outside the limits.
     trafo_ratings_mva : tuple of float
         Standard transformer ratings [MVA], ascending.
     """
@@ -933,9 +936,14 @@ def plan_voltages(
     +-:data:`TAP_POSITIONS` steps) by the least that brings the lowest voltage of each level up
     to its lower limit without pushing the highest above its upper limit. Where no tap position
     can (the spread of voltages is wider than the band, or the tap is at its end), every line on
-    the path from the source to the lowest-voltage bus gets the adequate conductor of next lower
-    impedance (:func:`_upgrade`) or, at the top of the menu, one more parallel circuit, and the
-    tap is set to the middle of what the band allows.
+    a path from the source to a bus outside its band at the tap chosen, and to the lowest-voltage
+    bus, gets the adequate conductor of next lower impedance (:func:`_upgrade`) or, at the top of
+    the menu, one more parallel circuit, and the tap is set to the middle of what the band
+    allows. A realisation that does not converge is a violation too: once it gets the top tap of
+    the source's band; if it still fails, the lines on the paths to the buses whose estimated
+    drop (:func:`estimated_drop_pu`) exceeds their band are upgraded until none does (at most
+    :data:`MAX_UNCONVERGED_ROUNDS` times), and each such round adds one to the round limit (up to
+    :data:`MAX_UNCONVERGED_ROUNDS` more).
 
     Parameters
     ----------
@@ -1044,7 +1052,7 @@ def plan_voltages(
             limit = min(limit + 1, int(rules.max_voltage_iterations) + MAX_UNCONVERGED_ROUNDS)
         logger.info(
             "voltage step %d: %d realisations outside limits; tap moved, conductors upgraded "
-            "on the worst path of %d",
+            "on the paths outside the band of %d",
             it + 1,
             rows.size,
             int((~fixable).sum()),
