@@ -105,7 +105,7 @@ MAX_FEEDER_KW = 4000.0
 #: Line length [km] one feeder may cover (the area model's rule).
 MAX_FEEDER_KM = 8.0
 #: Rounds of conductor upgrades of the voltage step.
-MAX_VOLTAGE_ITERATIONS = 6
+MAX_VOLTAGE_ITERATIONS = 12
 #: Upgrades of a realisation that does not converge, and extra voltage rounds it may take.
 MAX_UNCONVERGED_ROUNDS = 6
 #: Step of the substation tap [p.u.] and its positions either side of neutral: +-10 % in 16
