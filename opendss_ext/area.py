@@ -400,6 +400,8 @@ def solve_area(
     vm = np.full((chosen.size, len(names), 3), np.nan)
     converged = np.zeros(chosen.size, dtype=bool)
     elapsed = np.zeros(chosen.size)
+    line_loading = np.full(chosen.size, np.nan)
+    trafo_loading = np.full(chosen.size, np.nan)
     for row, k in enumerate(chosen.tolist()):
         start = time.perf_counter()
         commands = to_area_dss_commands(area, ensemble, k, options=options, check=row == 0)
@@ -437,6 +439,8 @@ def solve_area(
         if not converged[row]:
             vm[row] = np.nan
             logger.warning("area realisation %d did not converge in OpenDSS", k)
+        else:
+            line_loading[row], trafo_loading[row] = _read_loadings(engine)
         elapsed[row] = time.perf_counter() - start
     return AreaPowerFlow(
         bus_id=np.asarray(display, dtype=str),
@@ -451,7 +455,36 @@ def solve_area(
             "all_three_phase": options.all_three_phase,
             **({"hv_mv_tap": taps.tolist()} if regulate else {}),
         },
+        line_loading_pct=line_loading,
+        trafo_loading_pct=trafo_loading,
     )
+
+
+def _read_loadings(engine: Any) -> tuple[float, float]:
+    """Highest line and transformer loading [%] of the solved circuit (NaN: none of them).
+
+    A line's: its highest phase current over its normal rating (``normamps``); a
+    transformer's: the highest phase current of each winding over the winding's rated
+    current, the higher winding (as pandapower and power-grid-model report them).
+    """
+    names = [name.lower() for name in engine.PDElements.AllNames()]
+    pct = np.asarray(engine.PDElements.AllPctNorm(False), dtype=float)
+    is_line = np.asarray([name.startswith("line.") for name in names], dtype=bool)
+    line = float(np.nanmax(pct[is_line])) if is_line.any() else float("nan")
+    highest = []
+    more = engine.Transformers.First()
+    while more:
+        n_cond = int(engine.CktElement.NumConductors())
+        n_ph = int(engine.CktElement.NumPhases())
+        mags = np.asarray(engine.CktElement.CurrentsMagAng(), dtype=float)[0::2]
+        per_terminal = mags.reshape(-1, n_cond)[:, :n_ph].max(axis=1)
+        rated = []
+        for w in range(per_terminal.size):
+            engine.Transformers.Wdg(w + 1)
+            rated.append(engine.Transformers.kVA() / (np.sqrt(3.0) * engine.Transformers.kV()))
+        highest.append(float(np.max(per_terminal / np.asarray(rated))))
+        more = engine.Transformers.Next()
+    return line, 100.0 * max(highest) if highest else float("nan")
 
 
 def _read_voltages(engine: Any, index: dict[str, int], vn_kv: np.ndarray, out: np.ndarray) -> None:

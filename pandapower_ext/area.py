@@ -60,6 +60,8 @@ logger = logging.getLogger(__name__)
 #: Phase shift [degree] of every Dyn transformer of the area.
 SHIFT_DEGREE = 30.0
 LEVEL_COLUMN = "bayesgrid_level"
+#: Shunt columns of a transformer's no-load branch: the transformer row, its pfe [kW], i0 [%].
+NO_LOAD_COLUMNS = ["bayesgrid_trafo", "bayesgrid_pfe_kw", "bayesgrid_i0_percent"]
 
 
 def _trafos(
@@ -81,7 +83,7 @@ def _trafos(
     sn = np.asarray([t.sn_mva for t in types])
     pfe = np.asarray([t.pfe_kw for t in types])
     i0 = np.asarray([t.i0_percent for t in types])
-    pp.create_transformers_from_parameters(
+    rows = pp.create_transformers_from_parameters(
         net,
         hv_buses=hv,
         lv_buses=lv,
@@ -106,15 +108,37 @@ def _trafos(
         **{ID_COLUMN: ids},
     )
     p_mw, q_mvar = no_load_shunt(pfe, i0, sn)
+    created = []
     for j in range(len(types)):
-        pp.create_shunt(
-            net,
-            bus=int(hv[j]),
-            p_mw=float(p_mw[j]),
-            q_mvar=float(q_mvar[j]),
-            vn_kv=float(vn_hv[j]),
-            name=f"no_load_{names[j]}",
+        created.append(
+            pp.create_shunt(
+                net,
+                bus=int(hv[j]),
+                p_mw=float(p_mw[j]),
+                q_mvar=float(q_mvar[j]),
+                vn_kv=float(vn_hv[j]),
+                name=f"no_load_{names[j]}",
+            )
         )
+    # what re-sizes it for a planned rating (_resize_no_load)
+    for column, values in zip(NO_LOAD_COLUMNS, (rows, pfe, i0)):
+        net.shunt.loc[created, column] = np.asarray(values, dtype=float)
+
+
+def _resize_no_load(net: Any) -> None:
+    """Size every transformer's no-load shunt for the transformer's present rating."""
+    shunt = net.shunt
+    if not len(shunt) or NO_LOAD_COLUMNS[0] not in shunt.columns:
+        return
+    tagged = shunt.index[shunt[NO_LOAD_COLUMNS[0]].notna()]
+    trafo = shunt.loc[tagged, NO_LOAD_COLUMNS[0]].to_numpy(dtype=np.int64)
+    p_mw, q_mvar = no_load_shunt(
+        shunt.loc[tagged, NO_LOAD_COLUMNS[1]].to_numpy(float),
+        shunt.loc[tagged, NO_LOAD_COLUMNS[2]].to_numpy(float),
+        net.trafo.loc[trafo, "sn_mva"].to_numpy(float),
+    )
+    shunt.loc[tagged, "p_mw"] = p_mw
+    shunt.loc[tagged, "q_mvar"] = q_mvar
 
 
 def build_area_net(
@@ -488,6 +512,7 @@ def solve_area(
         set_realisation(net, combined, k)
         if hv_mv_sn is not None:
             net.trafo.loc[hv_mv_rows, "sn_mva"] = np.asarray(hv_mv_sn[k], dtype=float)
+        _resize_no_load(net)  # for the planned ratings of this realisation
         try:
             if regulate and hv_mv_rows.size:
                 net.trafo.loc[hv_mv_rows, "tap_pos"] = 0.0

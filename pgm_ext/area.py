@@ -16,6 +16,13 @@ power-grid-model's input arrays:
   no capacitance on partial-phase laterals: :mod:`bayesgrid_plugins.charging`), per-phase
   constant-power ``asym_load``. The substation busbar is the source bus of its feeders.
 
+The plan of each realisation is applied as in the other engines: the planned conductors (the
+feeders' line data), the planned MV/LV and HV/MV ratings (``trafo_sn_mva``, ``hv_mv_sn_mva``;
+``vk`` and ``vkr`` per unit of the rating, the no-load shunt re-sized for it), and the HV/MV
+on-load tap rule of :func:`pandapower_ext.area.solve_area` (``regulate``). Line and transformer
+loadings are reported as pandapower reports them: the highest phase current over the line's
+ampacity, and over the rated current of the transformer's side (the higher of the two sides).
+
 Each realisation gets its own model (line data follow the realisation's phases), solved with
 Newton-Raphson. Buses come in the order of the other engines' area results: transmission buses,
 substation busbars (``<substation>~mvbus``), then every feeder bus but its source.
@@ -27,6 +34,7 @@ import logging
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 from power_grid_model import (
@@ -40,6 +48,7 @@ from power_grid_model.enum import LoadGenType, WindingType
 from power_grid_model.errors import PowerGridError
 
 from bayesgrid_plugins.area import Area, AreaEnsemble, AreaPowerFlow, TrafoType
+from bayesgrid_plugins.area.equipment import OLTC_POSITIONS, OLTC_STEP_PERCENT, OLTC_TARGET_PU
 from bayesgrid_plugins.engines import phase_present
 from bayesgrid_plugins.equipment import (
     DEFAULT_LV_LINE,
@@ -75,6 +84,10 @@ class _AreaArrays:
     line_slice: list[slice]  # per feeder: its rows of the line array
     load_bus: list[np.ndarray]  # per feeder: buses that carry a load
     load_slice: list[slice]
+    hv_mv_slice: slice  # rows of the HV/MV transformers (and of their shunts)
+    site_slice: list[slice]  # per feeder: rows of its MV/LV transformers (and shunts)
+    trafo_pfe_kw: np.ndarray  # per transformer row: its type's iron losses [kW]
+    trafo_i0_percent: np.ndarray  # and no-load current [%]
 
 
 def _transformers(
@@ -249,6 +262,13 @@ def build_area_arrays(
             )
     parts = []
     shunts = []
+    pfe, i0 = [], []
+    n_thh = int(tr.trafo_hv.size)
+    hv_mv_slice = slice(n_thh, n_thh + n_s)
+    site_slice, start = [], n_thh + n_s
+    for f in area.feeders:
+        site_slice.append(slice(start, start + f.sites.size))
+        start += f.sites.size
     for hv, lv, vn_hv, vn_lv, types, group in groups:
         t = initialize_array(DatasetType.input, ComponentType.transformer, len(types))
         _transformers(t, ids(len(types)), hv, lv, vn_hv, vn_lv, types, group)
@@ -256,6 +276,8 @@ def build_area_arrays(
         _shunts(sh, ids(len(types)), t, types)
         parts.append(t)
         shunts.append(sh)
+        pfe += [x.pfe_kw for x in types]
+        i0 += [x.i0_percent for x in types]
 
     # Loads: one per feeder bus loaded in any realisation.
     load_bus, load_slice, load_parts = [], [], []
@@ -294,6 +316,10 @@ def build_area_arrays(
         line_slice=line_slice,
         load_bus=load_bus,
         load_slice=load_slice,
+        hv_mv_slice=hv_mv_slice,
+        site_slice=site_slice,
+        trafo_pfe_kw=np.asarray(pfe, dtype=float),
+        trafo_i0_percent=np.asarray(i0, dtype=float),
     )
 
 
@@ -321,6 +347,37 @@ def _write_realisation(
             fill_lines(line[part], fd.length_km[lb], {name: v[0] for name, v in data.items()})
         load["p_specified"][lpart] = np.asarray(ens.p_kw[k], dtype=float)[buses] * 1000.0
         load["q_specified"][lpart] = np.asarray(ens.q_kvar[k], dtype=float)[buses] * 1000.0
+    _write_ratings(arrays, area, ensemble, k)
+
+
+def _write_ratings(arrays: _AreaArrays, area: Area, ensemble: AreaEnsemble, k: int) -> None:
+    """The planned transformer ratings of realisation ``k`` (vk, vkr per unit of the rating)."""
+    if ComponentType.transformer not in arrays.data:
+        return
+    t = arrays.data[ComponentType.transformer]
+    sn_mva = t["sn"] / 1e6
+    changed = False
+    if ensemble.hv_mv_sn_mva is not None and len(area.substations):
+        sn_mva[arrays.hv_mv_slice] = np.asarray(ensemble.hv_mv_sn_mva[k], dtype=float)
+        changed = True
+    for f, ens, part in zip(area.feeders, ensemble.ensembles, arrays.site_slice):
+        if ens.trafo_sn_mva is not None and f.sites.size:
+            planned = np.asarray(ens.trafo_sn_mva[k], dtype=float)[f.sites]
+            base = np.asarray([x.sn_mva for x in f.trafos], dtype=float)
+            sn_mva[part] = np.where(np.isfinite(planned) & (planned > 0), planned, base)
+            changed = True
+    if not changed:
+        return
+    vkr = t["pk"] / t["sn"]
+    t["sn"] = sn_mva * 1e6
+    t["pk"] = vkr * t["sn"]
+    shunt = arrays.data[ComponentType.shunt]
+    p_mw, q_mvar = no_load_shunt(arrays.trafo_pfe_kw, arrays.trafo_i0_percent, sn_mva)
+    u2 = t["u1"] ** 2
+    shunt["g1"] = p_mw * 1e6 / u2
+    shunt["b1"] = -q_mvar * 1e6 / u2
+    shunt["g0"] = shunt["g1"]
+    shunt["b0"] = shunt["b1"]
 
 
 def solve_area(
@@ -333,6 +390,7 @@ def solve_area(
     mv_line: LineParameters = DEFAULT_MV_LINE,
     tolerance: float = 1e-8,
     max_iterations: int = 30,
+    regulate: bool = True,
 ) -> AreaPowerFlow:
     """Solve realisations of the whole area with power-grid-model (asymmetric Newton-Raphson).
 
@@ -352,6 +410,10 @@ def solve_area(
         Convergence tolerance [p.u. voltage].
     max_iterations : int, default 30
         Newton-Raphson iteration limit.
+    regulate : bool, default True
+        Hold each substation busbar with its HV/MV on-load tap changer, as
+        :func:`pandapower_ext.area.solve_area` does (same steps and rule, a tap on the HV
+        side); the positions are in ``metadata["hv_mv_tap"]``.
 
     Returns
     -------
@@ -374,23 +436,55 @@ def solve_area(
         else np.asarray(realisations, dtype=np.int64).ravel()
     )
     n_nodes = arrays.bus_id.size
+    n_t = int(area.transmission.n_buses)
+    busbars = np.arange(n_t, n_t + len(area.substations))
     vm = np.full((chosen.size, n_nodes, 3), np.nan)
     converged = np.zeros(chosen.size, dtype=bool)
     elapsed = np.zeros(chosen.size)
-    for row, k in enumerate(chosen.tolist()):
-        start = time.perf_counter()
-        _write_realisation(arrays, area, ensemble, k, lv_line, mv_line)
+    line_loading = np.full(chosen.size, np.nan)
+    trafo_loading = np.full(chosen.size, np.nan)
+    taps = np.zeros((chosen.size, busbars.size), dtype=np.int64)
+    trafo = arrays.data.get(ComponentType.transformer)
+    if trafo is not None and busbars.size:
+        rows = arrays.hv_mv_slice
+        trafo["tap_min"][rows] = -OLTC_POSITIONS
+        trafo["tap_max"][rows] = OLTC_POSITIONS
+        trafo["tap_size"][rows] = OLTC_STEP_PERCENT / 100.0 * trafo["u1"][rows]
+    regulating = regulate and trafo is not None and busbars.size > 0
+    outputs: dict[ComponentType, list[str]] = {ComponentType.node: ["u_pu"]}
+    if arrays.data[ComponentType.line].size:
+        outputs[ComponentType.line] = ["loading"]
+    if trafo is not None:
+        outputs[ComponentType.transformer] = ["i_from", "i_to"]
+
+    def run(k: int) -> dict[Any, Any] | None:
         try:
-            out = PowerGridModel(arrays.data).calculate_power_flow(
+            return PowerGridModel(arrays.data).calculate_power_flow(
                 symmetric=False,
                 error_tolerance=tolerance,
                 max_iterations=max_iterations,
                 calculation_method=CalculationMethod.newton_raphson,
-                output_component_types={ComponentType.node: ["u_pu"]},
+                output_component_types=outputs,
             )
         except PowerGridError as exc:
             logger.warning("area realisation %d did not solve in power-grid-model: %s", k, exc)
-        else:
+            return None
+
+    for row, k in enumerate(chosen.tolist()):
+        start = time.perf_counter()
+        _write_realisation(arrays, area, ensemble, k, lv_line, mv_line)
+        if regulating:
+            trafo["tap_pos"][arrays.hv_mv_slice] = 0
+        out = run(k)
+        if out is not None and regulating:
+            u = np.asarray(out[ComponentType.node]["u_pu"], dtype=float).reshape(n_nodes, 3)
+            low = np.nanmin(u[busbars], axis=1)
+            raise_by = np.ceil((OLTC_TARGET_PU - low) / OLTC_STEP_PERCENT * 100.0)
+            taps[row] = np.clip(-raise_by, -OLTC_POSITIONS, OLTC_POSITIONS).astype(np.int64)
+            if taps[row].any():
+                trafo["tap_pos"][arrays.hv_mv_slice] = taps[row]
+                out = run(k)
+        if out is not None:
             converged[row] = True
             u = np.asarray(out[ComponentType.node]["u_pu"], dtype=float).reshape(n_nodes, 3)
             for f, ens, nodes in zip(area.feeders, ensemble.ensembles, arrays.feeder_node):
@@ -398,6 +492,7 @@ def solve_area(
                 present = phase_present(ens.bus_phases[k, sub])
                 u[nodes[sub]] = np.where(present, u[nodes[sub]], np.nan)
             vm[row] = u
+            line_loading[row], trafo_loading[row] = _loadings(out, trafo)
         elapsed[row] = time.perf_counter() - start
     return AreaPowerFlow(
         bus_id=arrays.bus_id,
@@ -408,5 +503,32 @@ def solve_area(
         converged=converged,
         elapsed_s=elapsed,
         engine="power-grid-model",
-        metadata={"method": "newton_raphson", "tolerance": tolerance},
+        metadata={
+            "method": "newton_raphson",
+            "tolerance": tolerance,
+            **({"hv_mv_tap": taps.tolist()} if regulate else {}),
+        },
+        line_loading_pct=line_loading,
+        trafo_loading_pct=trafo_loading,
     )
+
+
+def _loadings(out: Any, trafo: np.ndarray | None) -> tuple[float, float]:
+    """Highest line and transformer loading [%] of a solved model (NaN: none of them).
+
+    A line's is power-grid-model's (the highest phase current over ``i_n``); a transformer's
+    the highest phase current over the rated current of its side, the higher side.
+    """
+    line = float("nan")
+    if ComponentType.line in out and len(out[ComponentType.line]["loading"]):
+        line = 100.0 * float(np.nanmax(out[ComponentType.line]["loading"]))
+    if trafo is None or not trafo.size:
+        return line, float("nan")
+    res = out[ComponentType.transformer]
+    rated_from = trafo["sn"] / (np.sqrt(3.0) * trafo["u1"])
+    rated_to = trafo["sn"] / (np.sqrt(3.0) * trafo["u2"])
+    highest = np.maximum(
+        np.asarray(res["i_from"], dtype=float).max(axis=1) / rated_from,
+        np.asarray(res["i_to"], dtype=float).max(axis=1) / rated_to,
+    )
+    return line, 100.0 * float(np.nanmax(highest))

@@ -12,12 +12,14 @@
 :func:`sample_area` samples aligned realisations of every feeder and, by default, sizes their
 conductors and transformers for each realisation's demand (:func:`plan_area`, :mod:`.planning`);
 :func:`plot_area` draws it.
-The combined systems are built by ``pandapower_ext.area`` and ``opendss_ext.area``.
+The combined systems are built by ``pandapower_ext.area``, ``opendss_ext.area`` and
+``pgm_ext.area``.
 """
 
 from __future__ import annotations
 
 from .build import (
+    DEFAULT_AREA_ENGINE,
     DEFAULT_EXCLUDED_KINDS,
     DEFAULT_SNAP_M,
     Area,
@@ -35,6 +37,7 @@ from .results import AreaPowerFlow
 from .transmission import Transmission, build_transmission
 
 __all__ = [
+    "DEFAULT_AREA_ENGINE",
     "DEFAULT_EXCLUDED_KINDS",
     "DEFAULT_SNAP_M",
     "MV_SUFFIX",
