@@ -1,15 +1,18 @@
 """Feasibility of areas at the sampled place demand, without and with per-realisation planning.
 
-Usage: ``python benchmarks/bench_area_planning.py [--n 20] [--extract vaduz helsinki monaco]``.
+Usage: ``python benchmarks/bench_area_planning.py [--n 20] [--extract vaduz helsinki monaco]
+[--engine power-grid-model pandapower opendss]``.
 
 For each extract: the area is built with its OSM substations (Monaco has none: the placement
 rule), ``n`` realisations are sampled with the place demand and the conditioned sampler (the
 defaults), once with the area's fixed equipment (``plan=False``) and once planned per
-realisation (``plan=True``), and every realisation is solved in pandapower (``runpp_3ph``, the
-whole area as one net). Printed per extract and case: converged realisations, the highest line
-and transformer loading [%] over them, and the lowest / highest phase voltage [p.u.] of the MV
-and LV buses, and how many realisations break a limit (loading > 100 %, MV outside 0.95-1.05,
-LV outside 0.90-1.10 p.u.).
+realisation (``plan=True``, the voltage step in the engine; OpenDSS's feeder engine builds
+lines only, so its areas take the voltage step in power-grid-model), and every realisation is
+solved by each engine (the whole area as one model: power-grid-model, pandapower's
+``runpp_3ph``, OpenDSS; default power-grid-model). Printed per extract and case: converged
+realisations, the highest line and transformer loading [%] over them, and the lowest / highest
+phase voltage [p.u.] of the MV and LV buses, and how many realisations break a limit
+(loading > 100 %, MV outside 0.95-1.05, LV outside 0.90-1.10 p.u.).
 """
 
 from __future__ import annotations
@@ -57,9 +60,24 @@ def feasibility(area, flows) -> dict[str, float]:
     return out
 
 
+def solve(area, ens, engine: str):
+    """The whole area solved by ``engine`` (every realisation)."""
+    if engine == "pandapower":
+        from pandapower_ext.area import build_area_net, solve_area
+
+        net, combined = build_area_net(area, ens)
+        return solve_area(net, combined)
+    if engine == "opendss":
+        from opendss_ext.area import solve_area
+
+        return solve_area(area, ens)
+    from pgm_ext.area import solve_area
+
+    return solve_area(area, ens)
+
+
 def main() -> None:
-    from bayesgrid_plugins.area import area_from_osm, sample_area
-    from pandapower_ext.area import build_area_net, solve_area
+    from bayesgrid_plugins.area import DEFAULT_AREA_ENGINE, area_from_osm, sample_area
 
     parser = argparse.ArgumentParser()
     parser.add_argument("--n", type=int, default=20)
@@ -67,9 +85,16 @@ def main() -> None:
         "--extract", nargs="+", choices=sorted(EXTRACTS), default=["vaduz", "helsinki", "monaco"]
     )
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument(
+        "--engine",
+        nargs="+",
+        choices=("power-grid-model", "pandapower", "opendss"),
+        default=["power-grid-model"],
+        help="engines of the voltage step and of the solve (each one in turn)",
+    )
     args = parser.parse_args()
     header = (
-        f"{'extract':<9} {'case':<9} {'conv %':>6} {'line %':>7} {'trafo %':>7} "
+        f"{'extract':<9} {'engine':<16} {'case':<9} {'conv %':>6} {'line %':>7} {'trafo %':>7} "
         f"{'MV min':>6} {'MV max':>6} {'LV min':>6} {'LV max':>6} {'bad':>4} {'s':>6}"
     )
     rows = []
@@ -83,18 +108,23 @@ def main() -> None:
             f"{area.substation_demand_kw.sum() / 1000:.1f} MW design demand",
             flush=True,
         )
-        for case, plan in (("unplanned", False), ("planned", True)):
+        cases = [
+            (e, c, p) for e in args.engine for c, p in (("unplanned", False), ("planned", True))
+        ]
+        for engine, case, plan in cases:
             start = time.perf_counter()
-            ens = sample_area(
-                area, args.n, rng=args.seed, plan=plan, engine="pandapower" if plan else None
-            )
-            net, combined = build_area_net(area, ens)
-            flows = solve_area(net, combined)
+            # OpenDSS's feeder engine builds lines only: its areas are planned in the default
+            # engine (power-grid-model) and then solved whole in OpenDSS.
+            step = DEFAULT_AREA_ENGINE if engine == "opendss" else engine
+            ens = sample_area(area, args.n, rng=args.seed, plan=plan, engine=step)
+            flows = solve(area, ens, engine)
             f = feasibility(area, flows)
+            volts = (
+                f"{f['mv_min']:>6.3f} {f['mv_max']:>6.3f} {f['lv_min']:>6.3f} {f['lv_max']:>6.3f}"
+            )
             rows.append(
-                f"{name:<9} {case:<9} {100 * f['converged']:>6.0f} {f['line_max']:>7.1f} "
-                f"{f['trafo_max']:>7.1f} {f['mv_min']:>6.3f} {f['mv_max']:>6.3f} "
-                f"{f['lv_min']:>6.3f} {f['lv_max']:>6.3f} {f['infeasible']:>4d} "
+                f"{name:<9} {engine:<16} {case:<9} {100 * f['converged']:>6.0f} "
+                f"{f['line_max']:>7.1f} {f['trafo_max']:>7.1f} {volts} {f['infeasible']:>4d} "
                 f"{time.perf_counter() - start:>6.1f}"
             )
             print(rows[-1], flush=True)
