@@ -502,10 +502,23 @@ def solve_area(
             net.trafo.loc[hv_mv_rows, column] = value
 
     def run() -> bool:
-        pp.runpp_3ph(
-            net, numba=False, init="dc", tolerance_mva=tolerance_mva, max_iteration=max_iteration
-        )
-        return bool(net.converged)
+        """Solve; converged only with every voltage finite (``runpp_3ph`` can report a
+        converged case whose voltages are all NaN)."""
+        with np.errstate(invalid="ignore", divide="ignore"):
+            pp.runpp_3ph(
+                net,
+                numba=False,
+                init="dc",
+                tolerance_mva=tolerance_mva,
+                max_iteration=max_iteration,
+            )
+        if not net.converged:
+            return False
+        v = net.res_bus_3ph[["vm_a_pu", "vm_b_pu", "vm_c_pu"]].to_numpy(dtype=float)
+        if not np.isfinite(v).all():
+            logger.warning("runpp_3ph reported convergence with non-finite voltages")
+            return False
+        return True
 
     for row, k in enumerate(chosen.tolist()):
         start = time.perf_counter()
