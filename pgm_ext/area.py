@@ -61,7 +61,7 @@ from bayesgrid_plugins.equipment import (
 from bayesgrid_plugins.errors import AdapterError
 from bayesgrid_plugins.no_load import no_load_shunt
 
-from .build import fill_lines, line_arrays, source_array
+from .build import LINE_FIELDS, fill_lines, line_arrays, source_array
 
 __all__ = ["solve_area"]
 
@@ -203,15 +203,7 @@ def build_area_arrays(
         par = np.asarray(tr.line_parallel, dtype=float)
         per_km = {
             name: np.asarray([getattr(t, name) for t in tr.line_type], dtype=float)
-            for name in (
-                "r1_ohm_per_km",
-                "x1_ohm_per_km",
-                "c1_nf_per_km",
-                "r0_ohm_per_km",
-                "x0_ohm_per_km",
-                "c0_nf_per_km",
-                "max_i_ka",
-            )
+            for name in LINE_FIELDS
         }
         for name in ("r1_ohm_per_km", "x1_ohm_per_km", "r0_ohm_per_km", "x0_ohm_per_km"):
             per_km[name] = per_km[name] / par
