@@ -81,6 +81,7 @@ __all__ = [
     "downstream_current_ka",
     "downstream_power_kva",
     "estimated_drop_pu",
+    "impedance_parameters",
     "is_transformer",
     "plan_ensemble",
     "plan_transformers",
@@ -799,6 +800,28 @@ def split_for_planning(
     )
 
 
+def impedance_parameters(impedance: Any = None) -> Any:
+    """The conductor menu and its posterior that planning draws from.
+
+    Parameters
+    ----------
+    impedance : BayesianImpedanceModel or ImpedanceParameters, optional
+        A model, its parameters or anything :meth:`ImpedanceParameters.coerce` accepts;
+        default the shipped posterior.
+
+    Returns
+    -------
+    ImpedanceParameters
+    """
+    from .models.impedance import BayesianImpedanceModel, ImpedanceParameters
+
+    if impedance is None:
+        return ImpedanceParameters.default()
+    if isinstance(impedance, BayesianImpedanceModel):
+        return impedance.parameters
+    return ImpedanceParameters.coerce(impedance)
+
+
 # ---------------------------------------------------------------------------- whole ensemble
 def plan_ensemble(
     feeder: Feeder,
@@ -837,15 +860,8 @@ def plan_ensemble(
     >>> bool((planned.max_i_ka[:, 1:] >= need[:, 1:]).all())
     True
     """
-    from .models.impedance import BayesianImpedanceModel, ImpedanceParameters
-
     rules = rules or PlanningRules()
-    if impedance is None:
-        params = ImpedanceParameters.default()
-    elif isinstance(impedance, BayesianImpedanceModel):
-        params = impedance.parameters
-    else:
-        params = ImpedanceParameters.coerce(impedance)
+    params = impedance_parameters(impedance)
     if ensemble.n_buses != feeder.n_buses or not np.array_equal(ensemble.bus_id, feeder.bus_id):
         raise ParameterError(
             "ensemble.bus_id does not match feeder.bus_id; plan an ensemble on the feeder it "
@@ -966,19 +982,12 @@ def plan_voltages(
     result : PowerFlowResult
         The last solve of every realisation.
     """
-    from .models.impedance import BayesianImpedanceModel, ImpedanceParameters
-
     rules = rules or PlanningRules()
     if isinstance(engine, str):
         from .plugins import get_engine
 
         engine = get_engine(engine)
-    if impedance is None:
-        params = ImpedanceParameters.default()
-    elif isinstance(impedance, BayesianImpedanceModel):
-        params = impedance.parameters
-    else:
-        params = ImpedanceParameters.coerce(impedance)
+    params = impedance_parameters(impedance)
     if ensemble.line_type is None or ensemble.n_parallel is None:
         raise ParameterError(
             "the ensemble carries no planning record (line_type); plan it with plan_ensemble first."

@@ -222,6 +222,10 @@ class PgmCase(EngineCase):
 
     def _write_plan(self, dataset: Mapping[ComponentType, np.ndarray], k: int) -> None:
         self._write_lines(dataset[ComponentType.line], k)
+        self._set_plan(dataset, k)
+
+    def _set_plan(self, dataset: Mapping[ComponentType, np.ndarray], k: int) -> None:
+        """Realisation ``k``'s planned source voltage and transformer ratings into ``dataset``."""
         set_realisation_plan(
             dataset,
             self.feeder,
@@ -471,15 +475,7 @@ class PgmCase(EngineCase):
         )
         for j, k in enumerate(rows.tolist()):
             one = {c: a.reshape(m, -1)[j] for c, a in data.items()}
-            set_realisation_plan(
-                one,
-                self.feeder,
-                self.ensemble,
-                self._layout,
-                k,
-                source=self._equipment["source"],
-                trafo=self._equipment["trafo"],
-            )
+            self._set_plan(one, k)
         p, q = load_arrays(self.ensemble, rows, self._layout.load_bus)
         load = data[ComponentType.asym_load].reshape(m, -1)
         load["p_specified"] = p

@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 
 from ..feeder import Feeder
-from ..fileio import atomic_path
+from .figures import save_png
 
 __all__ = [
     "feasibility_markdown",
@@ -155,15 +155,9 @@ def plot_voltage_profile(
     return fig
 
 
-def _save(fig: Any, path: Path) -> Path:
-    with atomic_path(path, what="figure") as tmp:
-        fig.savefig(tmp, format="png", dpi=110)
-    return path
-
-
 def write_feasibility_figures(folder: Path, feeder: Feeder, result: Any) -> list[Path]:
     """Write ``line_loading.png`` and ``voltage_profile.png`` into ``folder``."""
     return [
-        _save(plot_line_loading(result), Path(folder) / "line_loading.png"),
-        _save(plot_voltage_profile(feeder, result), Path(folder) / "voltage_profile.png"),
+        save_png(plot_line_loading(result), Path(folder) / "line_loading.png"),
+        save_png(plot_voltage_profile(feeder, result), Path(folder) / "voltage_profile.png"),
     ]

@@ -10,7 +10,7 @@ import numpy as np
 from ..ensemble import Ensemble
 from ..fileio import atomic_path
 
-__all__ = ["plot_demand", "plot_voltages", "write_figures"]
+__all__ = ["plot_demand", "plot_voltages", "save_png", "write_figures"]
 
 PHASE_COLOURS = {"A": "#d62728", "B": "#2ca02c", "C": "#1f77b4"}
 
@@ -99,7 +99,8 @@ def plot_voltages(result: Any) -> Any:
     return fig
 
 
-def _save(fig: Any, path: Path) -> Path:
+def save_png(fig: Any, path: Path) -> Path:
+    """Write ``fig`` to ``path`` as a PNG (110 dpi), atomically; return ``path``."""
     with atomic_path(path, what="figure") as tmp:
         fig.savefig(tmp, format="png", dpi=110)
     return path
@@ -147,10 +148,10 @@ def write_figures(
     plot_feeder(
         osm, ensemble, realisation=0, ax=ax, title="Feeder coloured by phase set (realisation 0)"
     )
-    written.append(_save(fig, folder / "feeder_phases.png"))
-    written.append(_save(plot_demand(ensemble), folder / "demand.png"))
+    written.append(save_png(fig, folder / "feeder_phases.png"))
+    written.append(save_png(plot_demand(ensemble), folder / "demand.png"))
     if power_flow is not None:
-        written.append(_save(plot_voltages(power_flow), folder / "voltages.png"))
+        written.append(save_png(plot_voltages(power_flow), folder / "voltages.png"))
     if reliability is not None:
-        written.append(_save(plot_reliability(reliability), folder / "reliability.png"))
+        written.append(save_png(plot_reliability(reliability), folder / "reliability.png"))
     return written

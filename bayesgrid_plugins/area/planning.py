@@ -46,6 +46,7 @@ from ..planning import (
     conductor_arrays,
     downstream_current_ka,
     downstream_power_kva,
+    impedance_parameters,
     is_transformer,
     plan_ensemble,
     subtree_sum,
@@ -252,7 +253,6 @@ def plan_area_voltages(
         With upgraded conductors; ``plan`` records the rounds and the realisations still
         outside limits per feeder (solved on its own).
     """
-    from ..models.impedance import BayesianImpedanceModel, ImpedanceParameters
     from .build import AreaEnsemble
 
     rules = rules or PlanningRules()
@@ -260,12 +260,7 @@ def plan_area_voltages(
         from ..plugins import get_engine
 
         engine = get_engine(engine)
-    if impedance is None:
-        params = ImpedanceParameters.default()
-    elif isinstance(impedance, BayesianImpedanceModel):
-        params = impedance.parameters
-    else:
-        params = ImpedanceParameters.coerce(impedance)
+    params = impedance_parameters(impedance)
     out, rounds, left = [], 0, 0
     for f, ens in zip(area.feeders, ensemble.ensembles):
         feeder = (
