@@ -61,7 +61,7 @@ from bayesgrid_plugins.equipment import (
 from bayesgrid_plugins.errors import AdapterError
 from bayesgrid_plugins.no_load import no_load_shunt
 
-from .build import LINE_FIELDS, fill_lines, line_arrays, source_array
+from .build import LINE_FIELDS, fill_lines, fill_transformer_series, line_arrays, source_array
 
 __all__ = ["solve_area"]
 
@@ -104,18 +104,9 @@ def _transformers(
     vk = np.asarray([x.vk_percent for x in types], dtype=float) / 100.0
     vkr = np.asarray([x.vkr_percent for x in types], dtype=float) / 100.0
     i0 = np.asarray([x.i0_percent for x in types], dtype=float) / 100.0
-    t["id"] = ids
-    t["from_node"] = hv
-    t["to_node"] = lv
-    t["from_status"] = 1
-    t["to_status"] = 1
-    t["u1"] = vn_hv * 1000.0
-    t["u2"] = vn_lv * 1000.0
-    t["sn"] = sn
-    t["uk"] = vk
-    t["pk"] = vkr * sn
-    t["i0"] = 0.0  # the no-load branch is a shunt (bayesgrid_plugins.no_load)
-    t["p0"] = 0.0
+    fill_transformer_series(
+        t, ids=ids, hv=hv, lv=lv, vn_hv_kv=vn_hv, vn_lv_kv=vn_lv, sn_va=sn, vk=vk, vkr=vkr
+    )
     # zero-sequence magnetising impedance = the no-load impedance (1 / i0 p.u.), lossless
     t["i0_zero_sequence"] = i0
     t["p0_zero_sequence"] = 0.0
@@ -124,12 +115,6 @@ def _transformers(
     else:
         t["winding_from"], t["winding_to"] = WindingType.delta, WindingType.wye_n
         t["clock"] = DYN_CLOCK
-    t["tap_side"] = 0
-    t["tap_pos"] = 0
-    t["tap_min"] = -2
-    t["tap_max"] = 2
-    t["tap_nom"] = 0
-    t["tap_size"] = 0.025 * vn_hv * 1000.0
 
 
 def _shunts(shunt: np.ndarray, ids: np.ndarray, t: np.ndarray, types: Sequence[TrafoType]) -> None:

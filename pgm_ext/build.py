@@ -59,6 +59,7 @@ __all__ = [
     "ModelLayout",
     "build_input",
     "fill_lines",
+    "fill_transformer_series",
     "layout_of",
     "line_arrays",
     "load_arrays",
@@ -425,19 +426,17 @@ def _transformers(
     if trafo.vector_group.strip().lower() == "dyn":  # pandapower's "Dyn" with its shift
         clock = round(trafo.shift_degree / 30.0) % 12
     t = initialize_array(DatasetType.input, ComponentType.transformer, child.size)
-    t["id"] = layout.trafo_id
-    t["from_node"] = hv
-    t["to_node"] = lv
-    t["from_status"] = 1
-    t["to_status"] = 1
-    t["u1"] = vn[hv] * 1000.0
-    t["u2"] = vn[lv] * 1000.0
-    t["sn"] = sn
-    t["uk"] = trafo.vk_percent / 100.0
-    t["pk"] = trafo.vkr_percent / 100.0 * sn
-    # No-load data go to a shunt at the high-voltage bus (bayesgrid_plugins.no_load).
-    t["i0"] = 0.0
-    t["p0"] = 0.0
+    fill_transformer_series(
+        t,
+        ids=layout.trafo_id,
+        hv=hv,
+        lv=lv,
+        vn_hv_kv=vn[hv],
+        vn_lv_kv=vn[lv],
+        sn_va=sn,
+        vk=trafo.vk_percent / 100.0,
+        vkr=trafo.vkr_percent / 100.0,
+    )
     # Zero-sequence magnetising branch as pandapower's mag0_percent / mag0_rx give it.
     zk0 = trafo.vk0_percent / 100.0
     zm0 = zk0 * trafo.mag0_percent / 100.0
@@ -447,13 +446,58 @@ def _transformers(
     t["winding_from"] = w_from
     t["winding_to"] = w_to
     t["clock"] = clock
+    return t
+
+
+def fill_transformer_series(
+    t: np.ndarray,
+    *,
+    ids: Any,
+    hv: Any,
+    lv: Any,
+    vn_hv_kv: Any,
+    vn_lv_kv: Any,
+    sn_va: Any,
+    vk: Any,
+    vkr: Any,
+) -> None:
+    """Ids, nodes, ratings, short-circuit data and a neutral +-2 x 2.5 % HV tap of transformers.
+
+    The no-load data (``i0``, ``p0``) are zero: every engine puts them in a shunt at the
+    high-voltage bus (:mod:`bayesgrid_plugins.no_load`). Vector group and zero-sequence data are
+    left to the caller.
+
+    Parameters
+    ----------
+    t : ndarray
+        power-grid-model transformer input array, filled in place.
+    ids, hv, lv : array_like of int
+        Element ids and the high- and low-voltage node ids.
+    vn_hv_kv, vn_lv_kv : array_like of float
+        Rated voltages [kV].
+    sn_va : array_like of float
+        Ratings [VA].
+    vk, vkr : array_like of float
+        Short-circuit voltage and its resistive part [p.u.].
+    """
+    t["id"] = ids
+    t["from_node"] = hv
+    t["to_node"] = lv
+    t["from_status"] = 1
+    t["to_status"] = 1
+    t["u1"] = np.asarray(vn_hv_kv, dtype=float) * 1000.0
+    t["u2"] = np.asarray(vn_lv_kv, dtype=float) * 1000.0
+    t["sn"] = sn_va
+    t["uk"] = vk
+    t["pk"] = np.asarray(vkr, dtype=float) * np.asarray(sn_va, dtype=float)
+    t["i0"] = 0.0
+    t["p0"] = 0.0
     t["tap_side"] = 0
     t["tap_pos"] = 0
     t["tap_min"] = -2
     t["tap_max"] = 2
     t["tap_nom"] = 0
-    t["tap_size"] = 0.025 * vn[hv] * 1000.0
-    return t
+    t["tap_size"] = 0.025 * np.asarray(vn_hv_kv, dtype=float) * 1000.0
 
 
 def _no_load_shunts(layout: ModelLayout, t: np.ndarray, trafo: TrafoParameters) -> np.ndarray:
