@@ -146,6 +146,10 @@ class PandapowerJsonExporter:
     description = "pandapower JSON net per realisation (runpp_3ph-ready) and index.json"
     suffix = ".json"
 
+    def prepare(self) -> None:
+        """Import pandapower ahead of the first export (it takes seconds)."""
+        import pandapower  # noqa: F401
+
     def export(self, request: ExportRequest) -> list[Path]:
         """Build the net once and write the requested realisations into ``request.output_dir``."""
         options = dict(getattr(request, "options", None) or {})

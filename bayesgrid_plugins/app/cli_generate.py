@@ -142,6 +142,14 @@ def add_generate_command(subparsers: Any) -> None:
     parser.add_argument(
         "--overwrite", action="store_true", help="replace a non-empty output folder"
     )
+    parser.add_argument(
+        "--no-background-writing",
+        dest="background_writing",
+        action="store_false",
+        default=None,
+        help="write every format in this process (default: a second process writes the formats "
+        "while this one draws the figures, when two or more cores are usable)",
+    )
     add_demand_options(parser)
     add_feasibility_flags(parser)
     parser.set_defaults(handler=cmd_generate)
@@ -245,6 +253,7 @@ def config_from_args(args: argparse.Namespace) -> Any:
         demand_file=args.demand_file,
         demand_cv=args.demand_cv,
         plan=getattr(args, "plan", True),
+        background_writing=getattr(args, "background_writing", None),
     )
 
 

@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 
 from ..feeder import Feeder
-from .figures import save_png
+from .figures import HIST, save_png
 
 __all__ = [
     "feasibility_markdown",
@@ -84,7 +84,7 @@ def plot_line_loading(result: Any) -> Any:
     fig = Figure(figsize=(6, 3.6))
     ax = fig.add_subplot()
     if loading.size:
-        ax.hist(loading, bins=60, color="tab:blue", alpha=0.8)
+        ax.hist(loading, bins=60, **HIST, color="tab:blue", alpha=0.8)
         worst = np.fmax.reduce(np.asarray(result.line_loading_percent)[ok], axis=1)
         ax.set_title(
             f"Line loading, {int(ok.sum())} realisations: median of the highest "
@@ -96,7 +96,7 @@ def plot_line_loading(result: Any) -> Any:
     ax.set_ylabel("lines x realisations")
     ax.set_yscale("log")
     ax.legend(fontsize=8)
-    fig.tight_layout()
+    fig.subplots_adjust(left=0.12, right=0.97, bottom=0.14, top=0.9)
     return fig
 
 
@@ -151,7 +151,7 @@ def plot_voltage_profile(
     ax.set_xlabel("distance from the substation [km]")
     ax.set_ylabel("lowest phase voltage [p.u.]")
     ax.legend(fontsize=8)
-    fig.tight_layout()
+    fig.subplots_adjust(left=0.13, right=0.97, bottom=0.14, top=0.95)
     return fig
 
 

@@ -14,20 +14,26 @@ __all__ = ["plot_demand", "plot_voltages", "save_png", "write_figures"]
 
 PHASE_COLOURS = {"A": "#d62728", "B": "#2ca02c", "C": "#1f77b4"}
 
+# Histograms as one filled outline each, not one patch per bar, and fixed margins instead of
+# a layout engine: each figure is drawn once, in about half the time.
+HIST: dict[str, Any] = {"histtype": "stepfilled"}
+ROW_OF_THREE = {"left": 0.05, "right": 0.99, "bottom": 0.14, "top": 0.86, "wspace": 0.22}
+
 
 def plot_demand(ensemble: Ensemble) -> Any:
     """Histograms over the ensemble: total P per phase, single-phase shares, three-phase share."""
     from matplotlib.figure import Figure
 
-    fig = Figure(figsize=(13, 4), layout="constrained")
+    fig = Figure(figsize=(13, 4))
+    fig.subplots_adjust(**ROW_OF_THREE)
     axes = fig.subplots(1, 3)
     totals = ensemble.phase_totals_kw()
     shares = ensemble.single_phase_shares()
     bins = max(10, min(40, len(ensemble) // 5))
     for k, phase in enumerate("ABC"):
         colour = PHASE_COLOURS[phase]
-        axes[0].hist(totals[:, k], bins=bins, alpha=0.5, color=colour, label=f"phase {phase}")
-        axes[1].hist(shares[:, k], bins=bins, alpha=0.5, color=colour, label=f"phase {phase}")
+        for ax, values in ((axes[0], totals[:, k]), (axes[1], shares[:, k])):
+            ax.hist(values, bins=bins, **HIST, alpha=0.5, color=colour, label=f"phase {phase}")
     axes[0].set(
         xlabel="total active power of the phase [kW]",
         ylabel="realisations",
@@ -38,7 +44,7 @@ def plot_demand(ensemble: Ensemble) -> Any:
         ylabel="realisations",
         title="Phase allocation",
     )
-    axes[2].hist(ensemble.three_phase_share(), bins=bins, color="0.4")
+    axes[2].hist(ensemble.three_phase_share(), bins=bins, **HIST, color="0.4")
     axes[2].set(
         xlabel="share of loads that are three-phase",
         ylabel="realisations",
@@ -58,7 +64,8 @@ def plot_voltages(result: Any) -> Any:
     """Distribution of bus voltages per phase over all converged realisations, with limits."""
     from matplotlib.figure import Figure
 
-    fig = Figure(figsize=(8, 4.5), layout="constrained")
+    fig = Figure(figsize=(8, 4.5))
+    fig.subplots_adjust(left=0.09, right=0.98, bottom=0.12, top=0.86)
     ax = fig.subplots()
     vm = np.asarray(result.vm_pu)[np.asarray(result.converged, dtype=bool)]
     lows, highs = [], []
@@ -69,6 +76,7 @@ def plot_voltages(result: Any) -> Any:
             ax.hist(
                 v,
                 bins=60,
+                **HIST,
                 alpha=0.5,
                 color=PHASE_COLOURS[phase],
                 label=f"phase {phase}",
@@ -110,7 +118,8 @@ def plot_reliability(result: Any) -> Any:
     """Histograms over the ensemble of SAIFI, SAIDI and CAIDI (expected and one sampled year)."""
     from matplotlib.figure import Figure
 
-    fig = Figure(figsize=(13, 4), layout="constrained")
+    fig = Figure(figsize=(13, 4))
+    fig.subplots_adjust(**ROW_OF_THREE)
     axes = fig.subplots(1, 3)
     for ax, (key, label) in zip(
         axes,
@@ -124,7 +133,7 @@ def plot_reliability(result: Any) -> Any:
             values = np.asarray(getattr(result, kind)[key], dtype=float)
             values = values[np.isfinite(values)]
             if values.size:
-                ax.hist(values, bins=30, alpha=0.55, color=colour, label=f"{kind}")
+                ax.hist(values, bins=30, **HIST, alpha=0.55, color=colour, label=f"{kind}")
         ax.set(xlabel=label, ylabel="realisations")
         ax.legend(title="per realisation")
     fig.suptitle(
@@ -143,7 +152,8 @@ def write_figures(
     from ..topology import plot_feeder
 
     written = []
-    fig = Figure(figsize=(9, 9), layout="constrained")
+    fig = Figure(figsize=(10.5, 9))
+    fig.subplots_adjust(left=0.02, right=0.80, bottom=0.02, top=0.95)  # legend on the right
     ax = fig.subplots()
     plot_feeder(
         osm, ensemble, realisation=0, ax=ax, title="Feeder coloured by phase set (realisation 0)"

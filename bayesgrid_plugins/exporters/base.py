@@ -58,6 +58,11 @@ class Exporter(Protocol):
     An exporter may also have a ``suffix`` attribute (``str`` or ``None``): the suffix of the
     files it writes (``".geojson"``), or ``None`` when it writes a folder per realisation. It is
     optional and only shown by ``bayesgrid plugins``; it is not part of the runtime check.
+
+    An exporter may also have a ``prepare()`` method taking no argument: it does the slow
+    one-off work of a first export ahead of time (importing its engine library). The main job
+    calls it in its writer process while it samples; an error in it is ignored there, since the
+    export itself will report it.
     """
 
     name: str

@@ -1,0 +1,337 @@
+"""Write the main job's export formats in a second process while the first draws the figures.
+
+On a machine with two or more cores the main job starts one *writer process* as soon as its
+arguments are checked. While the parent reads the map and samples, the writer loads the exporter
+plugins and lets each one ``prepare()`` (import its engine library: importing pandapower alone
+takes 1.5-3 s). When the ensemble is final the parent hands it over and goes on with the
+cross-check, the figures and the summary; the writer writes the formats into the same staging
+folder. The parent waits for the writer before it writes the manifest, so a run is complete
+exactly as when it writes everything itself, and the files are byte-for-byte the same.
+
+What crosses between the processes, as pickles over the writer's standard input and output:
+
+- the parent's ``sys.path``, the formats to prepare and its log level;
+- the writer's answer: the owner of each exporter it loaded, so that only formats that both
+  processes get from the same installed plugin are handed over (an exporter registered in
+  code exists in the parent only and is written there);
+- the feeder, the ensemble, the staging folder and the realisations per format;
+- the files written, the log records and the warnings of the writer (re-emitted in the parent),
+  or its error (raised again in the parent, with the writer's traceback as a note).
+
+If the writer dies, the parent raises :class:`~bayesgrid_plugins.errors.ExporterFailedError`
+naming its exit code; on any error in the parent the writer is killed before the staging
+folder is removed. ``GenerateConfig(background_writing=False)`` (``--no-background-writing``)
+writes everything in the main process.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import pickle
+import subprocess
+import sys
+import time
+import traceback
+import warnings
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import IO, Any
+
+import numpy as np
+
+from ..errors import ExporterFailedError
+from ..plugins import CODE_OWNER, get_plugin_manager
+
+__all__ = ["WriterProcess", "usable_cores"]
+
+logger = logging.getLogger(__name__)
+
+#: Loggers whose level the writer takes on (the most verbose of them).
+_LOGGERS = ("", "bayesgrid_plugins", "pandapower_ext", "opendss_ext", "pgm_ext")
+
+#: Module run as the writer process (``python -m``).
+_MODULE = "bayesgrid_plugins.app.writer_process"
+
+
+def usable_cores() -> int:
+    """Cores this process may run on (its affinity where the platform tells it)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # pragma: no cover - not on Linux
+        return os.cpu_count() or 1
+
+
+class WriterProcess:
+    """A second process that writes export formats on request (see the module docstring).
+
+    Use it as a context manager: leaving the block stops the process, killing it if it is
+    still writing (the parent is failing then, and its staging folder is about to go).
+    """
+
+    def __init__(self, formats: Sequence[str]) -> None:
+        self.formats = list(formats)
+        self._proc: subprocess.Popen[bytes] | None = subprocess.Popen(
+            [sys.executable, "-m", _MODULE],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+        )
+        self._owners: dict[str, str] | None = None
+        self._pending: list[str] = []
+        #: Seconds the writer spent on each format of the last result.
+        self.seconds: dict[str, float] = {}
+        self._send(
+            {
+                "sys_path": list(sys.path),
+                "formats": self.formats,
+                "log_level": min(logging.getLogger(name).getEffectiveLevel() for name in _LOGGERS),
+            }
+        )
+
+    # ------------------------------------------------------------------ protocol
+    def _send(self, message: Mapping[str, Any]) -> None:
+        proc = self._alive()
+        assert proc.stdin is not None
+        try:
+            pickle.dump(dict(message), proc.stdin, protocol=pickle.HIGHEST_PROTOCOL)
+            proc.stdin.flush()
+        except (BrokenPipeError, OSError):
+            raise self._died() from None
+
+    def _receive(self) -> dict[str, Any]:
+        proc = self._alive()
+        assert proc.stdout is not None
+        try:
+            message = pickle.load(proc.stdout)
+        except (EOFError, pickle.UnpicklingError, OSError):
+            raise self._died() from None
+        _replay(message)
+        if message.get("error") is not None:
+            self.close()
+            raise _rebuild_error(message["error"])
+        return dict(message)
+
+    def _alive(self) -> subprocess.Popen[bytes]:
+        if self._proc is None:
+            raise ExporterFailedError("the writer process is closed; start a new WriterProcess.")
+        return self._proc
+
+    def _died(self) -> ExporterFailedError:
+        proc, self._proc = self._proc, None
+        code = None if proc is None else _stop(proc, kill=True)
+        self._pending = []
+        return ExporterFailedError(
+            f"the writer process stopped unexpectedly (exit code {code}); its error, if any, is "
+            "printed above. Run again with --no-background-writing (GenerateConfig("
+            "background_writing=False)) to write in the main process."
+        )
+
+    # ------------------------------------------------------------------ public
+    def handles(self, manager: Any = None) -> list[str]:
+        """The formats this writer will write: those both processes load from one plugin."""
+        if self._owners is None:
+            self._owners = dict(self._receive()["owners"])
+        registry = (manager or get_plugin_manager()).registry
+        return [
+            name
+            for name in self.formats
+            if name in registry
+            and registry.owner(name) != CODE_OWNER
+            and self._owners.get(name) == registry.owner(name)
+        ]
+
+    def submit(
+        self,
+        feeder: Any,
+        ensemble: Any,
+        stage: Path,
+        realisations: Mapping[str, np.ndarray | None],
+    ) -> None:
+        """Start writing ``realisations`` (format name to indices, None = all) into ``stage``."""
+        if self._pending:
+            raise ExporterFailedError("the writer process is busy; collect its result first.")
+        self._send(
+            {
+                "feeder": feeder,
+                "ensemble": ensemble,
+                "stage": str(stage),
+                "jobs": {k: v for k, v in realisations.items()},
+            }
+        )
+        self._pending = list(realisations)
+
+    def result(self) -> dict[str, list[Path]]:
+        """Wait for the formats submitted; return the files of each (errors are raised)."""
+        if not self._pending:
+            return {}
+        reply = self._receive()
+        self._pending = []
+        self.seconds = dict(reply.get("seconds", {}))
+        return {name: [Path(p) for p in paths] for name, paths in reply["files"].items()}
+
+    def close(self) -> None:
+        """Stop the process (kill it if it is still writing)."""
+        proc, self._proc = self._proc, None
+        if proc is not None:
+            _stop(proc, kill=bool(self._pending))
+        self._pending = []
+
+    def __enter__(self) -> WriterProcess:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+# ---------------------------------------------------------------------- parent side helpers
+def _stop(proc: subprocess.Popen[bytes], *, kill: bool) -> int:
+    """End ``proc`` (killed, or by closing its input), close its pipes; return its exit code."""
+    if kill and proc.poll() is None:
+        proc.kill()
+    try:
+        if proc.stdin is not None:
+            proc.stdin.close()  # end of input: an idle writer exits by itself
+    except OSError:
+        proc.kill()
+    try:
+        code = proc.wait(timeout=30)
+    except subprocess.TimeoutExpired:  # pragma: no cover - a hung exporter
+        proc.kill()
+        code = proc.wait()
+    if proc.stdout is not None:
+        proc.stdout.close()
+    return code
+
+
+def _replay(message: Mapping[str, Any]) -> None:
+    """Re-emit the writer's log records and warnings in this process."""
+    for record in message.get("records", ()):
+        target = logging.getLogger(record.name)
+        if target.isEnabledFor(record.levelno):
+            target.handle(record)
+    for category, text, filename, lineno in message.get("warnings", ()):
+        warnings.warn_explicit(text, category, filename, lineno)
+
+
+def _rebuild_error(error: Mapping[str, Any]) -> BaseException:
+    """The writer's exception, with its traceback as a note (a plain error if it cannot load)."""
+    exc: object = None
+    if error.get("pickled"):
+        try:
+            exc = pickle.loads(error["pickled"])
+        except Exception:  # any exception type may fail to rebuild: fall back to its text
+            exc = None
+    if not isinstance(exc, BaseException):
+        exc = ExporterFailedError(f"the writer process failed: {error['summary']}")
+    exc.add_note(f"raised in the writer process:\n{error['traceback']}")
+    return exc
+
+
+# ---------------------------------------------------------------------- writer side
+class _Collect(logging.Handler):
+    """Keeps log records to send back to the parent."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.records: list[logging.LogRecord] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        record.msg, record.args = record.getMessage(), None  # arguments may not pickle
+        if record.exc_info:
+            record.exc_text = logging.Formatter().formatException(record.exc_info)
+        record.exc_info = None
+        self.records.append(record)
+
+
+def _error_message(exc: BaseException) -> dict[str, Any]:
+    try:
+        pickled: bytes | None = pickle.dumps(exc)
+        pickle.loads(pickled)
+    except Exception:
+        pickled = None
+    return {
+        "pickled": pickled,
+        "summary": f"{type(exc).__name__}: {exc}",
+        "traceback": "".join(traceback.format_exception(exc)),
+    }
+
+
+def _serve(inp: IO[bytes], out: IO[bytes]) -> None:
+    """The writer's loop: prepare the formats, then write each job sent."""
+    hello = pickle.load(inp)
+    sys.path[:] = hello["sys_path"]
+    collect = _Collect()
+    root = logging.getLogger()
+    root.addHandler(collect)
+    root.setLevel(hello["log_level"])
+
+    def reply(message: dict[str, Any], caught: Sequence[warnings.WarningMessage]) -> None:
+        message["records"], collect.records = collect.records, []
+        message["warnings"] = [(w.category, str(w.message), w.filename, w.lineno) for w in caught]
+        pickle.dump(message, out, protocol=pickle.HIGHEST_PROTOCOL)
+        out.flush()
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("default")
+        try:
+            registry = get_plugin_manager().registry
+            owners = {name: registry.owner(name) for name in hello["formats"] if name in registry}
+        except BaseException as exc:
+            reply({"error": _error_message(exc)}, caught)
+            return
+        reply({"owners": owners}, caught)
+        caught.clear()
+        for name in owners:
+            prepare = getattr(registry.get(name), "prepare", None)
+            if callable(prepare):
+                start = time.perf_counter()
+                try:
+                    prepare()
+                except Exception:
+                    logger.debug("preparing %r failed", name, exc_info=True)
+                logger.debug("prepared %r in %.2f s", name, time.perf_counter() - start)
+
+    from ..plugins import export
+
+    while True:
+        try:
+            job = pickle.load(inp)
+        except EOFError:
+            return
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("default")
+            files: dict[str, list[str]] = {}
+            seconds: dict[str, float] = {}
+            try:
+                for name, chosen in job["jobs"].items():
+                    start = time.perf_counter()
+                    written = export(
+                        job["feeder"],
+                        job["ensemble"],
+                        [name],
+                        Path(job["stage"]),
+                        realisations=chosen,
+                        manifest=False,
+                    )
+                    files.update({k: [str(p) for p in v] for k, v in written.items()})
+                    seconds[name] = time.perf_counter() - start
+            except BaseException as exc:
+                reply({"error": _error_message(exc)}, caught)
+                return
+            logger.debug("writer process: %.2f s of processor time", time.process_time())
+            reply({"files": files, "seconds": seconds}, caught)
+
+
+def main() -> None:
+    """Entry of the writer process: the protocol runs on a private copy of standard output."""
+    out = os.fdopen(os.dup(1), "wb")
+    os.dup2(2, 1)  # anything an exporter prints goes to standard error, not into the protocol
+    sys.stdout = sys.stderr
+    _serve(sys.stdin.buffer, out)
+    out.flush()
+    sys.stderr.flush()
+    os._exit(0)  # nothing left to clean up: every file is written and closed
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,111 @@
+"""The main job's writer process: same files as writing in one process, errors come back whole."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from bayesgrid_plugins.app.pipeline import GenerateConfig, generate
+from bayesgrid_plugins.app.writer_process import WriterProcess
+from bayesgrid_plugins.ensemble import Ensemble
+from bayesgrid_plugins.errors import ExporterFailedError, ParameterError
+from bayesgrid_plugins.exporters.base import ExportRequest
+from bayesgrid_plugins.feeder import Feeder
+from bayesgrid_plugins.models.power import BayesianPowerModel
+from bayesgrid_plugins.plugins import PluginManager
+
+FORMATS = ("npz", "geojson", "opendss", "pandapower")
+
+
+def _digests(folder: Path) -> dict[str, str]:
+    return {
+        str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(folder.rglob("*"))
+        if p.is_file() and p.parts[len(folder.parts)] in FORMATS
+    }
+
+
+@pytest.fixture(scope="module")
+def small() -> tuple[Feeder, Ensemble]:
+    feeder = Feeder.from_edges([("s", "a", 0.1), ("a", "b", 0.2), ("a", "c", 0.1)], "s")
+    return feeder, BayesianPowerModel().sample(feeder, 4, rng=3)
+
+
+@pytest.mark.slow
+def test_background_writing_writes_the_same_files(tmp_path: Path) -> None:
+    """Every exported file is byte-for-byte the one the main process writes itself."""
+    runs = {}
+    for background in (True, False):
+        out = tmp_path / f"background-{background}"
+        result = generate(
+            GenerateConfig(
+                dist_m=250,
+                n=3,
+                seed=5,
+                formats=FORMATS,
+                engine="none",
+                out=out,
+                background_writing=background,
+            )
+        )
+        assert ("background_writing" in result.timings_s) is background
+        assert list(result.files)[: len(FORMATS)] == list(FORMATS)  # formats first, in order
+        runs[background] = _digests(out)
+    assert runs[True] == runs[False]
+    assert {name.split("/")[0] for name in runs[True]} == set(FORMATS)
+
+
+def test_an_exporter_error_comes_back_with_its_type_and_traceback(
+    small: tuple[Feeder, Ensemble], tmp_path: Path
+) -> None:
+    feeder, ensemble = small
+    with WriterProcess(["npz"]) as writer:
+        assert writer.handles() == ["npz"]
+        writer.submit(feeder, ensemble, tmp_path, {"npz": np.array([7])})
+        with pytest.raises(ParameterError, match="out of range") as caught:
+            writer.result()
+    assert any("raised in the writer process" in note for note in caught.value.__notes__)
+    assert not (tmp_path / "npz").exists()  # the failed format removed what it wrote
+
+
+def test_a_writer_that_dies_is_reported(small: tuple[Feeder, Ensemble], tmp_path: Path) -> None:
+    feeder, ensemble = small
+    with WriterProcess(["npz"]) as writer:
+        writer.handles()
+        writer.submit(feeder, ensemble, tmp_path, {"npz": None})
+        assert writer._proc is not None
+        writer._proc.kill()
+        with pytest.raises(ExporterFailedError, match="writer process stopped unexpectedly"):
+            writer.result()
+
+
+def test_log_records_of_the_writer_reach_this_process(
+    small: tuple[Feeder, Ensemble], tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    feeder, ensemble = small
+    with caplog.at_level(logging.INFO, logger="bayesgrid_plugins"):
+        with WriterProcess(["npz"]) as writer:
+            writer.handles()
+            writer.submit(feeder, ensemble, tmp_path, {"npz": None})
+            files = writer.result()
+    assert sorted(p.name for p in files["npz"]) == ["ensemble.npz", "feeder.npz"]
+    assert any("exporter 'npz' wrote 2 file(s)" in r.getMessage() for r in caplog.records)
+
+
+class _InCode:
+    name = "in-code"
+    description = "registered in code, unknown to other processes"
+
+    def export(self, request: ExportRequest) -> list[Path]:
+        return []
+
+
+def test_an_exporter_registered_in_code_stays_in_this_process() -> None:
+    manager = PluginManager()
+    manager.register(_InCode())
+    with WriterProcess(["npz", "in-code"]) as writer:
+        assert writer.handles(manager) == ["npz"]
