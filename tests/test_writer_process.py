@@ -109,3 +109,19 @@ def test_an_exporter_registered_in_code_stays_in_this_process() -> None:
     manager.register(_InCode())
     with WriterProcess(["npz", "in-code"]) as writer:
         assert writer.handles(manager) == ["npz"]
+
+
+def test_a_format_claimed_here_is_left_out_by_the_writer(
+    small: tuple[Feeder, Ensemble], tmp_path: Path
+) -> None:
+    """Claims are first come, first served; the writer is still importing pandapower here."""
+    feeder, ensemble = small
+    with WriterProcess(["pandapower", "npz"]) as writer:
+        assert writer.handles() == ["pandapower", "npz"]
+        writer.submit(feeder, ensemble, tmp_path, {"pandapower": None, "npz": None})
+        assert writer.claim("npz")
+        assert not writer.claim("npz")  # taken once only
+        files = writer.result()
+    assert list(files) == ["pandapower"]
+    assert not (tmp_path / "npz").exists()
+    assert not writer.claim("pandapower")  # nothing pending any more

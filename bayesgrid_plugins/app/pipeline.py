@@ -508,20 +508,18 @@ def _run(
 
             step = _make_progress(progress, "writing", len(formats) + 2)
             start = time.perf_counter()
-            for k, name in enumerate(formats):
-                if name in background:
-                    continue
-                files.update(
-                    plugins.export(
-                        feeder,
-                        ensemble,
-                        [name],
-                        stage,
-                        realisations=_chosen(config, name),
-                        manifest=False,
-                    )
+
+            def export_here(name: str) -> None:
+                chosen = _chosen(config, name)
+                written = plugins.export(
+                    feeder, ensemble, [name], stage, realisations=chosen, manifest=False
                 )
-                step.update(k + 1)
+                files.update(written)
+
+            for k, name in enumerate(formats):
+                if name not in background:
+                    export_here(name)
+                    step.update(k + 1)
             if power_flow is not None:
                 save_power_flow(stage / RESULTS_FILE, power_flow)
             from .figures import write_figures
@@ -540,6 +538,10 @@ def _run(
 
                 files["figures"] += write_feasibility_figures(stage, feeder, power_flow)
             if background and writer is not None:
+                # Formats the writer has not started yet are written here, last first.
+                for name in reversed(background):
+                    if writer.claim(name):
+                        export_here(name)
                 waited = time.perf_counter()
                 files.update(writer.result())
                 timings["writing_wait"] = time.perf_counter() - waited

@@ -29,8 +29,10 @@ from __future__ import annotations
 import logging
 import os
 import pickle
+import shutil
 import subprocess
 import sys
+import tempfile
 import time
 import traceback
 import warnings
@@ -45,7 +47,7 @@ from ..plugins import CODE_OWNER, get_plugin_manager
 
 __all__ = ["WriterProcess", "usable_cores"]
 
-logger = logging.getLogger(__name__)
+logger = logging.getLogger("bayesgrid_plugins.app.writer_process")  # also when run as __main__
 
 #: Loggers whose level the writer takes on (the most verbose of them).
 _LOGGERS = ("", "bayesgrid_plugins", "pandapower_ext", "opendss_ext", "pgm_ext")
@@ -78,6 +80,7 @@ class WriterProcess:
         )
         self._owners: dict[str, str] | None = None
         self._pending: list[str] = []
+        self._claims: Path | None = None  # one empty file per format taken, by either process
         #: Seconds the writer spent on each format of the last result.
         self.seconds: dict[str, float] = {}
         self._send(
@@ -117,9 +120,7 @@ class WriterProcess:
         return self._proc
 
     def _died(self) -> ExporterFailedError:
-        proc, self._proc = self._proc, None
-        code = None if proc is None else _stop(proc, kill=True)
-        self._pending = []
+        code = self.close(kill=True)
         return ExporterFailedError(
             f"the writer process stopped unexpectedly (exit code {code}); its error, if any, is "
             "printed above. Run again with --no-background-writing (GenerateConfig("
@@ -147,18 +148,32 @@ class WriterProcess:
         stage: Path,
         realisations: Mapping[str, np.ndarray | None],
     ) -> None:
-        """Start writing ``realisations`` (format name to indices, None = all) into ``stage``."""
+        """Start writing ``realisations`` (format name to indices, None = all) into ``stage``.
+
+        The writer takes the formats in order; a format this process :meth:`claim` s first is
+        left to it.
+        """
         if self._pending:
             raise ExporterFailedError("the writer process is busy; collect its result first.")
+        if self._claims is None:
+            self._claims = Path(tempfile.mkdtemp(prefix="bayesgrid-claims-"))
         self._send(
             {
                 "feeder": feeder,
                 "ensemble": ensemble,
                 "stage": str(stage),
                 "jobs": {k: v for k, v in realisations.items()},
+                "claims": str(self._claims),
             }
         )
         self._pending = list(realisations)
+
+    def claim(self, name: str) -> bool:
+        """Take the submitted format ``name`` away from the writer, if it has not started it.
+
+        True means this process must write it; the writer skips it.
+        """
+        return name in self._pending and self._claims is not None and _claim(self._claims, name)
 
     def result(self) -> dict[str, list[Path]]:
         """Wait for the formats submitted; return the files of each (errors are raised)."""
@@ -169,18 +184,31 @@ class WriterProcess:
         self.seconds = dict(reply.get("seconds", {}))
         return {name: [Path(p) for p in paths] for name, paths in reply["files"].items()}
 
-    def close(self) -> None:
-        """Stop the process (kill it if it is still writing)."""
+    def close(self, *, kill: bool = False) -> int | None:
+        """Stop the process (killed if ``kill`` or still writing); return its exit code."""
         proc, self._proc = self._proc, None
-        if proc is not None:
-            _stop(proc, kill=bool(self._pending))
+        code = None if proc is None else _stop(proc, kill=kill or bool(self._pending))
         self._pending = []
+        if self._claims is not None:
+            shutil.rmtree(self._claims, ignore_errors=True)
+            self._claims = None
+        return code
 
     def __enter__(self) -> WriterProcess:
         return self
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+# ---------------------------------------------------------------------- both sides
+def _claim(folder: Path, name: str) -> bool:
+    """Atomically take format ``name``: True for the first process that asks, False after."""
+    try:
+        os.close(os.open(folder / name, os.O_CREAT | os.O_EXCL | os.O_WRONLY))
+    except FileExistsError:
+        return False
+    return True
 
 
 # ---------------------------------------------------------------------- parent side helpers
@@ -304,6 +332,8 @@ def _serve(inp: IO[bytes], out: IO[bytes]) -> None:
             seconds: dict[str, float] = {}
             try:
                 for name, chosen in job["jobs"].items():
+                    if not _claim(Path(job["claims"]), name):
+                        continue  # the parent writes it
                     start = time.perf_counter()
                     written = export(
                         job["feeder"],
