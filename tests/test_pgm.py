@@ -278,9 +278,9 @@ def test_main_job_cross_check_on_monaco_within_target(monaco):
 def test_one_opendss_circuit_solves_each_realisation_with_its_own_phases(monaco):
     """The cross-check solves its realisations in one circuit: as exact as one circuit each.
 
-    The circuit rewrites a line when its phases change between realisations, so no absent
-    conductor of another realisation stays in it (measured 4.3e-10 p.u. on the main job's
-    feeder).
+    The circuit holds the union of their phases: a conductor a realisation does not use
+    carries no current and, under the charging rule, no capacitance (measured 4.3e-10 p.u. on
+    the main job's feeder).
     """
     from bayesgrid_plugins.models.impedance import BayesianImpedanceModel
 

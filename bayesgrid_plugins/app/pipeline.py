@@ -280,10 +280,10 @@ def cross_check(
     """The largest voltage difference [p.u.] between ``result`` and the reference engine.
 
     The first ``n`` realisations are solved again by :data:`REFERENCE_ENGINE` (OpenDSS, phase
-    accurate) in one circuit, which rewrites a line whenever its phases change between
-    realisations, so each is solved with its own phases only (measured: 4e-10 p.u. from one
-    circuit per realisation on the default Monaco feeder); phases that exist in both and
-    realisations converged in both are compared. None when ``result`` comes from the reference
+    accurate) in one circuit with the union of their phases: a conductor a realisation does not
+    use carries no current and, under the charging rule (:mod:`bayesgrid_plugins.charging`), no
+    capacitance, so each is solved as in a circuit of its own (4e-10 p.u. apart on the default
+    Monaco feeder); phases that exist in both and realisations converged in both are compared. None when ``result`` comes from the reference
     engine itself or it is not installed.
     """
     engine = str(getattr(result, "engine", ""))
