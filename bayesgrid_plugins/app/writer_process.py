@@ -33,6 +33,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import traceback
 import warnings
@@ -81,6 +82,8 @@ class WriterProcess:
         self._owners: dict[str, str] | None = None
         self._pending: list[str] = []
         self._claims: Path | None = None  # one empty file per format taken, by either process
+        self._sender: threading.Thread | None = None
+        self._feed_error: BaseException | None = None
         #: Seconds the writer spent on each format of the last result.
         self.seconds: dict[str, float] = {}
         self._send(
@@ -101,7 +104,24 @@ class WriterProcess:
         except (BrokenPipeError, OSError):
             raise self._died() from None
 
+    def _feed(self, stream: IO[bytes], data: bytes) -> None:
+        """Write ``data`` into the writer's input ``stream`` (in the sender thread)."""
+        try:
+            stream.write(data)
+            stream.flush()
+        except (OSError, ValueError) as exc:  # a broken pipe, or the pipe closed meanwhile
+            self._feed_error = exc
+
+    def _join_sender(self) -> None:
+        if self._sender is not None:
+            self._sender.join()
+            self._sender = None
+        if self._feed_error is not None:
+            self._feed_error = None
+            raise self._died()
+
     def _receive(self) -> dict[str, Any]:
+        self._join_sender()
         proc = self._alive()
         assert proc.stdout is not None
         try:
@@ -157,15 +177,20 @@ class WriterProcess:
             raise ExporterFailedError("the writer process is busy; collect its result first.")
         if self._claims is None:
             self._claims = Path(tempfile.mkdtemp(prefix="bayesgrid-claims-"))
-        self._send(
-            {
-                "feeder": feeder,
-                "ensemble": ensemble,
-                "stage": str(stage),
-                "jobs": {k: v for k, v in realisations.items()},
-                "claims": str(self._claims),
-            }
-        )
+        job = {
+            "feeder": feeder,
+            "ensemble": ensemble,
+            "stage": str(stage),
+            "jobs": {k: v for k, v in realisations.items()},
+            "claims": str(self._claims),
+        }
+        # The writer reads the job once it has prepared its exporters; a thread feeds the pipe
+        # meanwhile, so that this process goes on at once.
+        data = pickle.dumps(job, protocol=pickle.HIGHEST_PROTOCOL)
+        stream = self._alive().stdin
+        assert stream is not None
+        self._sender = threading.Thread(target=self._feed, args=(stream, data), daemon=True)
+        self._sender.start()
         self._pending = list(realisations)
 
     def claim(self, name: str) -> bool:
@@ -187,7 +212,13 @@ class WriterProcess:
     def close(self, *, kill: bool = False) -> int | None:
         """Stop the process (killed if ``kill`` or still writing); return its exit code."""
         proc, self._proc = self._proc, None
-        code = None if proc is None else _stop(proc, kill=kill or bool(self._pending))
+        kill = kill or bool(self._pending)
+        if proc is not None and kill and proc.poll() is None:
+            proc.kill()  # first: a sender thread blocked on the pipe then fails at once
+        if self._sender is not None:
+            self._sender.join()
+            self._sender, self._feed_error = None, None
+        code = None if proc is None else _stop(proc, kill=kill)
         self._pending = []
         if self._claims is not None:
             shutil.rmtree(self._claims, ignore_errors=True)
