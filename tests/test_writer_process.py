@@ -125,3 +125,22 @@ def test_a_format_claimed_here_is_left_out_by_the_writer(
     assert list(files) == ["pandapower"]
     assert not (tmp_path / "npz").exists()
     assert not writer.claim("pandapower")  # nothing pending any more
+
+
+def test_closing_while_the_job_is_still_fed_leaves_no_thread(
+    small: tuple[Feeder, Ensemble], tmp_path: Path
+) -> None:
+    """The job is larger than a pipe holds and the writer is importing pandapower: the feeding
+    thread is blocked when the main process gives up, and must end with the writer."""
+    import threading
+
+    feeder, _ = small
+    big = BayesianPowerModel().sample(feeder, 2000, rng=1)
+    before = threading.active_count()
+    writer = WriterProcess(["pandapower"])
+    writer.handles()
+    writer.submit(feeder, big, tmp_path, {"pandapower": np.arange(1)})
+    assert threading.active_count() == before + 1
+    writer.close()
+    assert threading.active_count() == before
+    assert not (tmp_path / "pandapower").exists()
