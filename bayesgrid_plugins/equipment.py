@@ -39,6 +39,7 @@ __all__ = [
     "LineParameters",
     "SourceModel",
     "TrafoParameters",
+    "branch_trafo_ratings_mva",
     "subtree_peak_mva",
     "trafo_rating_mva",
 ]
@@ -203,6 +204,31 @@ def subtree_peak_mva(feeder: Feeder, ensemble: Ensemble) -> np.ndarray:
     np.cumsum(pre, axis=1, out=cum[:, 1:])
     below = cum[:, feeder.subtree_end] - cum[:, feeder.position]
     return below.max(axis=0)
+
+
+def branch_trafo_ratings_mva(
+    feeder: Feeder,
+    ensemble: Ensemble,
+    children: np.ndarray,
+    trafo: TrafoParameters,
+    realisation: int | None = None,
+) -> np.ndarray:
+    """Rating [MVA] of the transformer into each bus of ``children``, in every engine alike.
+
+    The realisation's planned rating (``ensemble.trafo_sn_mva``) where it has one; otherwise
+    ``trafo.sn_mva``, or when that is None the rating for the highest load below the bus over the
+    ensemble (:func:`subtree_peak_mva`, :func:`trafo_rating_mva`).
+    """
+    children = np.asarray(children, dtype=np.int64)
+    if trafo.sn_mva is None:
+        peak = subtree_peak_mva(feeder, ensemble)[children]
+        sn = np.asarray([trafo_rating_mva(p) for p in peak], dtype=float)
+    else:
+        sn = np.full(children.size, float(trafo.sn_mva))
+    if ensemble.trafo_sn_mva is not None and realisation is not None:
+        planned = np.asarray(ensemble.trafo_sn_mva[realisation], dtype=float)[children]
+        sn = np.where(np.isfinite(planned) & (planned > 0), planned, sn)
+    return sn
 
 
 @dataclass(frozen=True)

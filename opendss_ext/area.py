@@ -37,7 +37,6 @@ import numpy as np
 from bayesgrid_plugins.area import Area, AreaEnsemble, AreaPowerFlow, TrafoType
 from bayesgrid_plugins.area.equipment import OLTC_POSITIONS, OLTC_STEP_PERCENT, OLTC_TARGET_PU
 from bayesgrid_plugins.errors import AdapterError
-from bayesgrid_plugins.no_load import no_load_shunt
 from bayesgrid_plugins.phases import PHASE_ABC
 
 from .builder import (
@@ -53,6 +52,7 @@ from .defaults import LV_MAX_KV
 from .engine import new_engine, run_commands
 from .linecode_names import conductor_names, linecode_name
 from .quoting import dss_bus, dss_element
+from .transformers import transformer_commands
 
 __all__ = ["area_bus_names", "solve_area", "to_area_dss_commands"]
 
@@ -99,25 +99,20 @@ def area_bus_names(area: Area) -> tuple[np.ndarray, np.ndarray, list[np.ndarray]
 def _transformer(
     name: str, bus_hv: str, bus_lv: str, kv_hv: float, kv_lv: float, t: TrafoType, conns: str
 ) -> list[str]:
-    """A transformer without no-load data, and its no-load branch as a shunt at the HV bus.
-
-    The shunt is a three-phase constant-impedance load (``model=2``, wye, earthed) drawing the
-    iron losses and the magnetising power at rated voltage (:mod:`bayesgrid_plugins.no_load`),
-    the representation every engine shares.
-    """
-    kva = 1000.0 * t.sn_mva
-    x = float(np.sqrt(max(t.vk_percent**2 - t.vkr_percent**2, 1e-12)))
-    p_mw, q_mvar = no_load_shunt(t.pfe_kw, t.i0_percent, t.sn_mva)
-    return [
-        f"new {dss_element('transformer', name)} phases=3 windings=2 "
-        f"buses=[{dss_bus(bus_hv, '1.2.3')} {dss_bus(bus_lv, '1.2.3')}] "
-        f"conns=[{conns}] kvs=[{_fmt(kv_hv)} {_fmt(kv_lv)}] kvas=[{_fmt(kva)} {_fmt(kva)}] "
-        f"%rs=[{_fmt(t.vkr_percent / 2)} {_fmt(t.vkr_percent / 2)}] xhl={_fmt(x)} "
-        "%noloadloss=0 %imag=0",
-        f"new {dss_element('load', 'noload_' + name)} bus1={dss_bus(bus_hv, '1.2.3')} "
-        f"phases=3 conn=wye kv={_fmt(kv_hv)} kw={_fmt(1000.0 * float(p_mw))} "
-        f"kvar={_fmt(1000.0 * float(q_mvar))} model=2 vminpu=0 vmaxpu=10",
-    ]
+    """A transformer of type ``t`` and its no-load load (:mod:`opendss_ext.transformers`)."""
+    return transformer_commands(
+        name,
+        bus_hv,
+        bus_lv,
+        kv_hv,
+        kv_lv,
+        sn_mva=t.sn_mva,
+        vk_percent=t.vk_percent,
+        vkr_percent=t.vkr_percent,
+        pfe_kw=t.pfe_kw,
+        i0_percent=t.i0_percent,
+        conns=conns,
+    )
 
 
 def to_area_dss_commands(

@@ -27,6 +27,9 @@ Modelling choices
   (``bus1=b17.2 phases=1 kv=vn/sqrt(3)``), so per-phase P and Q are exact; three-phase loads are
   three of them. ``vminpu=0.5 vmaxpu=1.5``: the load stays constant PQ over that band (OpenDSS
   would switch to constant impedance outside 0.95-1.05).
+* Transformers: the branch into a bus whose nominal voltage differs from its parent's is a
+  three-phase two-winding transformer with its no-load load at the high-voltage bus
+  (:mod:`opendss_ext.transformers`), as in the other engines.
 * Voltage bases: every distinct ``vn_kv`` of the feeder, then ``calcvoltagebases``.
 """
 
@@ -43,9 +46,11 @@ import numpy as np
 from bayesgrid_plugins.charging import lateral_capacitance
 from bayesgrid_plugins.engines import check_finite_loads
 from bayesgrid_plugins.ensemble import Ensemble, check_line_data
+from bayesgrid_plugins.equipment import DEFAULT_TRAFO, TrafoParameters
 from bayesgrid_plugins.errors import AdapterError, ParameterError, PhaseConsistencyError
 from bayesgrid_plugins.feeder import Feeder
 from bayesgrid_plugins.phases import PHASE_ABC, PHASE_NAMES, check_phase_consistency
+from bayesgrid_plugins.planning import is_transformer
 
 from .defaults import (
     DEFAULT_LV_LINE,
@@ -57,7 +62,8 @@ from .defaults import (
 )
 from .engine import new_engine, run_commands
 from .linecode_names import conductor_names, linecode_name
-from .quoting import dss_bus, dss_element, dss_quote
+from .quoting import dss_bus, dss_element, dss_number, dss_quote
+from .transformers import FeederTransformers
 
 __all__ = [
     "CircuitOptions",
@@ -109,6 +115,9 @@ class CircuitOptions:
         Keep the shunt capacitance of one- and two-phase laterals (default False: no engine
         gives it to them, :mod:`bayesgrid_plugins.charging`); True gives the phase-accurate
         charging that the sequence-model engines cannot build.
+    trafo : TrafoParameters
+        The transformer placed where the feeder's nominal voltage changes
+        (:mod:`opendss_ext.transformers`), as in the other engines.
 
     Examples
     --------
@@ -127,6 +136,7 @@ class CircuitOptions:
     tolerance: float = 1e-8
     name: str = "bayesgrid"
     partial_phase_charging: bool = False
+    trafo: TrafoParameters = DEFAULT_TRAFO
 
 
 def dss_bus_names(feeder: Feeder) -> np.ndarray:
@@ -169,8 +179,7 @@ def dss_bus_names(feeder: Feeder) -> np.ndarray:
     return np.asarray(out)
 
 
-def _fmt(value: float) -> str:
-    return f"{float(value):.10g}"
+_fmt = dss_number
 
 
 def _check_realisation(ensemble: Ensemble, realisation: int) -> int:
@@ -209,15 +218,8 @@ def check_inputs(feeder: Feeder, ensemble: Ensemble) -> None:
             f"{feeder.bus_id[b[0]]!r}, which lacks it ({r.size} such entries)."
         )
     child = feeder.lines
-    vn = feeder.vn_kv
-    differ = ~np.isclose(vn[child], vn[feeder.parent[child]])
-    if differ.any():
-        raise ParameterError(
-            f"the lines into buses {feeder.bus_id[child[differ]][:10].tolist()} join buses of "
-            "different nominal voltage; this adapter builds lines only. Give the feeder one "
-            "voltage level."
-        )
-    check_line_data(ensemble, child, feeder.bus_id)
+    # A branch joining two nominal voltages is a transformer: it has no line data.
+    check_line_data(ensemble, child[~is_transformer(feeder)[child]], feeder.bus_id)
 
 
 def line_parameters(
@@ -320,8 +322,8 @@ def to_dss_commands(
     Returns
     -------
     list of str or str
-        The commands, in order: clear, frequency, circuit, line codes, lines, loads, voltage
-        bases, ``calcvoltagebases``, solver tolerance and iteration limit.
+        The commands, in order: clear, frequency, circuit, line codes, lines and transformers,
+        loads, voltage bases, ``calcvoltagebases``, solver tolerance and iteration limit.
 
     Examples
     --------
@@ -363,7 +365,11 @@ def to_dss_commands(
     conductors = conductor_names(feeder, ensemble, k, options)
     codes: dict[tuple[Any, ...], str] = {}
     line_commands = []
+    transformers = FeederTransformers.of(feeder, options.trafo).commands(feeder, ensemble, k, names)
     for i in feeder.order[1:]:
+        if i in transformers:
+            line_commands.extend(transformers[i])
+            continue
         mask = int(line_mask[i])
         if mask == 0:
             continue

@@ -129,7 +129,7 @@ class OpenDSSCase(EngineCase):
 
     def losses_kw(self) -> float:
         """Total active losses [kW] of the last solve."""
-        return read_losses_kw(self._dss)
+        return read_losses_kw(self._dss, self._layout)
 
     def set_injection(self, p_kw: np.ndarray | None, q_kvar: np.ndarray | None = None) -> None:
         """Per-phase generation [kW], [kvar] at every bus (one-phase constant-PQ generators)."""

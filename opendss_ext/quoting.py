@@ -28,7 +28,7 @@ import re
 
 from bayesgrid_plugins.errors import ParameterError
 
-__all__ = ["dss_bus", "dss_element", "dss_path", "dss_quote"]
+__all__ = ["dss_bus", "dss_element", "dss_number", "dss_path", "dss_quote"]
 
 #: Quote pairs OpenDSS's parser accepts, in order of preference.
 _PAIRS = (('"', '"'), ("'", "'"), ("[", "]"), ("{", "}"), ("(", ")"))
@@ -108,3 +108,8 @@ def dss_bus(bus: str, nodes: tuple[int, ...] | list[int] | str = ()) -> str:
 def dss_path(path: str | os.PathLike[str]) -> str:
     """A quoted file or folder path (spaces and brackets allowed if a quote pair fits)."""
     return dss_quote(os.fspath(path), what="path")
+
+
+def dss_number(value: float) -> str:
+    """A number as written into commands: ten significant digits (``0.0493``, ``1e-06``)."""
+    return f"{float(value):.10g}"

@@ -25,6 +25,7 @@ from bayesgrid_plugins.feeder import Feeder
 from . import builder
 from .builder import CircuitOptions, check_inputs, circuit_masks, dss_bus_names, line_parameters
 from .results import PowerFlowResult
+from .transformers import NO_LOAD_PREFIX, FeederTransformers
 
 logger = logging.getLogger(__name__)
 
@@ -61,15 +62,23 @@ class _Layout:
     line_n_phases: list[int] = field(default_factory=list)
     line_params: dict[str, np.ndarray] | None = None  # per-km data the lines hold, by bus
     union_of: tuple[int, ...] | None = None  # realisations built for; None: one realisation
+    line_pos: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))  # in PDElements
+    transformers: FeederTransformers | None = None
+    trafo_names: list[str] = field(default_factory=list)  # engine names, in transformers order
+    no_load_names: list[str] = field(default_factory=list)  # their no-load loads
+    trafo_sn_mva: np.ndarray | None = None  # ratings the transformers hold
 
 
 def _layout(dss: Any, feeder: Feeder, options: CircuitOptions, line_mask: np.ndarray) -> _Layout:
     names = dss_bus_names(feeder)
     index = {name: i for i, name in enumerate(names.tolist())}
-    load_names = [s.lower() for s in dss.Loads.AllNames()]
-    load_bus, load_phase = [], []
-    for name in load_names:
+    all_loads = [s.lower() for s in dss.Loads.AllNames()]
+    load_idx, load_bus, load_phase = [], [], []
+    for j, name in enumerate(all_loads):
+        if name.startswith(NO_LOAD_PREFIX):
+            continue  # a transformer's no-load load
         body, letter = name[2:].rsplit("_", 1)  # "d_<bus>_<a|b|c>"
+        load_idx.append(j + 1)
         load_bus.append(index[body])
         load_phase.append("abc".index(letter))
     nodes = dss.Circuit.AllNodeNames()
@@ -80,9 +89,15 @@ def _layout(dss: Any, feeder: Feeder, options: CircuitOptions, line_mask: np.nda
         node_bus[j] = index[bus]
         node_phase[j] = int(phase) - 1
     pd_names = [s.lower() for s in dss.PDElements.AllNames()]
-    line_names = [s for s in pd_names if s.startswith("line.")]
-    if len(line_names) != len(pd_names):
-        raise AdapterError("the circuit holds power-delivery elements other than lines.")
+    line_pos = [j for j, s in enumerate(pd_names) if s.startswith("line.")]
+    line_names = [pd_names[j] for j in line_pos]
+    transformers = FeederTransformers.of(feeder, options.trafo)
+    trafo_names = [f"t_{names[i]}" for i in transformers.child.tolist()]
+    others = set(pd_names) - set(line_names) - {f"transformer.{t}" for t in trafo_names}
+    if others:
+        raise AdapterError(
+            f"the circuit holds power-delivery elements bayesgrid did not build: {sorted(others)}"
+        )
     line_bus = np.asarray([index[s[len("line.l_") :]] for s in line_names], dtype=np.int64)
     short = [s[len("line.") :] for s in line_names]
     n_phases = []
@@ -93,7 +108,7 @@ def _layout(dss: Any, feeder: Feeder, options: CircuitOptions, line_mask: np.nda
         feeder=feeder,
         options=options,
         line_mask=line_mask,
-        load_idx=np.arange(1, len(load_names) + 1),
+        load_idx=np.asarray(load_idx, dtype=np.int64),
         load_bus=np.asarray(load_bus, dtype=np.int64),
         load_phase=np.asarray(load_phase, dtype=np.int64),
         node_bus=node_bus,
@@ -103,6 +118,10 @@ def _layout(dss: Any, feeder: Feeder, options: CircuitOptions, line_mask: np.nda
         line_bus=line_bus,
         line_short_names=short,
         line_n_phases=n_phases,
+        line_pos=np.asarray(line_pos, dtype=np.int64),
+        transformers=transformers if transformers.child.size else None,
+        trafo_names=trafo_names,
+        no_load_names=[NO_LOAD_PREFIX + t for t in trafo_names],
     )
 
 
@@ -156,6 +175,8 @@ def populate_circuit(
     line_mask, _ = circuit_masks(ensemble, k, union_of)
     layout = _layout(engine, feeder, options, line_mask)
     layout.line_params = line_parameters(feeder, ensemble, k, options)
+    if layout.transformers is not None:
+        layout.trafo_sn_mva = layout.transformers.ratings_mva(feeder, ensemble, k)
     layout.union_of = None if union_of is None else tuple(int(r) for r in union_of)
     _LAYOUTS[engine] = layout
     return engine
@@ -201,6 +222,8 @@ def _apply(dss: Any, layout: _Layout, ensemble: Ensemble, k: int) -> None:
     if ensemble.source_vm_pu is not None:  # the planned substation tap
         dss.Vsources.First()
         dss.Vsources.PU(float(ensemble.source_vm_pu[k]))
+    if layout.transformers is not None and ensemble.trafo_sn_mva is not None:
+        _set_transformers(dss, layout, layout.transformers.ratings_mva(layout.feeder, ensemble, k))
     if (
         layout.options.partial_phase_charging
         and not layout.options.all_three_phase
@@ -221,6 +244,24 @@ def _apply(dss: Any, layout: _Layout, ensemble: Ensemble, k: int) -> None:
         if changed.any():
             _set_lines(dss, layout, params, changed)
     layout.line_params = params
+
+
+def _set_transformers(dss: Any, layout: _Layout, sn_mva: np.ndarray) -> None:
+    """Give the transformers whose rating changed ``sn_mva``, and their no-load loads."""
+    assert layout.transformers is not None and layout.trafo_sn_mva is not None
+    changed = np.flatnonzero(sn_mva != layout.trafo_sn_mva)
+    if not changed.size:
+        return
+    p_kw, q_kvar = layout.transformers.no_load_kw_kvar(sn_mva)
+    for j in changed.tolist():
+        dss.Transformers.Name(layout.trafo_names[j])
+        for winding in (1, 2):  # %r and xhl stay: they are per unit of the rating
+            dss.Transformers.Wdg(winding)
+            dss.Transformers.kVA(1000.0 * float(sn_mva[j]))
+        dss.Loads.Name(layout.no_load_names[j])
+        dss.Loads.kW(float(p_kw[j]))
+        dss.Loads.kvar(float(q_kvar[j]))
+    layout.trafo_sn_mva = np.array(sn_mva, dtype=float)
 
 
 def set_realisation(dss: Any, feeder: Feeder, ensemble: Ensemble, realisation: int) -> None:
@@ -343,14 +384,37 @@ def read_loading(dss: Any, layout: _Layout) -> np.ndarray:
     """Loading [%] of the line into each bus (highest phase), NaN at the source."""
     loading = np.full(layout.feeder.n_buses, np.nan)
     pct = np.asarray(dss.PDElements.AllPctNorm(False), dtype=float)
-    loading[layout.line_bus] = pct[: layout.line_bus.size]
+    loading[layout.line_bus] = pct[layout.line_pos]
+    if layout.transformers is not None:
+        loading[layout.transformers.child] = [
+            _transformer_loading(dss, name) for name in layout.trafo_names
+        ]
     return loading
 
 
-def read_losses_kw(dss: Any) -> float:
-    """Total active losses [kW] of the solved circuit."""
+def _transformer_loading(dss: Any, name: str) -> float:
+    """Highest phase current of either winding over its rated current [%], as the sequence
+    engines report a transformer's loading."""
+    dss.Transformers.Name(name)
+    n_cond = int(dss.CktElement.NumConductors())
+    mags = np.asarray(dss.CktElement.CurrentsMagAng(), dtype=float)[0::2]
+    per_winding = mags.reshape(-1, n_cond)[:, :3].max(axis=1)
+    rated = []
+    for winding in range(1, per_winding.size + 1):
+        dss.Transformers.Wdg(winding)
+        rated.append(dss.Transformers.kVA() / (np.sqrt(3.0) * dss.Transformers.kV()))
+    return 100.0 * float(np.max(per_winding / np.asarray(rated)))
+
+
+def read_losses_kw(dss: Any, layout: _Layout | None = None) -> float:
+    """Total active losses [kW] of the solved circuit, the transformers' no-load losses
+    included (their no-load loads, as the other engines count them)."""
     losses = dss.Circuit.Losses()
-    return float(np.real(losses[0] if np.ndim(losses) else losses)) / 1000.0
+    total = float(np.real(losses[0] if np.ndim(losses) else losses)) / 1000.0
+    for name in [] if layout is None else layout.no_load_names:
+        dss.Loads.Name(name)
+        total += float(np.sum(np.asarray(dss.CktElement.Powers(), dtype=float)[0::2]))
+    return total
 
 
 def solve_ensemble(
@@ -421,7 +485,7 @@ def solve_ensemble(
         if converged[j]:
             v[j] = read_voltages(engine, layout)
             loading[j] = read_loading(engine, layout)
-            losses[j] = read_losses_kw(engine)
+            losses[j] = read_losses_kw(engine, layout)
         elapsed[j] = time.perf_counter() - start
     # Counted as converged only with every voltage finite (the core's one rule).
     return result_from_arrays(

@@ -43,7 +43,7 @@ import pandas as pd
 
 from bayesgrid_plugins.charging import lateral_capacitance
 from bayesgrid_plugins.ensemble import Ensemble, check_line_data
-from bayesgrid_plugins.equipment import subtree_peak_mva
+from bayesgrid_plugins.equipment import branch_trafo_ratings_mva
 from bayesgrid_plugins.errors import (
     AdapterError,
     PhaseConsistencyError,
@@ -62,7 +62,6 @@ from .defaults import (
     LineParameters,
     SourceParameters,
     TrafoParameters,
-    trafo_rating_mva,
 )
 from .geo import bus_geo, feeder_lonlat, line_geo
 from .load_map import realisation_values
@@ -329,11 +328,7 @@ def populate_net(
             hv_is_parent = vn[tp] >= vn[trafo_child]
             hv = np.where(hv_is_parent, tp, trafo_child)
             lv_ = np.where(hv_is_parent, trafo_child, tp)
-            if trafo.sn_mva is None:
-                peak = subtree_peak_mva(feeder, ensemble)[trafo_child]
-                sn = np.asarray([trafo_rating_mva(p) for p in peak])
-            else:
-                sn = np.full(trafo_child.size, float(trafo.sn_mva))
+            sn = branch_trafo_ratings_mva(feeder, ensemble, trafo_child, trafo)
             pp.create_transformers_from_parameters(
                 net,
                 hv_buses=labels[hv],

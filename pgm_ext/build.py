@@ -48,8 +48,7 @@ from bayesgrid_plugins.equipment import (
     LineParameters,
     SourceModel,
     TrafoParameters,
-    subtree_peak_mva,
-    trafo_rating_mva,
+    branch_trafo_ratings_mva,
 )
 from bayesgrid_plugins.feeder import Feeder
 from bayesgrid_plugins.no_load import no_load_shunt
@@ -414,14 +413,7 @@ def _transformers(
     hv_is_parent = vn[parent] >= vn[child]
     hv = np.where(hv_is_parent, parent, child)
     lv = np.where(hv_is_parent, child, parent)
-    if trafo.sn_mva is None:
-        peak = subtree_peak_mva(feeder, ensemble)[child]
-        sn = np.asarray([trafo_rating_mva(p) for p in peak]) * 1e6
-    else:
-        sn = np.full(child.size, float(trafo.sn_mva) * 1e6)
-    if ensemble.trafo_sn_mva is not None and realisation is not None:  # the planned ratings
-        planned = np.asarray(ensemble.trafo_sn_mva[realisation], dtype=float)[child] * 1e6
-        sn = np.where(np.isfinite(planned) & (planned > 0), planned, sn)
+    sn = branch_trafo_ratings_mva(feeder, ensemble, child, trafo, realisation) * 1e6
     w_from, w_to, clock = _vector_group(trafo.vector_group)
     if trafo.vector_group.strip().lower() == "dyn":  # pandapower's "Dyn" with its shift
         clock = round(trafo.shift_degree / 30.0) % 12

@@ -145,3 +145,20 @@ def test_both_engines_hold_the_busbars_alike_on_a_planned_area(vaduz):
     assert same.any()
     diff = np.abs(dss.vm_pu[same] - res.vm_pu[same][:, cols])
     assert np.nanmax(diff[:, busbar]) < 1e-3
+
+
+@needs_data
+def test_voltage_step_plans_alike_in_opendss_and_power_grid_model(vaduz):
+    """The OpenDSS feeder engine builds the MV/LV transformers inside area feeders, so it runs
+    the voltage step too, and upgrades the same conductors as power-grid-model."""
+    pytest.importorskip("opendssdirect")
+    planned = {
+        engine: sample_area(vaduz, 3, rng=3, engine=engine)
+        for engine in ("power-grid-model", "opendss")
+    }
+    a, b = planned["power-grid-model"], planned["opendss"]
+    assert a.plan["voltage_rounds"] >= 1  # the step upgrades something
+    assert a.plan["feeder_realisations_left"] == b.plan["feeder_realisations_left"] == 0
+    for x, y in zip(a.ensembles, b.ensembles):
+        np.testing.assert_array_equal(x.line_type, y.line_type)
+        np.testing.assert_array_equal(x.n_parallel, y.n_parallel)

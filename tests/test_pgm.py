@@ -312,16 +312,44 @@ def test_transformer_agrees_with_pandapower_under_unbalance():
     assert (ensemble.load_phases[:, feeder.is_load] != 7).all()  # one-phase loads only
     pgm = solve("power-grid-model", feeder, ensemble)
     pp = solve("pandapower", feeder, ensemble, **PP_OPTIONS)
+    dss = solve("opendss", feeder, ensemble)
     assert largest_difference(pp, pgm) < SEQUENCE_TOL
+    assert largest_difference(dss, pgm) < PHASE_ACCURATE_TOL  # measured 3.0e-6
     assert np.nanmin(pgm.vm_pu) < 0.98  # the transformer carries load
-    np.testing.assert_allclose(
-        pp.line_loading_percent, pgm.line_loading_percent, rtol=1e-3, equal_nan=True
-    )
-    np.testing.assert_allclose(pp.losses_kw, pgm.losses_kw, rtol=1e-5)
+    for other in (pp, dss):
+        np.testing.assert_allclose(
+            other.line_loading_percent, pgm.line_loading_percent, rtol=1e-3, equal_nan=True
+        )
+        np.testing.assert_allclose(other.losses_kw, pgm.losses_kw, rtol=1e-4)
+
+
+def test_planned_transformer_ratings_switch_with_the_realisation():
+    """A rating per realisation (planning) in one OpenDSS circuit equals one circuit each, and
+    power-grid-model: the transformer's kVA and its no-load load follow the realisation."""
+    edges = [("hv", "lv0", 0.01), ("lv0", "l1", 0.05), ("l1", "l2", 0.04), ("lv0", "l3", 0.06)]
+    base = Feeder.from_edges(edges, "hv", vn_kv=0.4)
+    vn = base.vn_kv.copy()
+    vn[base.index_of("hv")[0]] = 11.0
+    feeder = dataclasses.replace(base, vn_kv=vn)
+    ensemble = hand_ensemble(feeder, 3, seed=4, p_range=(10.0, 60.0))
+    sn = np.full((3, feeder.n_buses), np.nan)
+    sn[:, feeder.index_of("lv0")[0]] = [0.16, 0.25, 0.63]  # [MVA]
+    ensemble = ensemble.with_fields(trafo_sn_mva=sn)
+    together = solve("opendss", feeder, ensemble)
+    pgm = solve("power-grid-model", feeder, ensemble)
+    assert largest_difference(together, pgm) < PHASE_ACCURATE_TOL
+    np.testing.assert_allclose(together.losses_kw, pgm.losses_kw, rtol=1e-4)
+    for k in range(3):
+        alone = solve("opendss", feeder, ensemble[k : k + 1])
+        assert np.nanmax(np.abs(together.vm_pu[k] - alone.vm_pu[0])) < 1e-8
+        # Losses to the solver tolerance (1e-8 p.u.): a wrong rating moves them by percents.
+        np.testing.assert_allclose(together.losses_kw[k], alone.losses_kw[0], rtol=1e-6)
+    lv0 = feeder.index_of("lv0")[0]
+    assert together.line_loading_percent[0, lv0] > 2 * together.line_loading_percent[2, lv0]
 
 
 def test_european_lv_with_its_transformer():
-    """IEEE European LV as read, 11 kV source and transformer included: pandapower and PGM.
+    """IEEE European LV as read, 11 kV source and transformer included: all three engines.
 
     Measured 1.7e-7 p.u. (1.5e-6 to 3.1e-6 with the no-load branch inside each engine's
     transformer model); the no-load losses are kept (1.65 kW in both engines' losses).
@@ -335,8 +363,11 @@ def test_european_lv_with_its_transformer():
     ensemble = BayesianPowerModel("smartds-counting").sample(feeder, 3, rng=1)
     pgm = solve("power-grid-model", feeder, ensemble)
     pp = solve("pandapower", feeder, ensemble, **PP_OPTIONS)
+    dss = solve("opendss", feeder, ensemble)
     assert largest_difference(pp, pgm) < SEQUENCE_TOL
+    assert largest_difference(dss, pgm) < PHASE_ACCURATE_TOL  # measured 3.8e-7
     np.testing.assert_allclose(pp.losses_kw, pgm.losses_kw, rtol=1e-5)
+    np.testing.assert_allclose(dss.losses_kw, pgm.losses_kw, rtol=1e-5)
     no_iron = dataclasses.replace(DEFAULT_TRAFO, pfe_kw=0.0, i0_percent=0.0)
     bare = solve("power-grid-model", feeder, ensemble, trafo=no_iron)
     np.testing.assert_allclose(pgm.losses_kw - bare.losses_kw, DEFAULT_TRAFO.pfe_kw, rtol=1e-3)

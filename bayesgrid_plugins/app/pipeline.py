@@ -283,8 +283,8 @@ def cross_check(
     accurate) in one circuit with the union of their phases: a conductor a realisation does not
     use carries no current and, under the charging rule (:mod:`bayesgrid_plugins.charging`), no
     capacitance, so each is solved as in a circuit of its own (4e-10 p.u. apart on the default
-    Monaco feeder); phases that exist in both and realisations converged in both are compared. None when ``result`` comes from the reference
-    engine itself or it is not installed.
+    Monaco feeder); phases that exist in both and realisations converged in both are compared.
+    None when ``result`` comes from the reference engine itself or it is not installed.
     """
     engine = str(getattr(result, "engine", ""))
     if engine == REFERENCE_ENGINE or REFERENCE_ENGINE not in available_engines():
