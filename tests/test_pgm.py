@@ -295,6 +295,15 @@ def test_one_opendss_circuit_solves_each_realisation_with_its_own_phases(monaco)
         assert np.nanmax(np.abs(together.vm_pu[k] - alone.vm_pu[0])) < 1e-8
 
 
+def transformer_feeder() -> Feeder:
+    """An 11/0.4 kV transformer feeding three LV buses."""
+    edges = [("hv", "lv0", 0.01), ("lv0", "l1", 0.05), ("l1", "l2", 0.04), ("lv0", "l3", 0.06)]
+    base = Feeder.from_edges(edges, "hv", vn_kv=0.4)
+    vn = base.vn_kv.copy()
+    vn[base.index_of("hv")[0]] = 11.0
+    return dataclasses.replace(base, vn_kv=vn)
+
+
 def test_transformer_agrees_with_pandapower_under_unbalance():
     """A feeder whose voltage level changes gets the same Dyn5 transformer in both engines.
 
@@ -303,11 +312,7 @@ def test_transformer_agrees_with_pandapower_under_unbalance():
     The no-load branch is a shunt at the high-voltage bus in both (``bayesgrid_plugins.no_load``);
     inside the transformer models it left 2e-6 p.u. between them.
     """
-    edges = [("hv", "lv0", 0.01), ("lv0", "l1", 0.05), ("l1", "l2", 0.04), ("lv0", "l3", 0.06)]
-    base = Feeder.from_edges(edges, "hv", vn_kv=0.4)
-    vn = base.vn_kv.copy()
-    vn[base.index_of("hv")[0]] = 11.0
-    feeder = dataclasses.replace(base, vn_kv=vn)
+    feeder = transformer_feeder()
     ensemble = hand_ensemble(feeder, 3, seed=4, p_range=(10.0, 60.0))
     assert (ensemble.load_phases[:, feeder.is_load] != 7).all()  # one-phase loads only
     pgm = solve("power-grid-model", feeder, ensemble)
@@ -326,11 +331,7 @@ def test_transformer_agrees_with_pandapower_under_unbalance():
 def test_planned_transformer_ratings_switch_with_the_realisation():
     """A rating per realisation (planning) in one OpenDSS circuit equals one circuit each, and
     power-grid-model: the transformer's kVA and its no-load load follow the realisation."""
-    edges = [("hv", "lv0", 0.01), ("lv0", "l1", 0.05), ("l1", "l2", 0.04), ("lv0", "l3", 0.06)]
-    base = Feeder.from_edges(edges, "hv", vn_kv=0.4)
-    vn = base.vn_kv.copy()
-    vn[base.index_of("hv")[0]] = 11.0
-    feeder = dataclasses.replace(base, vn_kv=vn)
+    feeder = transformer_feeder()
     ensemble = hand_ensemble(feeder, 3, seed=4, p_range=(10.0, 60.0))
     sn = np.full((3, feeder.n_buses), np.nan)
     sn[:, feeder.index_of("lv0")[0]] = [0.16, 0.25, 0.63]  # [MVA]
