@@ -144,3 +144,46 @@ def test_closing_while_the_job_is_still_fed_leaves_no_thread(
     writer.close()
     assert threading.active_count() == before
     assert not (tmp_path / "pandapower").exists()
+
+
+def _writer_of(pid: int) -> bool:
+    """Whether a writer process whose parent is ``pid`` runs."""
+    for entry in Path("/proc").iterdir():
+        try:
+            stat = (entry / "stat").read_text()
+            cmdline = (entry / "cmdline").read_bytes()
+        except (OSError, ValueError):
+            continue
+        if b"writer_process" in cmdline and int(stat.rsplit(")", 1)[1].split()[1]) == pid:
+            return True
+    return False
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not Path("/proc").is_dir(), reason="needs /proc to find the writer")
+def test_ctrl_c_stops_both_processes_quietly(tmp_path: Path) -> None:
+    """Ctrl-C reaches the process group: the main job says so in one line, the writer prints
+    no traceback, and nothing is left behind."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    out = tmp_path / "out"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "bayesgrid_plugins.app.cli", "generate", "--out", str(out)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        start_new_session=True,
+    )
+    deadline = time.monotonic() + 60
+    while not _writer_of(proc.pid) and time.monotonic() < deadline and proc.poll() is None:
+        time.sleep(0.05)
+    assert _writer_of(proc.pid)
+    os.killpg(proc.pid, signal.SIGINT)
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 130, err.decode()
+    assert "Traceback" not in err.decode()
+    assert "interrupted; nothing half-written was left behind" in err.decode()
+    assert list(tmp_path.iterdir()) == []

@@ -30,6 +30,7 @@ import logging
 import os
 import pickle
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -385,6 +386,8 @@ def _serve(inp: IO[bytes], out: IO[bytes]) -> None:
 
 def main() -> None:
     """Entry of the writer process: the protocol runs on a private copy of standard output."""
+    # Ctrl-C reaches the whole process group: the main process stops this one itself.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     out = os.fdopen(os.dup(1), "wb")
     os.dup2(2, 1)  # anything an exporter prints goes to standard error, not into the protocol
     sys.stdout = sys.stderr
