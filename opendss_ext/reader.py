@@ -103,6 +103,9 @@ class OpenDSSCircuit:
         Loads on islands the source cannot reach (de-energised in the circuit as given): names,
         primary phase masks (found as for the other loads, each island walked from its
         highest-voltage bus) and total active power [kW]. They are not in the table.
+    on_loop : ndarray of bool or None
+        Per feeder bus: a source bus or a bus on a loop (its branches are three-phase in any
+        engine; the unbalancing keeps it three-phase, :mod:`bayesgrid_plugins.unbalancing`).
 
     Examples
     --------
@@ -131,6 +134,7 @@ class OpenDSSCircuit:
     isolated_load_id: np.ndarray
     isolated_load_phases: np.ndarray
     isolated_p_kw: np.ndarray
+    on_loop: np.ndarray | None = None
 
     def training_table(self, *, system: str | None = None) -> TrainingTable:
         """The circuit as a :class:`~bayesgrid_plugins.training.TrainingTable`."""
@@ -576,6 +580,8 @@ def read_circuit(
     length = np.zeros(n)
     length[order] = forest.length_km
     left_out = list(forest.loop_elements)
+    on_loop = np.zeros(n, dtype=bool)
+    on_loop[order] = forest.on_loop
     # Islands the sources cannot reach are grown too (each from its highest-voltage bus) so
     # their loads' primary phases can still be counted; they are not part of the feeder.
     n_islands = 0
@@ -771,6 +777,7 @@ def read_circuit(
         isolated_load_id=np.asarray(isolated_id, dtype=str),
         isolated_load_phases=np.asarray(isolated_mask, dtype=np.int64),
         isolated_p_kw=np.asarray(isolated_p, dtype=float),
+        on_loop=on_loop[kept],
     )
 
 

@@ -20,6 +20,10 @@ Loads on buses with fewer phases (laterals, loads behind single-phase service tr
 keep their phases: their wiring fixes them. Lines are not changed: a bus keeps the phases its
 lines bring, so every sampled phase exists at its bus. A delta load becomes wye loads between
 each phase and neutral, with the same total kW and kvar.
+
+The sampling follows the rules every engine shares (:mod:`bayesgrid_plugins.unbalancing`): a
+source bus or a bus on a loop stays three-phase, and so does a load above
+``three_phase_above_kva`` (100 kVA by default, with a warning naming those loads).
 """
 
 from __future__ import annotations
@@ -37,11 +41,15 @@ import numpy as np
 from bayesgrid_plugins.ensemble import Ensemble
 from bayesgrid_plugins.errors import AdapterError, OutputExistsError, ParameterError
 from bayesgrid_plugins.feeder import Feeder
-from bayesgrid_plugins.models.conditioned import sample_conditioned
 from bayesgrid_plugins.models.power import BayesianPowerModel, PowerParameters
 from bayesgrid_plugins.reprs import compact_repr
 from bayesgrid_plugins.scenarios import resolve_parameters
 from bayesgrid_plugins.staging import clean_stale_staging, make_staging_dir
+from bayesgrid_plugins.unbalancing import (
+    DEFAULT_THREE_PHASE_ABOVE_KVA,
+    large_load_buses,
+    sample_unbalanced,
+)
 
 from .engine import bus_name, node_mask, run_commands
 from .quoting import dss_bus, dss_element, dss_path
@@ -307,6 +315,7 @@ def unbalance_circuit(
     loads: str = "three_phase",
     loads_file: str | None = None,
     dss: Any = None,
+    three_phase_above_kva: float | None = DEFAULT_THREE_PHASE_ABOVE_KVA,
 ) -> UnbalancedCircuit:
     """Sample phase-accurate loads that keep each bus's total kW and kvar.
 
@@ -330,6 +339,11 @@ def unbalance_circuit(
         :func:`~opendss_ext.reader.compile_master`).
     dss : opendssdirect context, optional
         Engine to compile in; default a fresh context.
+    three_phase_above_kva : float or None, default 100
+        A load larger than this [kVA] stays three-phase in every realisation, and one
+        :class:`~bayesgrid_plugins.errors.LargeLoadWarning` names those loads; None lets the
+        model choose every load's phases. Buses on loops and source buses stay three-phase
+        too: the same rules as for a pandapower net (:mod:`bayesgrid_plugins.unbalancing`).
 
     Returns
     -------
@@ -377,7 +391,16 @@ def unbalance_circuit(
         if load.bus not in template:
             kv = float(feeder.vn_kv[i]) / np.sqrt(3.0)
             template[load.bus] = (kv, load.model, load.vminpu, load.vmaxpu)
-    ensemble = sample_conditioned(feeder, p_bus, q_bus, n, model=params, rng=rng)
+    big = large_load_buses(
+        feeder,
+        [load.bus for load in chosen],
+        np.asarray([np.hypot(load.kw, load.kvar) for load in chosen]),
+        [load.name for load in chosen],
+        three_phase_above_kva,
+    )
+    ensemble = sample_unbalanced(
+        feeder, p_bus, q_bus, n, params=params, rng=rng, on_loop=circuit.on_loop, large=big
+    )
     logger.info(
         "%s: %d loads on %d buses (%.1f kW) unbalanced into %d realisations",
         master.name,

@@ -67,12 +67,16 @@ from bayesgrid_plugins.errors import (
     ParameterError,
 )
 from bayesgrid_plugins.feeder import Feeder
-from bayesgrid_plugins.models.conditioned import sample_conditioned
 from bayesgrid_plugins.models.power import BayesianPowerModel, PowerParameters
 from bayesgrid_plugins.phases import PHASE_NAMES
 from bayesgrid_plugins.reprs import compact_repr
 from bayesgrid_plugins.scenarios import resolve_parameters
 from bayesgrid_plugins.topology.forest import LINK_LENGTH_KM
+from bayesgrid_plugins.unbalancing import (
+    DEFAULT_THREE_PHASE_ABOVE_KVA,
+    large_load_buses,
+    sample_unbalanced,
+)
 
 from ._netmap import ID_COLUMN, branch_edges, net_forest
 from .defaults import DEFAULT_LV_LINE, DEFAULT_MV_LINE, DEFAULT_SOURCE, DEFAULT_TRAFO, LV_MAX_KV
@@ -94,11 +98,6 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
-#: Loads larger than this [kVA] stay three-phase by default. Single-phase connections end far
-#: below it: 63 A x 230 V = 14.5 kVA is a common European limit, and a 400 A, 240 V North
-#: American single-phase service is 96 kVA; a station or MV customer of megawatts on one phase
-#: would unbalance a feeder beyond anything built.
-DEFAULT_THREE_PHASE_ABOVE_KVA = 100.0
 #: Zero-sequence ratios of overhead lines above 1 kV: x0 / x1 and c0 / c1.
 OVERHEAD_X0_RATIO = 3.0
 OVERHEAD_C0_RATIO = 0.6
@@ -422,26 +421,6 @@ def _replace_load_rows(net: Any, originals: pd.DataFrame) -> dict[str, list[int]
     return removed
 
 
-def _large_loads(feeder: Feeder, originals: pd.DataFrame, above_kva: float | None) -> np.ndarray:
-    """Buses whose load must stay three-phase: a load row above ``above_kva`` [kVA]; warns."""
-    big_bus = np.zeros(feeder.n_buses, dtype=bool)
-    if above_kva is None or originals.empty:
-        return big_bus
-    big = originals[originals["s_kva"].to_numpy(float) > float(above_kva)]
-    if big.empty:
-        return big_bus
-    big_bus[feeder.index_of(big["bus"].astype(np.int64).astype(str).tolist())] = True
-    names = big["name"].astype(str).tolist() if "name" in big else big.index.tolist()
-    shown = ", ".join(repr(n) for n in names[:10]) + (" ..." if len(names) > 10 else "")
-    warnings.warn(
-        f"{len(big)} loads exceed {float(above_kva):g} kVA and stay three-phase: {shown}. "
-        "Pass three_phase_above_kva=None to let the model choose their phases.",
-        LargeLoadWarning,
-        stacklevel=3,
-    )
-    return big_bus
-
-
 @dataclass(frozen=True, eq=False)
 class UnbalancedNet:
     """What :func:`unbalance_net` returns.
@@ -585,16 +564,15 @@ def unbalance_net(
             "nothing to unbalance."
         )
     originals = original_loads(target, feeder, include_asymmetric=include_asymmetric)
-    big = _large_loads(feeder, originals, three_phase_above_kva)
-    ensemble = sample_conditioned(
+    big = large_load_buses(
         feeder,
-        p_bus,
-        q_bus,
-        n,
-        model=params,
-        rng=rng,
-        three_phase=info.three_phase,
-        three_phase_loads=big if big.any() else None,
+        originals["bus"].astype(np.int64).astype(str).tolist(),
+        originals["s_kva"].to_numpy(float) if not originals.empty else np.zeros(0),
+        originals["name"].astype(str).tolist() if "name" in originals else originals.index.tolist(),
+        three_phase_above_kva,
+    )
+    ensemble = sample_unbalanced(
+        feeder, p_bus, q_bus, n, params=params, rng=rng, on_loop=info.three_phase, large=big
     )
     filled = add_zero_sequence_data(target, warn=True) if fill_missing else {}
     removed = _replace_load_rows(target, originals)

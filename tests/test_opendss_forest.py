@@ -97,3 +97,24 @@ def test_the_rules_hold_on_the_opendss_circuit(tmp_path):
     assert parent_of["9"] == "0" and length_of["9"] == pytest.approx(LINK_LENGTH_KM)
     assert parent_of["6"] == "9" and parent_of["5"] == "6"  # fed from the nearer source
     assert sorted(circuit.left_out) == ["Line.l4", "Line.l6"]
+
+
+def test_one_network_is_unbalanced_alike_by_both_engines(tmp_path):
+    """Reading, totals and rules are shared: the OpenDSS circuit and the pandapower net of one
+    network give the same realisations for the same seed (loops and sources stay three-phase
+    in both, :mod:`bayesgrid_plugins.unbalancing`)."""
+    from opendss_ext.unbalance import unbalance_circuit
+    from pandapower_ext.unbalance import unbalance_net
+
+    from_dss = unbalance_circuit(_dss_master(tmp_path), n=40, rng=5)
+    from_pp = unbalance_net(_net(), n=40, rng=5, fill_missing=False)
+    assert from_dss.feeder.bus_id.tolist() == from_pp.feeder.bus_id.tolist()
+    for field in ("bus_phases", "load_phases", "p_kw", "q_kvar"):
+        np.testing.assert_array_equal(
+            getattr(from_dss.ensemble, field), getattr(from_pp.ensemble, field)
+        )
+    # Every bus of this network is on a loop or a source: all carry three phases, while the
+    # loads' phases are sampled.
+    assert (from_dss.ensemble.bus_phases == 7).all()
+    loads = from_dss.feeder.is_load
+    assert (from_dss.ensemble.load_phases[:, loads] != 7).any()

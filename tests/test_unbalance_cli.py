@@ -13,7 +13,7 @@ from conftest import SHARED_DATA
 
 from bayesgrid_plugins.app.cli_unbalance import add_unbalance_command
 from bayesgrid_plugins.ensemble import Ensemble
-from bayesgrid_plugins.errors import OutputExistsError, ParameterError
+from bayesgrid_plugins.errors import LargeLoadWarning, OutputExistsError, ParameterError
 from pandapower_ext.unbalance import bus_load_totals
 
 EU_LV = Path(f"{SHARED_DATA}/feeders/pandapower/IEEE_European_LV_On_Peak_566.json")
@@ -63,7 +63,8 @@ def test_pandapower_json(tmp_path):
 def test_opendss_master(tmp_path):
     out = tmp_path / "dss"
     argv = [str(IEEE13), "-n", "2", "--out", str(out), "--scenario", "balanced", "--seed", "1"]
-    assert run([*argv, "--loads", "all", "--solve"]) == 0
+    with pytest.warns(LargeLoadWarning, match="8 loads exceed 100 kVA"):  # as for a net
+        assert run([*argv, "--loads", "all", "--solve"]) == 0
     summary = json.loads((out / "summary.json").read_text())
     assert summary["engine"] == "opendss" and summary["scenario"] == "balanced"
     assert summary["max_relative_bus_total_error"] <= 1e-9

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from conftest import SHARED_DATA
 
-from bayesgrid_plugins.errors import OutputExistsError, ParameterError
+from bayesgrid_plugins.errors import LargeLoadWarning, OutputExistsError, ParameterError
 from bayesgrid_plugins.phases import check_phase_consistency, n_phases
 from opendss_ext.engine import run_commands
 from opendss_ext.reader import compile_master
@@ -26,7 +26,7 @@ def original_totals():
 
 
 def test_three_phase_load_becomes_phase_accurate(original_totals):
-    result = unbalance_circuit(IEEE13, n=4, rng=3)
+    result = unbalance_circuit(IEEE13, n=4, rng=3, three_phase_above_kva=None)
     # the only load wired to all three phases is 671 (delta, 1155 kW)
     assert result.replaced == {"671": ["671"]}
     i = result.feeder.index_of(["671"])[0]
@@ -41,8 +41,19 @@ def test_three_phase_load_becomes_phase_accurate(original_totals):
     check_phase_consistency(result.feeder, result.ensemble.bus_phases)
 
 
+def test_a_large_load_stays_three_phase_as_in_pandapower():
+    """The rule every engine shares: 671 (1155 kW, 660 kvar) stays on A, B and C, with a
+    warning naming it; the source bus stays three-phase too."""
+    with pytest.warns(LargeLoadWarning, match=r"1 loads exceed 100 kVA .*'671'"):
+        result = unbalance_circuit(IEEE13, n=20, rng=3)
+    i = result.feeder.index_of(["671"])[0]
+    assert (result.ensemble.load_phases[:, i] == 7).all()
+    assert (result.ensemble.bus_phases[:, result.feeder.source] == 7).all()
+
+
 def test_all_loads_on_three_phase_buses_written_and_solved(tmp_path, original_totals):
-    result = unbalance_circuit(IEEE13, n=3, rng=11, loads="all", scenario="unbalanced")
+    with pytest.warns(LargeLoadWarning, match="8 loads exceed 100 kVA"):
+        result = unbalance_circuit(IEEE13, n=3, rng=11, loads="all", scenario="unbalanced")
     assert set(result.replaced) == {"671", "634", "692", "675", "670"}
     folders = result.write(tmp_path / "out")
     assert [f.name for f in folders] == [f"realisation_{k:04d}" for k in range(3)]
