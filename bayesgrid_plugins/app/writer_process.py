@@ -8,7 +8,8 @@ cross-check, the figures and the summary; the writer writes the formats into the
 folder. The parent waits for the writer before it writes the manifest, so a run is complete
 exactly as when it writes everything itself, and the files are byte-for-byte the same.
 
-What crosses between the processes, as pickles over the writer's standard input and output:
+What crosses between the processes, over the writer's standard input and output as JSON and
+``.npz`` bytes (:mod:`bayesgrid_plugins.app.writer_messages`; no pickles):
 
 - the parent's ``sys.path``, the formats to prepare and its log level;
 - the writer's answer: the owner of each exporter it loaded, so that only formats that both
@@ -28,7 +29,6 @@ from __future__ import annotations
 
 import logging
 import os
-import pickle
 import shutil
 import signal
 import subprocess
@@ -36,7 +36,6 @@ import sys
 import tempfile
 import threading
 import time
-import traceback
 import warnings
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -44,8 +43,20 @@ from typing import IO, Any
 
 import numpy as np
 
+from ..ensemble import Ensemble
 from ..errors import ExporterFailedError
+from ..exporters.npz import feeder_from_bytes, feeder_to_bytes
 from ..plugins import CODE_OWNER, get_plugin_manager
+from .writer_messages import (
+    encode_frame,
+    error_fields,
+    read_frame,
+    rebuild_error,
+    record_fields,
+    replay,
+    warning_fields,
+    write_frame,
+)
 
 __all__ = ["WriterProcess", "usable_cores"]
 
@@ -100,8 +111,7 @@ class WriterProcess:
         proc = self._alive()
         assert proc.stdin is not None
         try:
-            pickle.dump(dict(message), proc.stdin, protocol=pickle.HIGHEST_PROTOCOL)
-            proc.stdin.flush()
+            write_frame(proc.stdin, message)
         except (BrokenPipeError, OSError):
             raise self._died() from None
 
@@ -126,14 +136,14 @@ class WriterProcess:
         proc = self._alive()
         assert proc.stdout is not None
         try:
-            message = pickle.load(proc.stdout)
-        except (EOFError, pickle.UnpicklingError, OSError):
+            message, _ = read_frame(proc.stdout)
+        except (EOFError, ValueError, OSError):
             raise self._died() from None
-        _replay(message)
+        replay(message)
         if message.get("error") is not None:
             self.close()
-            raise _rebuild_error(message["error"])
-        return dict(message)
+            raise rebuild_error(message["error"])
+        return message
 
     def _alive(self) -> subprocess.Popen[bytes]:
         if self._proc is None:
@@ -179,15 +189,15 @@ class WriterProcess:
         if self._claims is None:
             self._claims = Path(tempfile.mkdtemp(prefix="bayesgrid-claims-"))
         job = {
-            "feeder": feeder,
-            "ensemble": ensemble,
             "stage": str(stage),
-            "jobs": {k: v for k, v in realisations.items()},
+            "jobs": {
+                k: None if v is None else np.asarray(v).tolist() for k, v in realisations.items()
+            },
             "claims": str(self._claims),
         }
         # The writer reads the job once it has prepared its exporters; a thread feeds the pipe
         # meanwhile, so that this process goes on at once.
-        data = pickle.dumps(job, protocol=pickle.HIGHEST_PROTOCOL)
+        data = encode_frame(job, [feeder_to_bytes(feeder), ensemble.to_npz_bytes()])
         stream = self._alive().stdin
         assert stream is not None
         self._sender = threading.Thread(target=self._feed, args=(stream, data), daemon=True)
@@ -263,62 +273,21 @@ def _stop(proc: subprocess.Popen[bytes], *, kill: bool) -> int:
     return code
 
 
-def _replay(message: Mapping[str, Any]) -> None:
-    """Re-emit the writer's log records and warnings in this process."""
-    for record in message.get("records", ()):
-        target = logging.getLogger(record.name)
-        if target.isEnabledFor(record.levelno):
-            target.handle(record)
-    for category, text, filename, lineno in message.get("warnings", ()):
-        warnings.warn_explicit(text, category, filename, lineno)
-
-
-def _rebuild_error(error: Mapping[str, Any]) -> BaseException:
-    """The writer's exception, with its traceback as a note (a plain error if it cannot load)."""
-    exc: object = None
-    if error.get("pickled"):
-        try:
-            exc = pickle.loads(error["pickled"])
-        except Exception:  # any exception type may fail to rebuild: fall back to its text
-            exc = None
-    if not isinstance(exc, BaseException):
-        exc = ExporterFailedError(f"the writer process failed: {error['summary']}")
-    exc.add_note(f"raised in the writer process:\n{error['traceback']}")
-    return exc
-
-
 # ---------------------------------------------------------------------- writer side
 class _Collect(logging.Handler):
-    """Keeps log records to send back to the parent."""
+    """Keeps log records, as plain fields, to send back to the parent."""
 
     def __init__(self) -> None:
         super().__init__()
-        self.records: list[logging.LogRecord] = []
+        self.records: list[dict[str, Any]] = []
 
     def emit(self, record: logging.LogRecord) -> None:
-        record.msg, record.args = record.getMessage(), None  # arguments may not pickle
-        if record.exc_info:
-            record.exc_text = logging.Formatter().formatException(record.exc_info)
-        record.exc_info = None
-        self.records.append(record)
-
-
-def _error_message(exc: BaseException) -> dict[str, Any]:
-    try:
-        pickled: bytes | None = pickle.dumps(exc)
-        pickle.loads(pickled)
-    except Exception:
-        pickled = None
-    return {
-        "pickled": pickled,
-        "summary": f"{type(exc).__name__}: {exc}",
-        "traceback": "".join(traceback.format_exception(exc)),
-    }
+        self.records.append(record_fields(record))
 
 
 def _serve(inp: IO[bytes], out: IO[bytes]) -> None:
     """The writer's loop: prepare the formats, then write each job sent."""
-    hello = pickle.load(inp)
+    hello, _ = read_frame(inp)
     sys.path[:] = hello["sys_path"]
     collect = _Collect()
     root = logging.getLogger()
@@ -327,9 +296,8 @@ def _serve(inp: IO[bytes], out: IO[bytes]) -> None:
 
     def reply(message: dict[str, Any], caught: Sequence[warnings.WarningMessage]) -> None:
         message["records"], collect.records = collect.records, []
-        message["warnings"] = [(w.category, str(w.message), w.filename, w.lineno) for w in caught]
-        pickle.dump(message, out, protocol=pickle.HIGHEST_PROTOCOL)
-        out.flush()
+        message["warnings"] = [warning_fields(w) for w in caught]
+        write_frame(out, message)
 
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("default")
@@ -337,7 +305,7 @@ def _serve(inp: IO[bytes], out: IO[bytes]) -> None:
             registry = get_plugin_manager().registry
             owners = {name: registry.owner(name) for name in hello["formats"] if name in registry}
         except BaseException as exc:
-            reply({"error": _error_message(exc)}, caught)
+            reply({"error": error_fields(exc)}, caught)
             return
         reply({"owners": owners}, caught)
         caught.clear()
@@ -355,9 +323,10 @@ def _serve(inp: IO[bytes], out: IO[bytes]) -> None:
 
     while True:
         try:
-            job = pickle.load(inp)
+            job, (feeder_bytes, ensemble_bytes) = read_frame(inp)
         except EOFError:
             return
+        feeder, ensemble = feeder_from_bytes(feeder_bytes), Ensemble.from_npz_bytes(ensemble_bytes)
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("default")
             files: dict[str, list[str]] = {}
@@ -368,8 +337,8 @@ def _serve(inp: IO[bytes], out: IO[bytes]) -> None:
                         continue  # the parent writes it
                     start = time.perf_counter()
                     written = export(
-                        job["feeder"],
-                        job["ensemble"],
+                        feeder,
+                        ensemble,
                         [name],
                         Path(job["stage"]),
                         realisations=chosen,
@@ -378,7 +347,7 @@ def _serve(inp: IO[bytes], out: IO[bytes]) -> None:
                     files.update({k: [str(p) for p in v] for k, v in written.items()})
                     seconds[name] = time.perf_counter() - start
             except BaseException as exc:
-                reply({"error": _error_message(exc)}, caught)
+                reply({"error": error_fields(exc)}, caught)
                 return
             logger.debug("writer process: %.2f s of processor time", time.process_time())
             reply({"files": files, "seconds": seconds}, caught)

@@ -14,6 +14,7 @@ import zipfile
 from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -25,7 +26,15 @@ from ..fileio import atomic_write_bytes
 from ._common import check_new_files, reject_unknown_options
 from .base import Exporter, ExportRequest
 
-__all__ = ["ENSEMBLE_FILE", "FEEDER_FILE", "NpzExporter", "load_export", "load_feeder"]
+__all__ = [
+    "ENSEMBLE_FILE",
+    "FEEDER_FILE",
+    "NpzExporter",
+    "feeder_from_bytes",
+    "feeder_to_bytes",
+    "load_export",
+    "load_feeder",
+]
 
 ENSEMBLE_FILE = "ensemble.npz"
 FEEDER_FILE = "feeder.npz"
@@ -56,16 +65,32 @@ def load_feeder(path: str | os.PathLike[str]) -> Feeder:
         If ``path`` is not such a file.
     """
     try:
-        with open(path, "rb") as handle, np.load(handle, allow_pickle=False) as data:
-            header = json.loads(str(data["__header__"]))
-            arrays = {k: data[k] for k in data.files if k != "__header__"}
-        if not isinstance(header, dict):
-            raise ValueError("its header is not a JSON object")
-    except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as exc:
+        with open(path, "rb") as handle:
+            return _feeder_from_npz(handle, str(path))
+    except OSError as exc:
         if isinstance(exc, FileNotFoundError):
             raise
         raise PosteriorMismatchError(
             f"{str(path)!r} is not a bayesgrid feeder file ({exc}); export it again with the "
+            "'npz' exporter."
+        ) from exc
+
+
+def feeder_from_bytes(data: bytes) -> Feeder:
+    """The :class:`Feeder` of :func:`feeder_to_bytes` (pickles refused, as for a file)."""
+    return _feeder_from_npz(io.BytesIO(data), "feeder bytes")
+
+
+def _feeder_from_npz(handle: Any, path: str) -> Feeder:
+    try:
+        with np.load(handle, allow_pickle=False) as data:
+            header = json.loads(str(data["__header__"]))
+            arrays = {k: data[k] for k in data.files if k != "__header__"}
+        if not isinstance(header, dict):
+            raise ValueError("its header is not a JSON object")
+    except (ValueError, KeyError, EOFError, zipfile.BadZipFile) as exc:
+        raise PosteriorMismatchError(
+            f"{path!r} is not a bayesgrid feeder file ({exc}); export it again with the "
             "'npz' exporter."
         ) from exc
     if header.get("format") != _FORMAT or header.get("version") != _VERSION:
