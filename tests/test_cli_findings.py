@@ -11,6 +11,7 @@ import pytest
 from conftest import SHARED_DATA
 
 from bayesgrid_plugins.app.cli import main
+from bayesgrid_plugins.errors import LargeLoadWarning
 
 # test_layers re-imports an old module path and leaves an alias that makes later lazy imports warn
 # ImportWarning (__package__ != __spec__.parent); not what these tests check.
@@ -72,7 +73,8 @@ def test_area_options_that_name_two_areas_are_refused(tmp_path, capsys) -> None:
 
 def test_unbalance_a_master_in_another_folder_into_a_relative_out(tmp_path, monkeypatch) -> None:
     monkeypatch.chdir(tmp_path)
-    assert main(["unbalance", str(IEEE13), "--out", "rel", "-n", "2", "--seed", "1"]) == 0
+    with pytest.warns(LargeLoadWarning, match="'671'"):  # 1155 kW stays three-phase
+        assert main(["unbalance", str(IEEE13), "--out", "rel", "-n", "2", "--seed", "1"]) == 0
     assert (tmp_path / "rel" / "realisation_0001" / "Master.dss").is_file()
     assert not list(IEEE13.parent.glob(".rel*"))
 
@@ -80,7 +82,8 @@ def test_unbalance_a_master_in_another_folder_into_a_relative_out(tmp_path, monk
 def test_unbalance_solve_lets_regulators_settle(tmp_path) -> None:
     # IEEE 34 with unbalanced loads needs more than OpenDSS's default 10 control iterations.
     argv = ["unbalance", str(IEEE34), "--out", str(tmp_path / "o"), "-n", "10", "--seed", "1"]
-    assert main([*argv, "--scenario", "unbalanced", "--loads", "all", "--solve"]) == 0
+    with pytest.warns(LargeLoadWarning, match="exceed 100 kVA"):  # its spot loads
+        assert main([*argv, "--scenario", "unbalanced", "--loads", "all", "--solve"]) == 0
     summary = json.loads((tmp_path / "o" / "summary.json").read_text())
     assert summary["power_flow"]["converged"] == 10
 
