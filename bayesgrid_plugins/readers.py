@@ -63,11 +63,20 @@ class NetworkReading(Protocol):
         ...
 
     def unbalance_to(
-        self, folder: Path, *, n: int, model: Any, rng: int, solve: bool
+        self,
+        folder: Path,
+        *,
+        n: int,
+        model: Any,
+        rng: int,
+        solve: bool,
+        loads: str = "three_phase",
     ) -> dict[str, Any]:
         """Write ``n`` unbalanced realisations of the network into ``folder``.
 
-        Each bus keeps its total demand. Returns a JSON-serialisable summary (engine, files,
+        Each bus keeps its total demand. ``loads`` (``"three_phase"`` or ``"all"``) chooses the
+        loads converted where the format tells three-phase loads apart (OpenDSS); other readers
+        ignore it. Returns a JSON-serialisable summary (engine, files,
         ``max_relative_bus_total_error``, ``power_flow`` when ``solve``); the ensemble is saved
         as ``folder / "ensemble.npz"``.
         """

@@ -116,7 +116,7 @@ class PowerFlowResult:
             vuf_max_percent=float(np.nanmax(self.vuf_percent))
             if np.isfinite(np.asarray(self.vuf_percent, dtype=float)).any()
             else None,
-            elapsed_s=float(np.sum(self.elapsed_s)),
+            elapsed_s=None if self.elapsed_s is None else float(np.sum(self.elapsed_s)),
         )
 
     @property

@@ -5,9 +5,11 @@ Registered through the ``bayesgrid.plugins`` entry point exactly as a third part
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 from bayesgrid_plugins import hookimpl
+from bayesgrid_plugins.errors import ParameterError
 from bayesgrid_plugins.readers import source_kind
 
 from .case import bayesgrid_register_engines
@@ -22,8 +24,13 @@ def bayesgrid_read_network(source: object, options: dict[str, Any]) -> OpenDSSRe
     """Claim an OpenDSS master file (``.dss``, or any file with ``kind="opendss"``)."""
     if source_kind(source, options.get("kind")) != "opendss":
         return None
+    if not isinstance(source, (str, os.PathLike)):
+        raise ParameterError(
+            f"an OpenDSS circuit is read from its master file (.dss): give its path, not a "
+            f"{type(source).__name__}."
+        )
     return OpenDSSReading(
-        source,  # type: ignore[arg-type]
+        source,
         loads_file=options.get("loads_file"),
         n_zones=options.get("n_zones"),
         name=options.get("name"),

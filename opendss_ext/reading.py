@@ -103,7 +103,7 @@ class OpenDSSReading:
         model: Any,
         rng: int,
         solve: bool,
-        loads: str | None = None,
+        loads: str = "three_phase",
     ) -> dict[str, Any]:
         """Write ``n`` unbalanced realisations of the circuit, one folder each, into ``folder``."""
         assert self.path is not None

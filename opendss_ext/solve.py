@@ -336,9 +336,12 @@ def _misfit(layout: _Layout, feeder: Feeder, ensemble: Ensemble, k: int) -> int 
 def _check_fits(layout: _Layout, feeder: Feeder, ensemble: Ensemble, k: int) -> None:
     bus = _misfit(layout, feeder, ensemble, k)
     if bus is not None:
+        built = "for one realisation"
+        if layout.union_of is not None:
+            built = f"with union_of={list(layout.union_of)}"
         raise AdapterError(
             f"realisation {k} uses phases at bus '{feeder.bus_id[bus]}' that the circuit built "
-            f"with union_of={list(layout.union_of)} lacks; leave union_of out (the circuit is "
+            f"{built} lacks; leave union_of out (the circuit is "
             "then rebuilt with every phase of the ensemble when needed) or include realisation "
             f"{k} in it."
         )

@@ -84,3 +84,22 @@ def test_area_objects() -> None:
     check(ens, "AreaEnsemble", "n=2")
     net, combined = build_area_net(area, ens)
     check(solve_area(net, combined), "AreaPowerFlow", "converged=")
+
+
+def test_power_flow_result_without_timings() -> None:
+    import numpy as np
+
+    from bayesgrid_plugins.results import PowerFlowResult
+
+    vm = np.full((2, 3, 3), 1.0)
+    result = PowerFlowResult(
+        bus_id=np.array(["s", "a", "b"]),
+        realisations=np.arange(2),
+        vm_pu=vm,
+        converged=np.array([True, False]),
+        line_loading_percent=np.zeros((2, 3)),
+        vm_min_pu=vm.min(axis=(1, 2)),
+        vm_max_pu=vm.max(axis=(1, 2)),
+        vuf_percent=np.zeros(2),
+    )  # elapsed_s left out: None
+    check(result, "PowerFlowResult", "converged=1/2")

@@ -72,6 +72,19 @@ def test_opendss_master(tmp_path):
     assert (out / "realisation_0001" / "Master.dss").is_file()
 
 
+def test_opendss_reading_default_loads(tmp_path):
+    # Through the reader API without ``loads``: the three-phase loads are converted, as the
+    # command line's default does.
+    from bayesgrid_plugins.models.power import BayesianPowerModel
+    from bayesgrid_plugins.plugins import read_network
+
+    reading = read_network(IEEE13)
+    model = BayesianPowerModel().parameters
+    with pytest.warns(LargeLoadWarning, match="1 loads exceed 100 kVA"):  # the three-phase 671
+        summary = reading.unbalance_to(tmp_path / "api", n=1, model=model, rng=1, solve=False)
+    assert summary["max_relative_bus_total_error"] <= 1e-9
+
+
 def test_errors(tmp_path):
     with pytest.raises(FileNotFoundError):
         run([str(tmp_path / "missing.json"), "--out", str(tmp_path / "o")])
