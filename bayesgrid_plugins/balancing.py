@@ -50,7 +50,7 @@ from .feeder import Feeder
 __all__ = ["assign_laterals", "balance_ratio", "lateral_roots", "lateral_sizes", "quotas"]
 
 
-def balance_ratio(p_kw: np.ndarray) -> np.ndarray:
+def balance_ratio(p_kw: np.ndarray) -> np.ndarray | float:
     """Largest phase total over the mean phase total, per realisation.
 
     Parameters

@@ -39,7 +39,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 
@@ -435,8 +435,8 @@ def place_demand(
             notes.append("country unknown: world average demand level")
     level = demand_level(country, kw_per_customer=kw_per_customer)
     n = feeder.n_buses
-    customers = np.zeros(n)
-    commercial = np.zeros(n)
+    customers: np.ndarray = np.zeros(n)
+    commercial: np.ndarray = np.zeros(n)
     method = "buildings"
     used = 0
     if bus_kw is not None:
@@ -456,7 +456,10 @@ def place_demand(
         per_building, floor = _building_customers(buildings, level)
         bx, by = to_utm(buildings.lon, buildings.lat, str(feeder.crs))
         tree = cKDTree(np.column_stack([np.asarray(feeder.x)[loads], np.asarray(feeder.y)[loads]]))
-        dist, idx = tree.query(np.column_stack([bx, by]), distance_upper_bound=max_distance_m)
+        dist, idx = cast(  # one query point per row: arrays
+            tuple[np.ndarray, np.ndarray],
+            tree.query(np.column_stack([bx, by]), distance_upper_bound=max_distance_m),
+        )
         hit = np.isfinite(dist)
         used = int(hit.sum())
         customers = np.bincount(loads[idx[hit]], weights=per_building[hit], minlength=n)

@@ -246,14 +246,14 @@ class Ensemble:
                     f"realisation {index} out of range for an ensemble of {self.n_realisations}"
                 )
             index = slice(int(index) % self.n_realisations, int(index) % self.n_realisations + 1)
-        changes = {
+        changes: dict[str, Any] = {
             f.name: getattr(self, f.name)[index]
             for f in fields(self)
             if f.name not in ("bus_id", "source", "metadata") and getattr(self, f.name) is not None
         }
         return replace(self, **changes)
 
-    def with_fields(self, **arrays: np.ndarray) -> Ensemble:
+    def with_fields(self, **arrays: Any) -> Ensemble:
         """A copy with more fields set (for example the impedance model's line data)."""
         return replace(self, **arrays)
 
@@ -319,7 +319,7 @@ class Ensemble:
 
     def to_npz_bytes(self, *, compress: bool = False) -> bytes:
         """The bytes of the ``.npz`` file :meth:`save` writes."""
-        arrays = {
+        arrays: dict[str, Any] = {
             f.name: np.asarray(getattr(self, f.name))
             for f in fields(self)
             if f.name != "metadata" and getattr(self, f.name) is not None
@@ -362,7 +362,7 @@ class Ensemble:
         return cls._from_arrays(header, arrays, path)
 
     @classmethod
-    def _from_arrays(cls, header: Any, arrays: dict[str, np.ndarray], path: str) -> Ensemble:
+    def _from_arrays(cls, header: Any, arrays: dict[str, Any], path: str) -> Ensemble:
         if not isinstance(header, dict):
             header = {}
         if header.get("format") != _FORMAT or header.get("version") != _FORMAT_VERSION:

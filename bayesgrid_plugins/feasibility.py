@@ -286,7 +286,7 @@ def feasibility_of(
         trafo_element=trafo_el,
         voltage_ok=voltage_ok,
         loading_ok=loading_ok,
-        mv_limits_pu=tuple(rules.mv_limits_pu),
-        lv_limits_pu=tuple(rules.lv_limits_pu),
+        mv_limits_pu=(rules.mv_limits_pu[0], rules.mv_limits_pu[1]),
+        lv_limits_pu=(rules.lv_limits_pu[0], rules.lv_limits_pu[1]),
         max_loading_percent=float(max_loading_percent),
     )

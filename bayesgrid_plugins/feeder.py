@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 from scipy.sparse import csr_array
@@ -292,7 +292,7 @@ class Feeder:
     @property
     def load_buses(self) -> np.ndarray:
         """Indices of the buses that carry a load."""
-        return np.flatnonzero(self.is_load)
+        return np.flatnonzero(cast(np.ndarray, self.is_load))
 
     @property
     def n_branches(self) -> int:
@@ -302,7 +302,11 @@ class Feeder:
     def index_of(self, bus_ids: Hashable | Iterable[Hashable]) -> np.ndarray:
         """Indices of the given bus ids; a ``KeyError`` names any unknown one."""
         lookup = {b: i for i, b in enumerate(self.bus_id.tolist())}
-        wanted = [bus_ids] if isinstance(bus_ids, (str, int, np.integer)) else list(bus_ids)
+        wanted = (
+            list(bus_ids)
+            if isinstance(bus_ids, Iterable) and not isinstance(bus_ids, str)
+            else [bus_ids]
+        )
         missing = [b for b in wanted if str(b) not in lookup]
         if missing:
             raise KeyError(f"unknown bus ids {missing[:_MAX_NAMED]} in this feeder")

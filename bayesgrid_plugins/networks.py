@@ -64,7 +64,7 @@ def as_feeder(graph: Any, source_bus: Hashable | None = None) -> Feeder:
         return feeder
     if source_bus is None:
         raise ParameterError("source_bus is required with a networkx graph: name its source")
-    first = next(iter(graph.edges(data=True)), (None, None, {}))[2]
+    first: dict[str, Any] = next(iter(graph.edges(data=True)), (None, None, {}))[2]
     if "length_km" in first:
         return Feeder.from_networkx(graph, source_bus)
     return Feeder.from_networkx(graph, source_bus, length_attr="length", length_scale=1e-3)

@@ -52,7 +52,7 @@ import logging
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 
@@ -914,7 +914,7 @@ def voltage_violations(
     hi = np.where(lv, rules.lv_limits_pu[1], rules.mv_limits_pu[1])[None, :, None]
     v = np.asarray(vm_pu, dtype=float)
     with np.errstate(invalid="ignore"):
-        return ((v < lo) | (v > hi)).any(axis=2)
+        return cast(np.ndarray, ((v < lo) | (v > hi)).any(axis=2))
 
 
 def _upgrade(params: Any, types: np.ndarray, need_ka: np.ndarray) -> np.ndarray:

@@ -24,7 +24,7 @@ import threading
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, TypedDict, cast
 
 import numpy as np
 import pluggy
@@ -98,6 +98,14 @@ class InvalidExporterError(BayesGridError, TypeError):
 
 
 Status = Literal["loaded", "failed", "blocked"]
+
+
+class _Origin(TypedDict):
+    """Where a plugin comes from: its module and its distribution's name and version."""
+
+    module: str | None
+    distribution: str | None
+    version: str | None
 
 
 @dataclass(frozen=True)
@@ -180,7 +188,7 @@ def validate_exporter(exporter: object) -> Exporter:
         raise InvalidExporterError(
             f"exporter {name!r} has suffix {suffix!r}; it must be a string or None."
         )
-    return exporter  # type: ignore[return-value]
+    return cast(Exporter, exporter)  # checked above, attribute by attribute
 
 
 class _Registry:
@@ -390,7 +398,7 @@ class PluginManager:
             dist = getattr(ep, "dist", None)
             dist_name = None if dist is None else dist.metadata["Name"]
             version = None if dist is None else dist.version
-            base = {"module": ep.value, "distribution": dist_name, "version": version}
+            base: _Origin = {"module": ep.value, "distribution": dist_name, "version": version}
             if ep.name in self.blocked or (dist_name is not None and dist_name in self.blocked):
                 logger.info("plugin %r (%s) is blocked by %s", ep.name, dist_name, BLOCK_ENV_VAR)
                 self._infos[ep.name] = PluginInfo(ep.name, "blocked", **base)
@@ -704,7 +712,7 @@ class PluginManager:
                 f"no installed reader reads {what!r} (readers: {', '.join(readers)}); give an "
                 "OpenDSS master (.dss) or a pandapower net (.json), or pass kind=."
             )
-        return reading  # type: ignore[no-any-return]
+        return reading
 
     def plugins(self) -> list[PluginInfo]:
         """What was loaded, failed and blocked, one entry per plugin, sorted by name."""

@@ -16,10 +16,9 @@ from __future__ import annotations
 
 import json
 import os
-import sys
 from importlib import resources
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 
@@ -33,12 +32,8 @@ from .inference_data import (
     write_parameters_netcdf,
 )
 
-if sys.version_info >= (3, 11):
-    from typing import Self
-else:  # pragma: no cover - Python 3.10
-    from typing import TypeVar
-
-    Self = TypeVar("Self", bound="ParameterFile")
+if TYPE_CHECKING:
+    from typing_extensions import Self  # typing.Self from Python 3.11 on
 
 __all__ = [
     "FORMAT",
@@ -240,6 +235,10 @@ class ParameterFile:
     OPTIONAL_FIELDS: ClassVar[tuple[str, ...]] = ()
     provenance: dict[str, Any]
 
+    if TYPE_CHECKING:
+        # The concrete frozen dataclasses take their FIELDS and provenance as keywords.
+        def __init__(self, **fields: Any) -> None: ...
+
     def to_dict(self) -> dict[str, Any]:
         """The parameter arrays by name (optional fields that are None left out)."""
         out = {name: getattr(self, name) for name in self.FIELDS}
@@ -268,7 +267,7 @@ class ParameterFile:
                 f"parameter file {str(path)!r} lacks {sorted(missing)} of the {cls.MODEL} model."
             )
         present = {k: arrays[k] for k in cls.FIELDS if k in arrays}
-        return cls(**present, provenance=provenance)  # type: ignore[call-arg]
+        return cls(**present, provenance=provenance)
 
     @classmethod
     def coerce(cls, value: Any) -> Self:

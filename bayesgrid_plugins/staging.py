@@ -108,7 +108,7 @@ def clean_stale_staging(parent: str | os.PathLike[str], *, now: float | None = N
     """
     base = Path(parent)
     now = time.time() if now is None else now
-    removed = []
+    removed: list[Path] = []
     try:
         entries = list(base.iterdir())
     except OSError:

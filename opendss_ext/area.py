@@ -179,7 +179,8 @@ def to_area_dss_commands(
         if name is None:
             name = linecode_name(conductor, n_ph, set(codes.values()))
             codes[key] = name
-            commands.append(_linecode(name, n_ph, *values, amps=amps))
+            r1, x1, r0, x0, c1, c0 = values
+            commands.append(_linecode(name, n_ph, r1, x1, r0, x0, c1, c0, amps=amps))
         return name
 
     for j in range(tr.n_lines):

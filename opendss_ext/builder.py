@@ -39,7 +39,7 @@ import logging
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal, overload
 
 import numpy as np
 
@@ -286,6 +286,32 @@ def circuit_masks(
     return bus.astype(np.int64), load & bus
 
 
+@overload
+def to_dss_commands(
+    feeder: Feeder,
+    ensemble: Ensemble,
+    realisation: int = ...,
+    *,
+    options: CircuitOptions | None = ...,
+    union_of: Sequence[int] | None = ...,
+    as_text: Literal[False] = ...,
+    check: bool = ...,
+) -> list[str]: ...
+
+
+@overload
+def to_dss_commands(
+    feeder: Feeder,
+    ensemble: Ensemble,
+    realisation: int = ...,
+    *,
+    options: CircuitOptions | None = ...,
+    union_of: Sequence[int] | None = ...,
+    as_text: Literal[True],
+    check: bool = ...,
+) -> str: ...
+
+
 def to_dss_commands(
     feeder: Feeder,
     ensemble: Ensemble,
@@ -379,14 +405,9 @@ def to_dss_commands(
         if code is None:
             code = linecode_name(conductors[i], n_ph, set(codes.values()))
             codes[key] = code
-            commands.append(
-                _linecode(
-                    code,
-                    n_ph,
-                    *(float(params[f][i]) for f in _LINE_FIELDS[:6]),
-                    amps=1000.0 * float(params["max_i_ka"][i]),
-                )
-            )
+            r1, x1, r0, x0, c1, c0 = (float(params[f][i]) for f in _LINE_FIELDS[:6])
+            amps = 1000.0 * float(params["max_i_ka"][i])
+            commands.append(_linecode(code, n_ph, r1, x1, r0, x0, c1, c0, amps=amps))
         nodes = _NODES[mask]
         line_commands.append(
             f"new {dss_element('line', f'l_{names[i]}')} "

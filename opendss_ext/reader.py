@@ -354,7 +354,7 @@ def _element_edges(dss: Any) -> list[tuple[str, list[str], bool]]:
 
 def _pd_buses(dss: Any) -> set[str]:
     """Names of the buses any power-delivery element touches (open or disabled included)."""
-    out = set()
+    out: set[str] = set()
     index = dss.PDElements.First()
     while index > 0:
         out.update(bus_name(b) for b in dss.CktElement.BusNames())
@@ -587,7 +587,8 @@ def read_circuit(
     n_islands = 0
     all_order = order
     if forest.unreached.size:
-        adj = csr_array((np.ones(len(branch_u)), (branch_u, branch_v)), shape=(n, n), dtype=float)
+        ends = (np.asarray(branch_u, dtype=np.int64), np.asarray(branch_v, dtype=np.int64))
+        adj = csr_array((np.ones(len(branch_u)), ends), shape=(n, n))
         _, labels = connected_components(adj, directed=False)
         roots = []
         for label in np.unique(labels[forest.unreached]):

@@ -186,8 +186,8 @@ def net_forest(net: Any, buses: pd.DataFrame, grids: pd.DataFrame) -> SpanningFo
     """
     where = pd.Index(buses.index.to_numpy(dtype=np.int64))
     edges = branch_edges(net)
-    pos_u = where.get_indexer(edges["u"].to_numpy(dtype=np.int64))
-    pos_v = where.get_indexer(edges["v"].to_numpy(dtype=np.int64))
+    pos_u = where.get_indexer(pd.Index(edges["u"].to_numpy(dtype=np.int64)))
+    pos_v = where.get_indexer(pd.Index(edges["v"].to_numpy(dtype=np.int64)))
     live = (pos_u >= 0) & (pos_v >= 0)
     if (~live).any():
         import logging
@@ -195,7 +195,7 @@ def net_forest(net: Any, buses: pd.DataFrame, grids: pd.DataFrame) -> SpanningFo
         logging.getLogger(__name__).info(
             "%d branches touch out-of-service buses: ignored", int((~live).sum())
         )
-    source_pos = where.get_indexer(grids["bus"].to_numpy(dtype=np.int64))
+    source_pos = where.get_indexer(pd.Index(grids["bus"].to_numpy(dtype=np.int64)))
     if (source_pos < 0).any():
         raise FeederValidationError(
             f"external grids {grids.index[source_pos < 0].tolist()} sit on out-of-service buses."

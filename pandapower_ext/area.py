@@ -389,7 +389,7 @@ def _area_geo(
     if spans.size:
         sx, sy = xy_lonlat(area.x[spans], area.y[spans], area.crs)
         lon[position.get_indexer(busbar)], lat[position.get_indexer(busbar)] = sx, sy
-    crs = "EPSG:4326" if area.crs is not None else None
+    crs: str | None = "EPSG:4326" if area.crs is not None else None
     for f, labels in zip(area.feeders, feeder_labels):
         fx, fy, fcrs = feeder_lonlat(f.feeder)
         rest = labels != labels[f.feeder.source]

@@ -24,6 +24,7 @@ fixed whatever its short-circuit power, so a stiff source is the one model all e
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import cast
 
 from bayesgrid_plugins.equipment import (
     DEFAULT_LV_LINE,
@@ -79,7 +80,7 @@ class SourceParameters:
 
     vm_pu: float = DEFAULT_SOURCE_MODEL.vm_pu
     va_degree: float = DEFAULT_SOURCE_MODEL.va_degree
-    s_sc_max_mva: float = DEFAULT_SOURCE_MODEL.s_sc_mva  # type: ignore[assignment]
+    s_sc_max_mva: float = cast(float, DEFAULT_SOURCE_MODEL.s_sc_mva)  # the default is not ideal
     rx_max: float = DEFAULT_SOURCE_MODEL.rx
     x0x_max: float = DEFAULT_SOURCE_MODEL.x0x
     r0x0_max: float = DEFAULT_SOURCE_MODEL.r0x0

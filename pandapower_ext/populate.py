@@ -125,7 +125,7 @@ def register_line_types(net: Any, types: Sequence[Any]) -> None:
         seen.setdefault(t.name, t)
     zero = dict(net.get(LINE_TYPES_KEY, None) or {})
     for name, t in seen.items():
-        data = {
+        data: dict[str, float | str] = {
             column: float(getattr(t, attr))
             for column, attr in _LINE_TYPE_COLUMNS.items()
             if column not in _ZERO_SEQ

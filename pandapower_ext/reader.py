@@ -250,7 +250,7 @@ def training_table(
         feeder = feeder_from_net(net, n_zones=n_zones)
     position = pd.Index(feeder.bus_id)
     load_bus, load_mask, p, q, names = _load_power_kw(net)
-    load_pos = position.get_indexer(load_bus.astype(str))
+    load_pos = position.get_indexer(pd.Index(load_bus.astype(str)))
     if (load_pos < 0).any():
         raise AdapterError(
             f"loads on buses {load_bus[load_pos < 0][:10].tolist()} are not in the feeder."
@@ -261,8 +261,8 @@ def training_table(
         sw = net.switch
         open_line = sw[(sw["et"] == "l") & ~sw["closed"].astype(bool)]
         lines = lines.drop(index=open_line["element"].astype(int).unique(), errors="ignore")
-    u = position.get_indexer(lines["from_bus"].astype(int).astype(str))
-    v = position.get_indexer(lines["to_bus"].astype(int).astype(str))
+    u = position.get_indexer(pd.Index(lines["from_bus"].astype(int).astype(str)))
+    v = position.get_indexer(pd.Index(lines["to_bus"].astype(int).astype(str)))
     child = np.where(feeder.parent[v] == u, v, u)
 
     if (

@@ -61,7 +61,14 @@ from bayesgrid_plugins.equipment import (
 from bayesgrid_plugins.errors import AdapterError
 from bayesgrid_plugins.no_load import no_load_shunt
 
-from .build import LINE_FIELDS, fill_lines, fill_transformer_series, line_arrays, source_array
+from .build import (
+    LINE_FIELDS,
+    OutputFilter,
+    fill_lines,
+    fill_transformer_series,
+    line_arrays,
+    source_array,
+)
 
 __all__ = ["solve_area"]
 
@@ -428,7 +435,7 @@ def solve_area(
         trafo["tap_max"][rows] = OLTC_POSITIONS
         trafo["tap_size"][rows] = OLTC_STEP_PERCENT / 100.0 * trafo["u1"][rows]
     regulating = regulate and trafo is not None and busbars.size > 0
-    outputs: dict[ComponentType, list[str]] = {ComponentType.node: ["u_pu"]}
+    outputs: OutputFilter = {ComponentType.node: ["u_pu"]}
     if arrays.data[ComponentType.line].size:
         outputs[ComponentType.line] = ["loading"]
     if trafo is not None:
@@ -450,10 +457,10 @@ def solve_area(
     for row, k in enumerate(chosen.tolist()):
         start = time.perf_counter()
         _write_realisation(arrays, area, ensemble, k, lv_line, mv_line)
-        if regulating:
+        if regulating and trafo is not None:
             trafo["tap_pos"][arrays.hv_mv_slice] = 0
         out = run(k)
-        if out is not None and regulating:
+        if out is not None and regulating and trafo is not None:
             u = np.asarray(out[ComponentType.node]["u_pu"], dtype=float).reshape(n_nodes, 3)
             low = np.nanmin(u[busbars], axis=1)
             raise_by = np.ceil((OLTC_TARGET_PU - low) / OLTC_STEP_PERCENT * 100.0)

@@ -34,7 +34,12 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from power_grid_model import ComponentType, DatasetType, initialize_array
+from power_grid_model import (
+    ComponentAttributeFilterOptions,
+    ComponentType,
+    DatasetType,
+    initialize_array,
+)
 from power_grid_model.enum import LoadGenType, WindingType
 
 from bayesgrid_plugins.charging import lateral_capacitance
@@ -56,6 +61,7 @@ from bayesgrid_plugins.no_load import no_load_shunt
 __all__ = [
     "LINE_FIELDS",
     "ModelLayout",
+    "OutputFilter",
     "build_input",
     "fill_lines",
     "fill_transformer_series",
@@ -74,6 +80,9 @@ LINE_FIELDS = (
     "c0_nf_per_km",
     "max_i_ka",
 )
+
+#: The attributes power-grid-model returns per component (``output_component_types``).
+OutputFilter = dict[ComponentType, set[str] | list[str] | ComponentAttributeFilterOptions | None]
 
 _WINDINGS = {"D": WindingType.delta, "Y": WindingType.wye, "YN": WindingType.wye_n}
 

@@ -55,6 +55,7 @@ from bayesgrid_plugins.results import PowerFlowResult
 
 from .build import (
     LINE_FIELDS,
+    OutputFilter,
     build_input,
     fill_lines,
     layout_of,
@@ -210,8 +211,8 @@ class PgmCase(EngineCase):
                 logger.info("power-grid-model (%s) did not solve: %s", method.name, exc)
         return None
 
-    def _outputs(self) -> dict[ComponentType, list[str]]:
-        out = {
+    def _outputs(self) -> OutputFilter:
+        out: OutputFilter = {
             ComponentType.node: ["u_pu", "u_angle"],
             ComponentType.line: ["loading", "p_from", "p_to"],
         }
@@ -456,8 +457,9 @@ class PgmCase(EngineCase):
             tiled = np.tile(base, m)
             shaped = tiled.reshape(m, base.size)
             shaped["id"] += offset
+            names = base.dtype.names or ()  # structured: always named
             for field in ("node", "from_node", "to_node"):
-                if field in base.dtype.names:
+                if field in names:
                     shaped[field] += offset
             data[component] = tiled
         lines = line_arrays(

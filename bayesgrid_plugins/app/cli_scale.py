@@ -7,7 +7,7 @@ import json
 import os
 import sys
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 
@@ -206,7 +206,7 @@ def _seed(args: argparse.Namespace) -> int:
         return int(json.loads(manifest.read_text(encoding="utf-8"))["settings"]["seed"])
     import numpy as np
 
-    return int(np.random.SeedSequence().entropy % 2**32)
+    return int(cast(int, np.random.SeedSequence().entropy) % 2**32)
 
 
 def _execute(args: argparse.Namespace, task: Any) -> Any:

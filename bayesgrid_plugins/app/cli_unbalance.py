@@ -14,7 +14,7 @@ import json
 import logging
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 
@@ -150,7 +150,11 @@ def cmd_unbalance(args: argparse.Namespace) -> int:
             "(.dss)."
         )
     params = _parameters(args)
-    seed = args.seed if args.seed is not None else int(np.random.SeedSequence().entropy % 2**63)
+    seed = (
+        args.seed
+        if args.seed is not None
+        else int(cast(int, np.random.SeedSequence().entropy) % 2**63)
+    )
     start = time.perf_counter()
     with staged_folder(args.out, overwrite=args.overwrite) as stage:
         reading = read_network(source)

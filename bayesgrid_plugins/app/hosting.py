@@ -327,7 +327,7 @@ def summarise_hosting(feeder: Feeder, arrays: dict[str, np.ndarray]) -> dict[str
     return {
         "n_realisations": n,
         "n_buses": feeder.n_buses,
-        "n_load_buses": int(feeder.is_load.sum()),
+        "n_load_buses": int(feeder.load_buses.size),
         "hc_kw": _stats(arrays["hc_kw"]),
         "hc_kw_per_bus": _stats(arrays["hc_kw_per_bus"]),
         "n_pv_buses": _stats(arrays["n_pv_buses"]),
@@ -411,7 +411,7 @@ def write_hosting_figures(
     written.append(path)
 
     for r, (name, feeder, arrays) in enumerate(zip(names, feeders, results)):
-        if feeder.x is None or not np.isfinite(feeder.x).any():
+        if feeder.x is None or feeder.y is None or not np.isfinite(feeder.x).any():
             continue
         from matplotlib.collections import LineCollection
 
@@ -423,7 +423,7 @@ def write_hosting_figures(
             [np.c_[x[feeder.parent[child]], y[feeder.parent[child]]], np.c_[x[child], y[child]]],
             axis=1,
         )
-        ax.add_collection(LineCollection(segments, colors="0.6", linewidths=0.8))
+        ax.add_collection(LineCollection(list(segments), colors="0.6", linewidths=0.8))
         counts = limit_counts(feeder, arrays)
         n = max(arrays["hc_kw"].size, 1)
         for col, (label, colour) in enumerate(

@@ -16,7 +16,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 
@@ -398,7 +398,11 @@ def _run(
 
     out = Path(config.out)
     timings: dict[str, float] = {}
-    seed = config.seed if config.seed is not None else int(np.random.SeedSequence().entropy % 2**32)
+    seed = (
+        config.seed
+        if config.seed is not None
+        else int(cast(int, np.random.SeedSequence().entropy) % 2**32)
+    )
 
     step = _make_progress(progress, "reading OpenStreetMap", 1)
     start = time.perf_counter()

@@ -181,7 +181,7 @@ class Area:
             "mv_buses": n_mv,
             "lv_buses": n_lv,
             "mv_lv_transformers": sum(int(f.sites.size) for f in self.feeders),
-            "loads": sum(int(f.feeder.is_load.sum()) for f in self.feeders),
+            "loads": sum(int(f.feeder.load_buses.size) for f in self.feeders),
         }
 
     def summary(self) -> str:
@@ -387,8 +387,8 @@ def area_from_osm(
     if not subs:
         junction_buses = np.flatnonzero(spans.junction >= 0)
         chosen, placement = place_by_rule(
-            feeder0.x,
-            feeder0.y,
+            np.asarray(feeder0.x),
+            np.asarray(feeder0.y),
             demand,
             junction_buses,
             n=n_substations,
@@ -430,8 +430,8 @@ def area_from_osm(
     feeders = build_feeders(
         part,
         spans.bus_id,
-        feeder0.x,
-        feeder0.y,
+        np.asarray(feeder0.x),
+        np.asarray(feeder0.y),
         feeder0.crs,
         is_load,
         demand,

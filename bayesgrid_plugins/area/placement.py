@@ -105,7 +105,7 @@ def weighted_kmeans(
     for _ in range(iterations):
         label = np.argmin(((xy[:, None, :] - centres[None, :, :]) ** 2).sum(axis=2), axis=1)
         mass = np.bincount(label, weights=w, minlength=k)
-        new = np.column_stack(
+        new: np.ndarray = np.column_stack(  # weighted bincounts: float
             [
                 np.bincount(label, weights=w * xy[:, 0], minlength=k),
                 np.bincount(label, weights=w * xy[:, 1], minlength=k),

@@ -162,7 +162,7 @@ def read_power(path: str | os.PathLike[str], *, region: Region | None = None) ->
             power = tags.get("power")
             if power in SUBSTATION_VALUES:
                 kv = parse_voltage_kv(tags.get("voltage"))
-                kind, name = tags.get("substation", ""), tags.get("name", "")
+                kind, name = tags.get("substation") or "", tags.get("name") or ""
                 if isinstance(obj, osmium.osm.Node):
                     if obj.location.valid():
                         subs.append(

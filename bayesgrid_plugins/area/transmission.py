@@ -153,7 +153,7 @@ def _line_voltages(power: PowerFeatures, default_kv: float) -> tuple[np.ndarray,
     """Voltage [kV] of each line piece (see the module rules) and notes."""
     n = power.n_lines
     kv = np.asarray([max(v) if v else np.nan for v in power.line_kv], dtype=float)
-    notes = []
+    notes: list[str] = []
     if n == 0 or not np.isnan(kv).any():
         return kv, notes
     refs = np.concatenate(power.line_nodes)
@@ -305,13 +305,13 @@ def build_transmission(
     slack = -1
     if b_id:
         n = len(b_id)
-        a = np.asarray(lf + th, dtype=np.int64)
-        b = np.asarray(lt + tl, dtype=np.int64)
-        graph = coo_array((np.ones(a.size), (a, b)), shape=(n, n)).tocsr()
+        ends_a = np.asarray(lf + th, dtype=np.int64)
+        ends_b = np.asarray(lt + tl, dtype=np.int64)
+        graph = coo_array((np.ones(ends_a.size), (ends_a, ends_b)), shape=(n, n)).tocsr()
         _, label = connected_components(graph, directed=False)
-        volts = np.asarray(b_kv)
+        bus_kv = np.asarray(b_kv)
         busbar = np.asarray(b_kind) == "busbar"
-        slack = int(np.lexsort((np.arange(n), -volts, ~busbar))[0])
+        slack = int(np.lexsort((np.arange(n), -bus_kv, ~busbar))[0])
         main = np.flatnonzero(label == label[slack])
         if main.size < n:
             notes.append(f"{n - main.size} transmission buses not connected to the slack left out")

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
+from typing import cast
 
 import numpy as np
 
@@ -52,8 +53,8 @@ def bus_table(request: ExportRequest) -> dict[str, np.ndarray]:
         "realisation": np.repeat(chosen, b),
         "bus_id": np.tile(feeder.bus_id, n),
         "parent_id": np.tile(parent_id, n),
-        "x": np.tile(feeder.x, n),
-        "y": np.tile(feeder.y, n),
+        "x": np.tile(cast(np.ndarray, feeder.x), n),
+        "y": np.tile(cast(np.ndarray, feeder.y), n),
         "vn_kv": np.tile(feeder.vn_kv, n),
         "distance_km": np.tile(feeder.distance_km, n),
         "phases": _PHASE_STRINGS[ensemble.bus_phases[chosen] & 7].ravel(),

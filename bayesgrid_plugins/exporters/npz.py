@@ -45,7 +45,7 @@ _FEEDER_ARRAYS = ("bus_id", "parent", "length_km", "x", "y", "vn_kv", "is_load",
 
 def feeder_to_bytes(feeder: Feeder) -> bytes:
     """The feeder's defining arrays as the bytes of a compressed ``.npz`` file."""
-    arrays = {
+    arrays: dict[str, Any] = {
         name: np.asarray(getattr(feeder, name))
         for name in _FEEDER_ARRAYS
         if getattr(feeder, name) is not None

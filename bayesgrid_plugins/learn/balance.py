@@ -272,7 +272,7 @@ def learn_balance(
         )
         arrays[system] = (feeder, load_phases, p)
         sizes[system] = lateral_sizes(feeder, bus_phases, load_phases).tolist()
-    pooled = np.concatenate([np.asarray(v, dtype=float) for v in sizes.values()] or [[1.0]])
+    pooled = np.concatenate([np.asarray(v, dtype=float) for v in sizes.values()] or [np.ones(1)])
     max_loads = float(max(1.0, np.round(np.quantile(pooled, quantile)))) if pooled.size else 1.0
     eps, real, sim, shares, counts, n_loads = {}, {}, {}, {}, {}, {}
     for system, (feeder, load_phases, p) in arrays.items():

@@ -137,12 +137,10 @@ def count_power_parameters(
         mean_share = shares.mean(axis=0)
         var = shares.var(axis=0, ddof=1)
         with np.errstate(divide="ignore", invalid="ignore"):
-            precision = np.nanmean(
-                np.where(var > 0, mean_share * (1 - mean_share) / var - 1, np.inf)
+            moments = float(
+                np.nanmean(np.where(var > 0, mean_share * (1 - mean_share) / var - 1, np.inf))
             )
-        precision = (
-            float(min(precision, max_precision)) if np.isfinite(precision) else max_precision
-        )
+        precision = float(min(moments, max_precision)) if np.isfinite(moments) else max_precision
     else:
         mean_share, precision = np.full(3, 1 / 3), max_precision
     share_alpha = mean_share / mean_share.sum() * precision
@@ -213,8 +211,8 @@ def count_power_parameters(
         p3=p3,
         phase_probs=phase_probs,
         share_alpha=share_alpha,
-        p_mu_kw=mu,
-        p_sigma_kw=sigma,
+        p_mu_kw=np.asarray(mu),
+        p_sigma_kw=np.asarray(sigma),
         pf_values=support,
         pf_probs=pf_probs,
         **optional,

@@ -29,9 +29,14 @@ import csv
 import logging
 from dataclasses import dataclass
 from functools import cache
-from importlib import resources
+from typing import TYPE_CHECKING
 
 import numpy as np
+
+from ..posterior import default_parameter_path
+
+if TYPE_CHECKING:
+    from .power import PowerParameters
 
 __all__ = ["FeederLevelPrior", "feeder_level_prior", "load_parameters"]
 
@@ -66,8 +71,7 @@ class FeederLevelPrior:
 
 @cache
 def _rows() -> tuple[dict[str, str], ...]:
-    path = resources.files("bayesgrid_plugins").joinpath("data", "posteriors", _FILE)
-    with path.open(newline="", encoding="utf-8") as handle:
+    with default_parameter_path(_FILE).open(newline="", encoding="utf-8") as handle:
         return tuple(csv.DictReader(handle))
 
 
@@ -90,7 +94,7 @@ def feeder_level_prior(posterior_id: str | None) -> FeederLevelPrior | None:
 
 
 def load_parameters(
-    params: object, draw: np.ndarray, rng: np.random.Generator
+    params: PowerParameters, draw: np.ndarray, rng: np.random.Generator
 ) -> tuple[np.ndarray, np.ndarray]:
     """Location and scale [kW] of the truncated normal of every realisation, shape (n,).
 
@@ -103,8 +107,8 @@ def load_parameters(
     rng : numpy.random.Generator
         Random generator (used only with a level prior).
     """
-    mu_all = np.asarray(params.p_mu_kw)  # type: ignore[attr-defined]
-    sigma_all = np.asarray(params.p_sigma_kw)  # type: ignore[attr-defined]
+    mu_all = np.asarray(params.p_mu_kw)
+    sigma_all = np.asarray(params.p_sigma_kw)
     provenance = getattr(params, "provenance", {}) or {}
     prior = feeder_level_prior(provenance.get("id"))
     if prior is not None and mu_all.size > 1:

@@ -243,7 +243,7 @@ def sample_line_types(
     draw : ndarray of int, shape (n,)
         Posterior draw each realisation used.
     """
-    n = phase_count.shape[0]
+    n = int(phase_count.shape[0])
     draw = rng.integers(params.n_draws, size=n)
     probs = sample_type_probs(params.alpha, draw, rng)  # (n, 3, Z, T)
     cum = np.cumsum(probs, axis=-1)

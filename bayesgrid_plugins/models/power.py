@@ -345,8 +345,8 @@ class PowerParameters(ParameterFile):
         )
 
 
-def _mean_or_none(values: np.ndarray | None) -> float | None:
-    return None if values is None else float(np.mean(values))
+def _mean_or_none(values: np.ndarray | None) -> np.ndarray | None:
+    return None if values is None else np.asarray(np.mean(values))
 
 
 def sample_truncated_normal(
@@ -520,7 +520,7 @@ def three_phase_power(
     Returns ``total`` with the three-phase loads' P [kW] redrawn from the class (unchanged, and
     no random numbers used, without a three-phase class).
     """
-    if not params.has_three_phase_class or not three.any():
+    if params.p3class_log_mu_kw is None or params.p3class_log_sigma is None or not three.any():
         return total
     r_idx, l_idx = np.nonzero(three)
     d = draw[r_idx]
@@ -548,7 +548,7 @@ def two_phase_loads(
     two-phase) and the shares with the two-phase rows replaced. Without a two-phase class
     nothing changes and no random numbers are used.
     """
-    if not params.has_two_phase_class:
+    if params.p2 is None or params.pair_probs is None:
         return np.zeros(three.shape, dtype=np.uint8), share
     u = rng.random(three.shape)
     p2 = params.p2[draw][:, np.newaxis]
@@ -577,7 +577,7 @@ def balance_phases(
     Returns the new ``(phase, share)``; unchanged, and no random numbers used, when the
     parameters carry no balancing.
     """
-    if not params.balances_phases:
+    if params.balance_eps is None or params.lateral_max_loads is None:
         return phase, share
     probs = params.phase_probs if params.balance_phase_probs is None else params.balance_phase_probs
     base = np.einsum("rl,rlj->rj", np.where(three, total, 0.0), share)

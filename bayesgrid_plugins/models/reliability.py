@@ -27,7 +27,7 @@ from __future__ import annotations
 import dataclasses
 import os
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, cast
 
 import numpy as np
 
@@ -222,7 +222,7 @@ class ReliabilityModel:
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """Per-line rates [1/km/year], mean repair times [h], sectioning times, draws."""
         p = self.parameters
-        n = overhead.shape[0]
+        n = int(overhead.shape[0])
         draw = rng.integers(p.n_draws, size=n)
         col = np.newaxis
         rate = np.where(overhead, p.lambda_oh_per_km[draw, col], p.lambda_ug_per_km[draw, col])
@@ -283,7 +283,7 @@ class ReliabilityModel:
             customers = (
                 ensemble.has_load.astype(float)
                 if ensemble is not None
-                else feeder.is_load.astype(float)
+                else cast(np.ndarray, feeder.is_load).astype(float)
             )
         cust = np.asarray(customers, dtype=float)
         if cust.shape not in ((b,), (n, b)) or not (np.isfinite(cust).all() and (cust >= 0).all()):

@@ -197,7 +197,7 @@ class OsmFeeder:
         """One line: buses, loads, street length, area."""
         f = self.feeder
         return (
-            f"{f.n_buses} buses ({int(f.is_load.sum())} loads, {f.n_branches} branches), "
+            f"{f.n_buses} buses ({f.load_buses.size} loads, {f.n_branches} branches), "
             f"{f.length_km.sum():.2f} km of line over {self.streets.total_length_m / 1000:.2f} km "
             f"of street, {len(self.buildings)} footprints, source {self.source}"
         )

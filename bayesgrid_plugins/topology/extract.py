@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 from collections.abc import Sequence
 from pathlib import Path
+from typing import cast
 
 from ..fileio import atomic_path
 from .geo import Region
@@ -66,7 +67,8 @@ def crop_osm_file(
             .with_filter(osmium.filter.EntityFilter(osmium.osm.WAY))
             .with_filter(osmium.filter.KeyFilter(*keys))
         )
-        for way in processor:
+        for entity in processor:
+            way = cast(osmium.osm.Way, entity)  # the entity filter passes ways only
             refs = [(nd.ref, nd.x, nd.y) for nd in way.nodes]
             if any(west <= x <= east and south <= y <= north for _, x, y in refs):
                 way_ids.add(way.id)
@@ -84,11 +86,11 @@ def crop_osm_file(
         writer = osmium.SimpleWriter(osmium.io.File(str(tmp), file_format), overwrite=True)
         try:
             for obj in osmium.FileProcessor(str(source), osmium.osm.NODE | osmium.osm.WAY):
-                if obj.is_node():
+                if isinstance(obj, osmium.osm.Node):
                     if obj.id in node_ids:
                         writer.add_node(obj.replace(tags={}))
                         n_nodes += 1
-                elif obj.id in way_ids:
+                elif isinstance(obj, osmium.osm.Way) and obj.id in way_ids:
                     writer.add_way(obj)
         finally:
             writer.close()

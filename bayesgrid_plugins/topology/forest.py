@@ -143,8 +143,8 @@ def spanning_forest(
         members.setdefault(int(key[row]), []).append(labels[row])
     a, b = lo[edge_rows], hi[edge_rows]
 
-    src = np.unique(src, return_index=True)
-    src = src[0][np.argsort(src[1])]  # unique, the given order kept
+    unique_src, at = np.unique(src, return_index=True)
+    src = unique_src[np.argsort(at)]  # unique, the given order kept
     virtual = n_nodes
     ends_a = np.r_[a, np.full(src.size, virtual)]
     ends_b = np.r_[b, src]

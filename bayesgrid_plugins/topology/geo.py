@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -62,9 +63,9 @@ def to_utm(lon: np.ndarray, lat: np.ndarray, crs: str) -> tuple[np.ndarray, np.n
     return np.asarray(x, dtype=float), np.asarray(y, dtype=float)
 
 
-def _check_point(point: object, name: str) -> tuple[float, float]:
+def _check_point(point: Any, name: str) -> tuple[float, float]:
     try:
-        lat, lon = (float(v) for v in point)  # type: ignore[union-attr]
+        lat, lon = (float(v) for v in point)
     except (TypeError, ValueError):
         raise ParameterError(
             f"{name} must be a (lat, lon) pair in degrees, got {point!r}."
@@ -100,15 +101,15 @@ class Region:
         cls,
         *,
         point: object = None,
-        dist_m: object = None,
-        bbox: object = None,
+        dist_m: Any = None,
+        bbox: Any = None,
     ) -> Region | None:
         """Validate the arguments and build a region (``None`` when nothing was given)."""
         if bbox is not None and (point is not None or dist_m is not None):
             raise ParameterError("give either bbox or point + dist_m to crop the area, not both.")
         if bbox is not None:
             try:
-                west, south, east, north = (float(v) for v in bbox)  # type: ignore[union-attr]
+                west, south, east, north = (float(v) for v in bbox)
             except (TypeError, ValueError):
                 raise ParameterError(
                     f"bbox must be (west, south, east, north) in degrees, got {bbox!r}."
@@ -123,7 +124,7 @@ class Region:
             return cls(bbox=(west, south, east, north))
         if dist_m is not None:
             try:
-                dist = float(dist_m)  # type: ignore[arg-type]
+                dist = float(dist_m)
             except (TypeError, ValueError):
                 raise ParameterError(
                     f"dist_m must be a number of metres, got {dist_m!r}."

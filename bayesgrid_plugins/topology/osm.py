@@ -26,7 +26,7 @@ import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 from urllib.parse import urlparse
 
 import numpy as np
@@ -241,7 +241,8 @@ def read_osm_file(
             .with_filter(osmium.filter.EntityFilter(osmium.osm.WAY))
             .with_filter(osmium.filter.KeyFilter(*keys))
         )
-        for way in processor:
+        for entity in processor:
+            way = cast(osmium.osm.Way, entity)  # the entity filter passes ways only
             tags = way.tags
             nodes = way.nodes
             if "highway" in tags:
@@ -280,8 +281,9 @@ def read_osm_file(
                 b_y.extend(ys)
                 b_ring.extend([n_rings] * len(xs))
                 b_levels.append(parse_levels(tags.get("building:levels")))
-                b_kind.append(tags.get("building", "yes"))
-                b_country.append(tags.get("addr:country", ""))
+                # osmium's stub: get with a str default returns str
+                b_kind.append(tags.get("building", "yes"))  # type: ignore[arg-type]
+                b_country.append(tags.get("addr:country") or "")
                 n_rings += 1
     except (RuntimeError, ValueError, OSError, osmium.InvalidLocationError) as exc:
         raise OsmReadError(
@@ -502,6 +504,7 @@ def fetch_osm(
                 features = (lambda tags: ox.features_from_place(query, tags)) if buildings else None
             elif source in ("point", "address"):
                 assert region is not None and region.point is not None
+                assert region.dist_m is not None  # Region.make gives a point its distance
                 graph = ox.graph_from_point(
                     region.point,
                     region.dist_m,

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 
@@ -107,7 +107,8 @@ def plot_feeder(
         feeder = feeder.feeder
     if not isinstance(feeder, Feeder):
         raise ParameterError("feeder must be a Feeder or an OsmFeeder.")
-    if not (np.isfinite(feeder.x).all() and np.isfinite(feeder.y).all()):
+    x, y = cast(np.ndarray, feeder.x), cast(np.ndarray, feeder.y)  # arrays in every Feeder
+    if not (np.isfinite(x).all() and np.isfinite(y).all()):
         raise ParameterError(
             "feeder has buses without coordinates (NaN in x or y); a map needs every position."
         )
@@ -129,14 +130,16 @@ def plot_feeder(
     par = feeder.parent[child]
     segments = np.stack(
         [
-            np.column_stack([feeder.x[par], feeder.y[par]]),
-            np.column_stack([feeder.x[child], feeder.y[child]]),
+            np.column_stack([x[par], y[par]]),
+            np.column_stack([x[child], y[child]]),
         ],
         axis=1,
     )
     handles = []
     if ensemble is None:
-        ax.add_collection(LineCollection(segments, colors=_LINE_COLOUR, linewidths=1.2, zorder=2))
+        ax.add_collection(
+            LineCollection(list(segments), colors=_LINE_COLOUR, linewidths=1.2, zorder=2)
+        )
         handles.append(Line2D([], [], color=_LINE_COLOUR, linewidth=1.5, label="line"))
     else:
         if ensemble.bus_id.shape != feeder.bus_id.shape or not np.array_equal(
@@ -154,7 +157,9 @@ def plot_feeder(
         masks = ensemble.bus_phases[realisation, child].astype(np.int64)
         widths = np.where(masks == 7, 2.0, np.where(np.isin(masks, (3, 5, 6)), 1.4, 1.0))
         colours = [PHASE_COLOURS.get(int(m), "red") for m in masks]
-        ax.add_collection(LineCollection(segments, colors=colours, linewidths=widths, zorder=2))
+        ax.add_collection(
+            LineCollection(list(segments), colors=colours, linewidths=widths, zorder=2)
+        )
         present = set(np.unique(masks).tolist())
         for mask in _LEGEND_ORDER:
             if mask in present:
@@ -169,9 +174,7 @@ def plot_feeder(
                     )
                 )
     s = feeder.source
-    ax.scatter(
-        [feeder.x[s]], [feeder.y[s]], marker="s", s=120, color="red", edgecolor="black", zorder=4
-    )
+    ax.scatter([x[s]], [y[s]], marker="s", s=120, color="red", edgecolor="black", zorder=4)
     handles.append(
         Line2D(
             [],

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import cast
 
 import numpy as np
 from scipy.sparse import csr_array
@@ -244,7 +245,10 @@ def build_radial(
     n = spans.n_buses
     source = int(np.flatnonzero(spans.junction == substation)[0])
     graph = csr_array((spans.span_length_m, (spans.span_a, spans.span_b)), shape=(n, n))
-    dist, pred = dijkstra(graph, directed=False, indices=source, return_predecessors=True)
+    # scipy-stubs lacks the overload of a single int source index (1-D results)
+    dist, pred = dijkstra(  # type: ignore[call-overload]
+        graph, directed=False, indices=source, return_predecessors=True
+    )
     unreached = np.flatnonzero(~np.isfinite(dist))
     if unreached.size:
         raise FeederValidationError(
@@ -272,14 +276,17 @@ def build_radial(
             "node positions, or crop it to the area you want."
         )
     is_load = parent >= 0
-    area = np.zeros(n)
+    area: np.ndarray = np.zeros(n)
     if buildings is not None and len(buildings):
         from scipy.spatial import cKDTree
 
         bx, by = to_utm(buildings.lon, buildings.lat, crs)
         candidates = np.flatnonzero(is_load)
         tree = cKDTree(np.column_stack([x[candidates], y[candidates]]))
-        d, idx = tree.query(np.column_stack([bx, by]), distance_upper_bound=building_max_distance_m)
+        d, idx = cast(  # one query point per row: arrays
+            tuple[np.ndarray, np.ndarray],
+            tree.query(np.column_stack([bx, by]), distance_upper_bound=building_max_distance_m),
+        )
         hit = np.isfinite(d)
         area = np.bincount(candidates[idx[hit]], weights=buildings.area_m2[hit], minlength=n)
     if loads == "buildings":

@@ -27,9 +27,8 @@ streets) is ignored: a cable can be laid both ways.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 from scipy.sparse import coo_array
@@ -70,7 +69,15 @@ EXCLUDED_SERVICE = frozenset({"parking_aisle", "driveway", "drive-through", "eme
 _EXCLUDED_ACCESS = frozenset({"private", "no"})
 
 
-def is_street(tags: Mapping[str, str]) -> bool:
+class Tags(Protocol):
+    """OSM tags read by key: a dict, or osmium's ``TagList``."""
+
+    def get(self, key: str, /) -> str | None:
+        """The tag's value, or None when the object has no such tag."""
+        ...
+
+
+def is_street(tags: Tags) -> bool:
     """Whether a way with these OSM tags is a street (see the module documentation)."""
     highway = tags.get("highway")
     if highway not in STREET_HIGHWAYS:
@@ -390,7 +397,7 @@ class StreetNetwork:
         """A ``networkx.MultiGraph`` with OSM node ids, ``x``/``y`` = lon/lat and ``length`` [m]."""
         import networkx as nx
 
-        graph = nx.MultiGraph(crs="EPSG:4326")
+        graph: nx.MultiGraph[int] = nx.MultiGraph(crs="EPSG:4326")
         junctions = self.junctions
         ids = self.raw.node_id
         graph.add_nodes_from(

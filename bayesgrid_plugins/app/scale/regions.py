@@ -182,11 +182,12 @@ def save_feeder(path: str | os.PathLike[str], feeder: Feeder, *, overwrite: bool
     """Store a feeder's defining arrays in one ``.npz`` (atomically; folders are created)."""
     Path(path).parent.mkdir(parents=True, exist_ok=True)
     buffer = io.BytesIO()
+    arrays: dict[str, Any] = _feeder_arrays(feeder)
     np.savez_compressed(
         buffer,
         crs=np.asarray(feeder.crs or ""),
         n_zones=np.asarray(int(feeder.n_zones)),
-        **_feeder_arrays(feeder),
+        **arrays,
     )
     return atomic_write_bytes(path, buffer.getvalue(), overwrite=overwrite, what="feeder")
 

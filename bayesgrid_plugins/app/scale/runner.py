@@ -158,7 +158,10 @@ def _summary_stats(values: np.ndarray) -> dict[str, float]:
 
 def default_summary(feeder: Feeder, arrays: dict[str, np.ndarray]) -> dict[str, Any]:
     """Distribution of every per-realisation quantity of a region."""
-    summary: dict[str, Any] = {"n_buses": feeder.n_buses, "n_load_buses": int(feeder.is_load.sum())}
+    summary: dict[str, Any] = {
+        "n_buses": feeder.n_buses,
+        "n_load_buses": int(feeder.load_buses.size),
+    }
     for key, value in arrays.items():
         if key == "realisation" or value.ndim == 0:
             continue

@@ -55,7 +55,8 @@ def settings_digest(settings: dict[str, Any]) -> str:
 
 def _npz_bytes(arrays: dict[str, Any]) -> bytes:
     buffer = io.BytesIO()
-    np.savez(buffer, **{k: np.asarray(v) for k, v in arrays.items()})
+    named: dict[str, Any] = {k: np.asarray(v) for k, v in arrays.items()}
+    np.savez(buffer, **named)
     return buffer.getvalue()
 
 
@@ -184,8 +185,8 @@ class RunStore:
         except (OSError, ValueError) as exc:
             logger.warning("chunk file %s is unreadable (%s); it is recomputed", path, exc)
             return False
-        same = str(data.get("meta_settings_sha256", "")) == self.digest and np.array_equal(
-            data.get("realisation"), realisations
+        same = str(data.get("meta_settings_sha256", "")) == self.digest and (
+            "realisation" in data and np.array_equal(data["realisation"], realisations)
         )
         if not same:
             logger.warning("chunk file %s is of another run; it is recomputed", path)

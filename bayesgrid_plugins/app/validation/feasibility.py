@@ -28,7 +28,7 @@ import copy
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 
@@ -198,11 +198,11 @@ def _feeder_like(feeder: Feeder, keep: np.ndarray, vn_kv: np.ndarray) -> Feeder:
         bus_id=feeder.bus_id[keep],
         parent=parent,
         length_km=length,
-        x=feeder.x[keep],
-        y=feeder.y[keep],
+        x=cast(np.ndarray, feeder.x)[keep],
+        y=cast(np.ndarray, feeder.y)[keep],
         crs=feeder.crs,
         vn_kv=vn_kv[keep],
-        is_load=feeder.is_load[keep],
+        is_load=cast(np.ndarray, feeder.is_load)[keep],
         demand_kw=demand,
         n_zones=feeder.n_zones,
     )

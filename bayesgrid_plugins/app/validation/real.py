@@ -13,7 +13,7 @@ import logging
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 
@@ -119,20 +119,19 @@ def load_real_feeder(
     FileNotFoundError
         If the file does not exist.
     """
+    path: Path | None = None
     if isinstance(source, (str, os.PathLike)):
-        path: Path | None = Path(source)
+        path = Path(source)
         if not path.is_file():
             raise FileNotFoundError(f"the real feeder {str(path)!r} does not exist.")
         kind = _kind_of(path, kind)
-    else:
-        path = None
     reading = read_network(
         source if path is None else path, kind=kind, loads_file=loads_file, n_zones=n_zones
     )
     label = name or (reading.name if path is None else path.stem)
     table = reading.training_table(system=label)
     feeder = reading.feeder()
-    if path is not None and np.isnan(feeder.x).all():
+    if path is not None and np.isnan(cast(np.ndarray, feeder.x)).all():
         feeder = _with_coordinates_beside(feeder, path)
     native = reading.native if reading.engine == "pandapower" else None
     loads = loads_file if reading.engine == "opendss" else None

@@ -164,7 +164,7 @@ def score(feeder: Feeder, real: Ensemble, synthetic: Ensemble) -> SkillScore:
         synthetic_p3=ss.p3,
         real_shares=rs.phase_shares,
         synthetic_shares=ss.phase_shares,
-        real_balance=float(balance_ratio(real.p_kw)[0]),
+        real_balance=float(np.asarray(balance_ratio(real.p_kw))[0]),
         synthetic_balance=float(np.median(balance_ratio(synthetic.p_kw))),
         ks_p=ks_distance(rs.total_p_kw, ss.total_p_kw),
     )
