@@ -16,6 +16,7 @@ import builtins
 import json
 import logging
 import struct
+import sys
 import traceback
 import warnings
 from collections.abc import Mapping, Sequence
@@ -100,15 +101,19 @@ def error_fields(exc: BaseException) -> dict[str, Any]:
 def rebuild_error(fields: Mapping[str, Any]) -> BaseException:
     """The exception of :func:`error_fields`, with the writer's traceback as a note."""
     cls = _known_class(fields.get("class", ()), BaseException)
-    exc: BaseException
+    exc: BaseException | None = None
     try:
-        exc = cls(fields["message"]) if cls is not None else None  # type: ignore[assignment]
+        exc = cls(fields["message"]) if cls is not None else None
     except Exception:  # a class that needs other arguments: fall back to its text
-        exc = None  # type: ignore[assignment]
+        exc = None
     if exc is None:
         name = ".".join(map(str, fields.get("class", ["?"])))
         exc = ExporterFailedError(f"the writer process failed: {name}: {fields['message']}")
-    exc.add_note(f"raised in the writer process:\n{fields['traceback']}")
+    note = f"raised in the writer process:\n{fields['traceback']}"
+    if sys.version_info >= (3, 11):
+        exc.add_note(note)
+    else:  # Python 3.10 has no exception notes: the traceback goes to the log
+        logging.getLogger(__name__).error("%s", note)
     return exc
 
 
