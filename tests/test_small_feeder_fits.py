@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import dataclasses
+from pathlib import Path
+
 import numpy as np
+import pytest
+from conftest import SHARED_DATA
 from scipy.stats import norm
 
 from bayesgrid_plugins.balancing import assign_laterals, quotas
@@ -115,3 +120,37 @@ def test_a_lateral_holds_no_more_loads_than_the_largest_quota() -> None:
     )
     counts = np.stack([(phase == j).sum(axis=1) for j in range(3)], axis=1)
     np.testing.assert_array_equal(counts, np.full((n, 3), 2))
+
+
+_TST = Path(SHARED_DATA) / "feeders/electricdss-tst/Version8/Distrib/IEEETestCases"
+_AUSTIN = (
+    Path(SHARED_DATA) / "feeders/smart-ds-disco/tests/data/smart-ds/substations/p1uhs21_1247"
+    "/p1uhs21_1247--p1udt5257/Master.dss"
+)
+
+
+@pytest.mark.skipif(not _AUSTIN.is_file(), reason="shared feeder data missing")
+@pytest.mark.parametrize(
+    ("path", "limit_pct"),
+    [(_TST / "34Bus/ieee34Mod1.dss", 10.0), (_AUSTIN, 10.0)],
+    ids=["IEEE 34", "Austin p1udt5257"],
+)
+def test_a_small_feeder_trained_alone_gets_its_phase_totals_back(path: Path, limit_pct) -> None:
+    """The self-reproduction target (mean phase totals within 10 %) for the model's expectation:
+    8000 realisations, so the Monte Carlo error of the mean is 0.5-1.5 % (the 200 of the
+    benchmark leave 4-8 %). Before: IEEE 34 +13 / +24 / +19 % (p3's prior added three-phase
+    loads; the single-phase prior pulled P's location), Austin p1udt5257 +45 / +3 / +23 % (one
+    three-phase load, whose class mean came out 1.8 times its 42 kW)."""
+    from bayesgrid_plugins.app.validation import load_real_feeder
+    from bayesgrid_plugins.app.validation.real import real_ensemble
+    from bayesgrid_plugins.learn.conjugate import fit_power_conjugate
+    from bayesgrid_plugins.models.power import BayesianPowerModel
+
+    real = load_real_feeder(path)
+    params = fit_power_conjugate(real.table, draws=1000, seed=0)
+    feeder = real.feeder.with_zones(params.n_zones)
+    truth = real_ensemble(dataclasses.replace(real, feeder=feeder)).p_kw[0].sum(axis=0)
+    totals = BayesianPowerModel(params).sample(feeder, 8000, rng=3).p_kw.sum(axis=1)
+    error = 100 * (totals.mean(axis=0) / truth - 1)
+    se = 100 * totals.std(axis=0) / np.sqrt(totals.shape[0]) / truth
+    assert np.all(np.abs(error) < limit_pct - 2 * se), (error, se)
