@@ -96,7 +96,9 @@ def quotas(
     exact = np.asarray(n_single, dtype=float)[:, np.newaxis] * np.asarray(probs, dtype=float)
     out = np.floor(exact)
     missing = (np.asarray(n_single) - out.sum(axis=1)).astype(np.int64)
-    remainder = exact - out
+    # Remainders equal to 1e-6 are ties: stored probabilities are rounded (1/3 is kept as
+    # 0.3333334, 0.3333333, 0.3333333), and exact equality gave every odd load to phase A.
+    remainder = np.round(exact - out, 6)
     if rng is not None:
         # Only rows with equal remainders and a load to place draw random numbers (so that
         # draws without ties keep their random stream); 1e-9 moves ties and nothing else.
@@ -212,7 +214,12 @@ def assign_laterals(
     multi_bus = np.zeros((n, b), dtype=bool)
     on_bus[:, load_buses] = single
     multi_bus[:, load_buses] = ~single
-    root = lateral_roots(feeder, on_bus, multi_bus, np.asarray(max_loads, dtype=float))
+    # A lateral takes one phase, so it can hold no more loads than the largest quota: on a
+    # feeder of a few loads a lateral size learned on large feeders would otherwise put every
+    # single-phase load on one phase (and overfill it past its quota).
+    cap = np.maximum(1.0, np.asarray(quota, dtype=float).max(axis=1))
+    max_loads = np.minimum(np.asarray(max_loads, dtype=float), cap)
+    root = lateral_roots(feeder, on_bus, multi_bus, max_loads)
     group = root[:, load_buses]  # (n, n_loads): lateral head bus of each load
     rows = np.arange(n)
     key = (rows[:, np.newaxis] * b + group)[single]
@@ -264,8 +271,11 @@ def assign_laterals(
 def lateral_sizes(feeder: Feeder, bus_phases: np.ndarray, load_phases: np.ndarray) -> np.ndarray:
     """Single-phase load buses per real single-phase lateral.
 
-    A real lateral is a maximal subtree of buses that are not three-phase; the loads counted
-    are those with one phase.
+    A real lateral is a maximal subtree of single-phase buses (every load on it shares the
+    lateral's phase, as in the sampler); the loads counted are those with one phase. A
+    two-phase branch is not one lateral: on IEEE 13 the AC branch at bus 684 feeds a load on A
+    and one on C, and counted as one lateral of two loads it made the sampler put both on one
+    phase.
 
     Parameters
     ----------
@@ -279,9 +289,9 @@ def lateral_sizes(feeder: Feeder, bus_phases: np.ndarray, load_phases: np.ndarra
     ndarray of int
         One entry per lateral that holds a single-phase load.
     """
-    from .phases import PHASE_ABC, n_phases
+    from .phases import n_phases
 
-    trunk = np.asarray(bus_phases) == PHASE_ABC
+    trunk = n_phases(np.asarray(bus_phases)) > 1
     trunk[feeder.source] = True
     root = np.arange(feeder.n_buses)
     for nodes in _levels(feeder):

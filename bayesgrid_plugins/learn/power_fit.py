@@ -62,10 +62,12 @@ sd_feeder)``, ``phase_probs_new ~ Dirichlet(kappa_phase m_phase)``, ...). These 
 between-feeder spread as well as the posterior uncertainty.
 
 With one feeder (or ``hierarchical=False``) the loads are pooled into the paper's single
-population with independent conjugate priors: ``p3[z] ~ Beta(a, b)`` centred on the overall
-three-phase share with the weight of 10 loads (:func:`pooled_p3_prior`), ``phase_probs ~
-Dirichlet(1, 1, 1)``, ``pf_probs ~ Dirichlet(1, ..., 1)``, ``mu ~ Normal(5, 20)``, ``log sigma
-~ Normal(log 3, 1.5)`` and the same share and three-phase-class priors;
+population with independent conjugate priors: ``p3[z] ~ Beta(a, b)`` centred so that the
+feeder's three-phase count is kept, with the weight of 10 loads (:func:`pooled_p3_prior`),
+``phase_probs ~ Dirichlet(1, 1, 1)``, ``pf_probs ~ Dirichlet(1, ..., 1)``, and the paper's
+``mu ~ Normal(5, 20)``, ``log sigma ~ Normal(log 3, 1.5)`` restated in the data's own scale
+(``mu ~ Normal(mean, 4 rms)``, ``log sigma ~ Normal(log sd, 1.5)``,
+:func:`.conjugate.data_scaled_prior`) and the same share and three-phase-class priors;
 :mod:`.conjugate` samples that posterior without MCMC.
 
 Every likelihood is written on the sufficient statistics of :mod:`.power_data`, so the compiled
@@ -348,13 +350,27 @@ P3_PRIOR_LOADS = 10.0
 def pooled_p3_prior(data: PowerData) -> tuple[float, float]:
     """Beta prior ``(a, b)`` of p3 per zone in the pooled model (empirical Bayes).
 
-    Centred on the overall three-phase share ``p = (n_three + 1/2) / (n + 1)`` with the weight
-    of :data:`P3_PRIOR_LOADS` loads: zones borrow from the whole feeder, so a zone of five loads
-    on a feeder without three-phase loads is not given a share near 1/7 by a flat prior.
+    With the weight of :data:`P3_PRIOR_LOADS` loads per zone: zones borrow from the whole
+    feeder, so a zone of five loads on a feeder without three-phase loads is not given a share
+    near 1/7 by a flat prior.
+
+    The centre ``p`` is the share for which the posterior means keep the feeder's count: with
+    ``n_z`` loads and ``k_z`` three-phase loads in zone ``z`` and the weight ``w``,
+    ``sum_z n_z (w p + k_z) / (w + n_z) = n_three``, that is
+    ``p = sum_z (k_z / (w + n_z)) / sum_z (n_z / (w + n_z))`` (the plain share when every zone
+    has as many loads), kept within ``[1 / (2 (n + 1)), 1 - 1 / (2 (n + 1))]`` so that a feeder
+    without three-phase loads still gives a Beta prior. Shrinkage then moves three-phase loads
+    between zones without adding any. Centred on the overall share, it added three-phase loads
+    wherever they are not spread evenly: on IEEE 34, eight of its ten sit in the last zone, and
+    the posterior means summed to 11.3 three-phase loads.
     """
-    n3 = float(data.n_three.sum())
-    n = float(data.n_modelled.sum())
-    overall = (n3 + 0.5) / (n + 1.0)
+    n_z = data.n_modelled.sum(axis=0).astype(float)
+    k_z = data.n_three.sum(axis=0).astype(float)
+    n = float(n_z.sum())
+    weight = n_z / (P3_PRIOR_LOADS + n_z)
+    found = float((k_z / (P3_PRIOR_LOADS + n_z)).sum()) / max(float(weight.sum()), 1e-12)
+    floor = 0.5 / (n + 1.0)
+    overall = float(np.clip(found, floor, 1.0 - floor))
     return P3_PRIOR_LOADS * overall, P3_PRIOR_LOADS * (1.0 - overall)
 
 
@@ -372,9 +388,15 @@ def _flat_terms(pm: Any, data: PowerData, has_p3class: bool) -> None:
     pf_counts = data.pf_counts.sum(axis=0)
     if pf_counts.sum():
         pm.Multinomial("pf_counts", n=pf_counts.sum(), p=pf_probs, observed=pf_counts)
-    mu = pm.Normal("p_mu", *pr["p_mu_kw"])
-    log_sigma = pm.Normal("p_log_sigma", *pr["p_log_sigma"])
     n, mean, var = _pooled_moments(data.p1_n, data.p1_mean, data.p1_var)
+    if n:
+        from .conjugate import data_scaled_prior  # the same prior as the closed-form fit
+
+        m0, s0, l0, t0 = data_scaled_prior(mean, var)
+    else:
+        (m0, s0), (l0, t0) = pr["p_mu_kw"], pr["p_log_sigma"]
+    mu = pm.Normal("p_mu", m0, s0)
+    log_sigma = pm.Normal("p_log_sigma", l0, t0)
     if n:
         pm.Potential("p_loglik", _tn_loglik(pm, n, mean, var, mu, pm.math.exp(log_sigma)))
     if has_p3class:

@@ -1,0 +1,156 @@
+"""Learner and balancing defects that showed on small real feeders (IEEE 13, IEEE 34, Austin)."""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+import numpy as np
+import pytest
+from conftest import SHARED_DATA
+from scipy.stats import norm
+
+from bayesgrid_plugins.balancing import assign_laterals, quotas
+from bayesgrid_plugins.feeder import Feeder
+from bayesgrid_plugins.learn.conjugate import _grid_draws, data_scaled_prior
+from bayesgrid_plugins.learn.power_data import PowerData
+from bayesgrid_plugins.learn.power_fit import P3_PRIOR_LOADS, pooled_p3_prior
+from bayesgrid_plugins.learn.three_phase import three_phase_class_draws
+
+
+def _data(**arrays: object) -> PowerData:
+    z = 10
+    base = dict(
+        systems=("f",),
+        n_zones=z,
+        pf_values=np.array([0.95]),
+        n_modelled=np.zeros((1, z)),
+        n_three=np.zeros((1, z)),
+        phase_counts=np.zeros((1, 3)),
+        pf_counts=np.zeros((1, 1)),
+        p1_n=np.zeros(1),
+        p1_mean=np.zeros(1),
+        p1_var=np.zeros(1),
+        p3_n=np.zeros(1),
+        p3_logmean=np.zeros(1),
+        p3_logvar=np.zeros(1),
+        share_n=0,
+        share_logsum=np.zeros(3),
+    )
+    base.update(arrays)
+    return PowerData(**base)  # type: ignore[arg-type]
+
+
+def test_quotas_treat_rounded_equal_probabilities_as_ties() -> None:
+    # Stored probabilities are rounded: 1/3 is kept as 0.3333334, 0.3333333, 0.3333333. One
+    # load must still go to each phase in about a third of the rows (binomial sd 26 of 3000),
+    # not to A every time.
+    n = 3000
+    probs = np.tile([0.3333334, 0.3333333, 0.3333333], (n, 1))
+    q = quotas(np.ones(n, dtype=int), probs, np.random.default_rng(0))
+    assert np.abs(q.sum(axis=0) - n / 3).max() < 130
+
+
+def test_p3_prior_keeps_the_feeder_count_when_three_phase_loads_cluster() -> None:
+    # IEEE 34's zones: eight of its ten three-phase loads sit in the last zone. The posterior
+    # means summed over the zones must give back its ten (11.3 with the plain overall share).
+    n_z = np.array([[2, 1, 1, 0, 0, 4, 1, 3, 3, 13]], dtype=float)
+    k_z = np.array([[0, 0, 0, 0, 0, 0, 0, 1, 1, 8]], dtype=float)
+    a, b = pooled_p3_prior(_data(n_modelled=n_z, n_three=k_z))
+    assert a + b == P3_PRIOR_LOADS
+    expected = (n_z * (a + k_z) / (a + b + n_z)).sum()
+    assert abs(expected - 10.0) < 1e-9
+    # no three-phase load: a proper prior (a > 0), as before
+    a0, _ = pooled_p3_prior(_data(n_modelled=n_z, n_three=np.zeros_like(k_z)))
+    assert 0 < a0 <= P3_PRIOR_LOADS * 0.5 / (n_z.sum() + 1) + 1e-12
+
+
+def test_three_phase_class_predictive_mean_is_the_data_mean() -> None:
+    # One feeder with one three-phase load of 347 kW (Austin p1udt21301) and one with 351 of
+    # 213 kW on average and CV 17 (EPRI ckt7): the mean over the draws of the class mean must
+    # be the data's mean within the Monte Carlo error (it was 193 kW and 164 kW: the fixed
+    # prior centre of 49 kW pulled them; centred draws of M_pop inflated others 1.8 times).
+    for n3, mean, var in ((1, 347.0, 0.0), (351, 213.0, (17 * 213.0) ** 2)):
+        data = _data(
+            p3_n=np.array([n3]),
+            p3_logmean=np.array([np.log(mean)]),
+            p3_logvar=np.zeros(1),
+            p3_mean=np.array([mean]),
+            p3_var=np.array([var]),
+        )
+        log_mu, log_sigma, _ = three_phase_class_draws(data, 200_000, np.random.default_rng(1))
+        class_mean = np.exp(log_mu + log_sigma**2 / 2)
+        se = class_mean.std() / np.sqrt(class_mean.size)
+        assert abs(class_mean.mean() - mean) < 5 * se + 1e-9 * mean, (n3, class_mean.mean())
+
+
+def test_truncated_normal_prior_is_in_the_data_scale() -> None:
+    # IEEE 13's three single-phase loads, 128, 170 and 170 kW: the predictive mean of P must be
+    # near their mean, 156 kW (118 kW with the paper's Normal(5, 20) kW prior on mu).
+    x = np.array([128.0, 170.0, 170.0])
+    prior = data_scaled_prior(float(x.mean()), float(x.var()))
+    mu, sigma = _grid_draws(3, x.mean(), x.var(), 4000, np.random.default_rng(0), prior=prior)
+    tn_mean = mu + sigma * norm.pdf(mu / sigma) / norm.cdf(mu / sigma)
+    assert abs(tn_mean.mean() - x.mean()) < 0.05 * x.mean()
+    paper_mu, paper_sigma = _grid_draws(3, x.mean(), x.var(), 4000, np.random.default_rng(0))
+    paper = paper_mu + paper_sigma * norm.pdf(paper_mu / paper_sigma) / norm.cdf(
+        paper_mu / paper_sigma
+    )
+    assert paper.mean() < 0.8 * x.mean()  # the paper's prior (kept for the pooled baseline)
+
+
+def test_a_lateral_holds_no_more_loads_than_the_largest_quota() -> None:
+    # One branch of six single-phase loads below the source, quotas 2/2/2 and a lateral size
+    # of 9 learned on large feeders: the six loads must not all land on one phase.
+    edges = [("s", "a", 0.1)] + [(c, d, 0.1) for c, d in zip("abcdef", "bcdefg", strict=True)]
+    feeder = Feeder.from_edges(edges, "s", loads=list("bcdefg"))
+    loads = feeder.load_buses
+    n = 50
+    phase = assign_laterals(
+        feeder,
+        loads,
+        np.ones((n, loads.size), dtype=bool),
+        np.zeros((n, loads.size), dtype=np.int64),
+        np.full((n, 3), 2.0),
+        np.full((n, loads.size), 5.0),
+        np.zeros((n, 3)),
+        np.zeros(n),
+        np.full(n, 9.0),
+        np.random.default_rng(0),
+    )
+    counts = np.stack([(phase == j).sum(axis=1) for j in range(3)], axis=1)
+    np.testing.assert_array_equal(counts, np.full((n, 3), 2))
+
+
+_TST = Path(SHARED_DATA) / "feeders/electricdss-tst/Version8/Distrib/IEEETestCases"
+_AUSTIN = (
+    Path(SHARED_DATA) / "feeders/smart-ds-disco/tests/data/smart-ds/substations/p1uhs21_1247"
+    "/p1uhs21_1247--p1udt5257/Master.dss"
+)
+
+
+@pytest.mark.skipif(not _AUSTIN.is_file(), reason="shared feeder data missing")
+@pytest.mark.parametrize(
+    ("path", "limit_pct"),
+    [(_TST / "34Bus/ieee34Mod1.dss", 10.0), (_AUSTIN, 10.0)],
+    ids=["IEEE 34", "Austin p1udt5257"],
+)
+def test_a_small_feeder_trained_alone_gets_its_phase_totals_back(path: Path, limit_pct) -> None:
+    """The self-reproduction target (mean phase totals within 10 %) for the model's expectation:
+    8000 realisations, so the Monte Carlo error of the mean is 0.5-1.5 % (the 200 of the
+    benchmark leave 4-8 %). Before: IEEE 34 +13 / +24 / +19 % (p3's prior added three-phase
+    loads; the single-phase prior pulled P's location), Austin p1udt5257 +45 / +3 / +23 % (one
+    three-phase load, whose class mean came out 1.8 times its 42 kW)."""
+    from bayesgrid_plugins.app.validation import load_real_feeder
+    from bayesgrid_plugins.app.validation.real import real_ensemble
+    from bayesgrid_plugins.learn.conjugate import fit_power_conjugate
+    from bayesgrid_plugins.models.power import BayesianPowerModel
+
+    real = load_real_feeder(path)
+    params = fit_power_conjugate(real.table, draws=1000, seed=0)
+    feeder = real.feeder.with_zones(params.n_zones)
+    truth = real_ensemble(dataclasses.replace(real, feeder=feeder)).p_kw[0].sum(axis=0)
+    totals = BayesianPowerModel(params).sample(feeder, 8000, rng=3).p_kw.sum(axis=1)
+    error = 100 * (totals.mean(axis=0) / truth - 1)
+    se = 100 * totals.std(axis=0) / np.sqrt(totals.shape[0]) / truth
+    assert np.all(np.abs(error) < limit_pct - 2 * se), (error, se)
