@@ -146,6 +146,23 @@ def test_closing_while_the_job_is_still_fed_leaves_no_thread(
     assert not (tmp_path / "pandapower").exists()
 
 
+def test_ctrl_c_while_the_writer_starts_does_not_stop_it(
+    small: tuple[Feeder, Ensemble], tmp_path: Path
+) -> None:
+    """Ctrl-C reaches the writer too; it must be ignored from Python's start, not only once
+    the writer's code runs (an interrupted start printed a traceback and lost the writer)."""
+    import os
+    import signal
+
+    feeder, ensemble = small
+    with WriterProcess(["npz"]) as writer:
+        assert writer._proc is not None
+        os.kill(writer._proc.pid, signal.SIGINT)  # while the interpreter starts
+        assert writer.handles() == ["npz"]
+        writer.submit(feeder, ensemble, tmp_path, {"npz": None})
+        assert sorted(writer.result()) == ["npz"]
+
+
 def _writer_of(pid: int) -> bool:
     """Whether a writer process whose parent is ``pid`` runs."""
     for entry in Path("/proc").iterdir():

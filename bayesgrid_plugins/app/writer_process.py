@@ -86,11 +86,7 @@ class WriterProcess:
 
     def __init__(self, formats: Sequence[str]) -> None:
         self.formats = list(formats)
-        self._proc: subprocess.Popen[bytes] | None = subprocess.Popen(
-            [sys.executable, "-m", _MODULE],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-        )
+        self._proc: subprocess.Popen[bytes] | None = _spawn()
         self._owners: dict[str, str] | None = None
         self._pending: list[str] = []
         self._claims: Path | None = None  # one empty file per format taken, by either process
@@ -254,6 +250,27 @@ def _claim(folder: Path, name: str) -> bool:
 
 
 # ---------------------------------------------------------------------- parent side helpers
+def _spawn() -> subprocess.Popen[bytes]:
+    """Start the writer with Ctrl-C ignored from its first instruction on.
+
+    Ctrl-C reaches the whole process group, and the main process stops the writer itself; a
+    writer interrupted while Python starts would print a traceback. An ignored signal stays
+    ignored across ``exec``, so it is ignored here for the moment of the start (only the main
+    thread may change it; elsewhere the writer ignores it once it runs).
+    """
+    try:
+        previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    except ValueError:  # not the main thread
+        previous = None
+    try:
+        return subprocess.Popen(
+            [sys.executable, "-m", _MODULE], stdin=subprocess.PIPE, stdout=subprocess.PIPE
+        )
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGINT, previous)
+
+
 def _stop(proc: subprocess.Popen[bytes], *, kill: bool) -> int:
     """End ``proc`` (killed, or by closing its input), close its pipes; return its exit code."""
     if kill and proc.poll() is None:

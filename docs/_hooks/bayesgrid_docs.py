@@ -306,6 +306,7 @@ def cli_markdown() -> str:
 RESULTS = [
     ("Paper figures and tables", "figures/validation/paper_tables.md"),
     ("Skill on real feeders", "figures/validation/bench_validation.md"),
+    ("Self-reproduction, expected totals", "figures/validation/self_reproduction_mc.md"),
 ]
 
 
