@@ -2,37 +2,33 @@
 
 from __future__ import annotations
 
+import importlib.util
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from bayesgrid_plugins import BayesianPowerModel, Feeder
+from bayesgrid_plugins import Feeder
 from bayesgrid_plugins.feasibility import feasibility_of
 from bayesgrid_plugins.planning import MV_LIMITS_PU, plan_ensemble, plan_voltages
 
 
+def _load_benchmark(name: str) -> Any:
+    path = Path(__file__).resolve().parents[1] / "benchmarks" / f"{name}.py"
+    spec = importlib.util.spec_from_file_location(name, path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+_BENCH = _load_benchmark("bench_regulator")
+
+
 def _long_feeder(n: int, seed: int, total_kw: float = 1700.0) -> tuple[Feeder, Any]:
-    """A 60 km 13.8 kV chain with ``total_kw`` balanced on its far third, +-10 % by realisation."""
-    buses = 31
-    feeder = Feeder(
-        [f"b{i}" for i in range(buses)], np.arange(buses) - 1, [0.0] + [2.0] * 30, vn_kv=13.8
-    ).with_zones(10)
-    ens = BayesianPowerModel().sample(feeder, n, rng=seed)
-    far = np.zeros(buses)
-    far[2 * buses // 3 :] = 1.0
-    # Deterministic loads (the sampled demand would tie the case to the posterior's draws):
-    # the far third carries the total balanced, scaled by +-10 % per realisation.
-    scale = np.random.default_rng(seed).uniform(0.9, 1.1, n)
-    p = (total_kw * scale[:, None, None] / (3 * far.sum())) * far[None, :, None] * np.ones(3)
-    ens = ens.with_fields(
-        p_kw=p,
-        q_kvar=0.3 * p,
-        bus_phases=np.full_like(ens.bus_phases, 7),
-        load_phases=np.repeat(np.where(far > 0, 7, 0)[None, :], n, axis=0).astype(
-            ens.load_phases.dtype
-        ),
-    )
-    return feeder, ens
+    """A 60 km 13.8 kV chain with ``total_kw`` balanced on its far third, +-10 % by realisation:
+    the feeder the regulator benchmark designs for (``benchmarks/bench_regulator.py``)."""
+    return _BENCH.long_feeder(60.0, total_kw / 1000.0, n, seed)
 
 
 def test_realisations_that_fail_at_the_neutral_tap_get_the_top_tap() -> None:
