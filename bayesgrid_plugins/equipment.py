@@ -220,15 +220,20 @@ def branch_trafo_ratings_mva(
     ensemble (:func:`subtree_peak_mva`, :func:`trafo_rating_mva`).
     """
     children = np.asarray(children, dtype=np.int64)
+    planned = np.full(children.size, np.nan)
+    if ensemble.trafo_sn_mva is not None and realisation is not None:
+        planned = np.asarray(ensemble.trafo_sn_mva[realisation], dtype=float)[children]
+    given = np.isfinite(planned) & (planned > 0)
+    if given.all():
+        # Planned everywhere: skip the peak over the whole ensemble (engines call this on every
+        # switch between realisations).
+        return planned
     if trafo.sn_mva is None:
         peak = subtree_peak_mva(feeder, ensemble)[children]
         sn = np.asarray([trafo_rating_mva(p) for p in peak], dtype=float)
     else:
         sn = np.full(children.size, float(trafo.sn_mva))
-    if ensemble.trafo_sn_mva is not None and realisation is not None:
-        planned = np.asarray(ensemble.trafo_sn_mva[realisation], dtype=float)[children]
-        sn = np.where(np.isfinite(planned) & (planned > 0), planned, sn)
-    return sn
+    return np.where(given, planned, sn)
 
 
 @dataclass(frozen=True)

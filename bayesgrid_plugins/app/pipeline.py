@@ -375,11 +375,18 @@ def start_writer(config: GenerateConfig, formats: Sequence[str]) -> WriterProces
         return None
 
 
+def _network_realisations(config: GenerateConfig) -> np.ndarray:
+    """The realisations written as whole networks and reliability tables (``network_files``)."""
+    return np.arange(
+        config.n if config.network_files is None else min(config.n, config.network_files)
+    )
+
+
 def _chosen(config: GenerateConfig, name: str) -> np.ndarray | None:
     """Which realisations the format ``name`` writes (None: all)."""
     if name in WHOLE_ENSEMBLE_FORMATS or config.network_files is None:
         return None
-    return np.arange(min(config.n, config.network_files))
+    return _network_realisations(config)
 
 
 def _run(
@@ -528,11 +535,7 @@ def _run(
                 save_power_flow(stage / RESULTS_FILE, power_flow)
             from .figures import write_figures
 
-            chosen = np.arange(
-                len(ensemble)
-                if config.network_files is None
-                else min(config.n, config.network_files)
-            )
+            chosen = _network_realisations(config)
             files["reliability"] = write_reliability_tables(
                 stage / "reliability", feeder, reliability, chosen
             )
