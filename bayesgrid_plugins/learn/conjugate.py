@@ -14,8 +14,9 @@ cell by cell with uniform jitter inside the cell, which is exact up to
 the grid resolution (a cell is 1/20 of a posterior standard deviation wide). Their prior is the
 NUTS model's, restated in the data's own scale (:func:`data_scaled_prior`): ``mu ~ Normal(mean,
 4 rms)``, ``log sigma ~ Normal(log sd, 1.5)``. The three-phase
-shares are not sampled: their Dirichlet concentration is estimated by moments as in
-:mod:`.counting` (mean shares times a precision capped at 1000) and repeated in every draw.
+shares are not sampled: their Dirichlet concentration is the geometric mean of the real shares
+times the mode of the precision under the NUTS model's prior (:func:`share_precision`), repeated
+in every draw.
 
 The three-phase loads' own P class comes from :mod:`.three_phase` (empirical Bayes across
 feeders), and the phase balancing from :mod:`.balance` (calibrated on each training feeder's
@@ -29,7 +30,7 @@ from typing import Any
 
 import numpy as np
 from scipy import optimize
-from scipy.special import log_ndtr
+from scipy.special import gammaln, log_ndtr
 
 from ..errors import ParameterError
 from ..models.power import PowerParameters
@@ -48,6 +49,43 @@ __all__ = ["CONJUGATE_MODEL_NAME", "data_scaled_prior", "fit_power_conjugate"]
 
 CONJUGATE_MODEL_NAME = "power-pooled-conjugate"
 _MAX_PRECISION = 1000.0
+
+
+def share_precision(n: int, logsum: np.ndarray, mean_share: np.ndarray) -> float:
+    """Dirichlet precision ``kappa`` of the three-phase loads' per-phase shares.
+
+    The mode of ``kappa`` given the mean shares, under the NUTS fit's prior
+    ``log kappa ~ Uniform(0, log 1000)``: the likelihood of ``n`` shares with
+    ``sum(log share_j) = logsum_j`` under ``Dirichlet(kappa * mean_share)``, maximised on that
+    interval. Real three-phase loads split evenly (the SMART-DS and EPRI ones) reach the upper
+    bound; IEEE 13's unequal ones (bus 675: 485 / 68 / 290 kW) give a small ``kappa``, so a
+    sampled three-phase load is as unequal as the real ones, not split by the mean share.
+
+    Parameters
+    ----------
+    n : int
+        Three-phase loads with P > 0 (none: the upper bound).
+    logsum : ndarray, shape (3,)
+        Sum over those loads of the log of their share on each phase.
+    mean_share : ndarray, shape (3,)
+        Mean shares (sum to 1).
+    """
+    if n < 2:
+        return _MAX_PRECISION
+    m = np.asarray(mean_share, dtype=float)
+    fixed = float(np.dot(m, logsum))
+
+    def negative_loglik(log_kappa: float) -> float:
+        kappa = np.exp(log_kappa)
+        return -(n * (gammaln(kappa) - gammaln(kappa * m).sum()) + kappa * fixed)
+
+    best = optimize.minimize_scalar(
+        negative_loglik,
+        bounds=(0.0, np.log(_MAX_PRECISION)),
+        method="bounded",
+        options={"xatol": 1e-6},
+    )
+    return float(np.exp(best.x))
 
 
 def data_scaled_prior(mean: float, var: float) -> tuple[float, float, float, float]:
@@ -185,7 +223,9 @@ def fit_power_conjugate(
         mean_share /= mean_share.sum()
     else:
         mean_share = np.full(3, 1 / 3)
-    share_alpha = np.tile(mean_share * _MAX_PRECISION, (draws, 1))
+    share_alpha = np.tile(
+        mean_share * share_precision(data.share_n, data.share_logsum, mean_share), (draws, 1)
+    )
     arrays_3, extra = extension_draws(table, data, int(draws), rng, seed=seed)
     record = {
         "id": f"power-fit-{CONJUGATE_MODEL_NAME}-seed{seed}",
@@ -201,7 +241,10 @@ def fit_power_conjugate(
         **data.counts,
         "p_fitted_to": "single-phase loads (truncated normal); three-phase loads: own class",
         "p_prior": "mu ~ Normal(mean, 4 rms), log sigma ~ Normal(log sd, 1.5) of the loads fitted",
-        "share_alpha": f"moment estimate, precision {_MAX_PRECISION:g} (not sampled)",
+        "share_alpha": (
+            "geometric mean of the shares; precision the posterior mode on "
+            f"log kappa ~ Uniform(0, log {_MAX_PRECISION:g}) (not sampled)"
+        ),
         "p3_prior": f"Beta centred on the overall share, weight {P3_PRIOR_LOADS:g} loads",
         **extra,
     }
