@@ -191,3 +191,99 @@ def test_ieee13_three_phase_loads_are_split_as_unequally_as_the_real_ones() -> N
     # Dirichlet sd sqrt(m (1 - m) / (kappa + 1)) with kappa about 9: 0.14-0.16 per phase
     assert three.sum() > 500
     assert np.all((shares.std(axis=0) > 0.1) & (shares.std(axis=0) < 0.2))
+
+
+def test_three_phase_mean_share_is_weighted_by_power() -> None:
+    from bayesgrid_plugins.learn.conjugate import three_phase_mean_share
+
+    logsum = np.log([[0.5, 0.25, 0.25], [0.1, 0.1, 0.8]]).sum(axis=0)
+    # 90 kW split 0.5 / 0.25 / 0.25 and 10 kW split 0.1 / 0.1 / 0.8
+    data = _data(share_n=2, share_logsum=logsum, share_p_kw=np.array([46.0, 23.5, 30.5]))
+    np.testing.assert_allclose(three_phase_mean_share(data), [0.46, 0.235, 0.305])
+    old = _data(share_n=2, share_logsum=logsum)  # statistics without the per-phase sums
+    geometric = np.exp(logsum / 2) / np.exp(logsum / 2).sum()
+    np.testing.assert_allclose(three_phase_mean_share(old), geometric)
+    np.testing.assert_allclose(three_phase_mean_share(_data()), np.full(3, 1 / 3))
+
+
+def test_ieee13_three_phase_power_falls_on_the_phases_as_the_real_one() -> None:
+    """Real three-phase power of IEEE 13 per phase: 1047 / 639 / 912 kW (shares 0.403 / 0.246
+    / 0.351). The unweighted geometric mean of the four loads' shares gave 0.32 / 0.26 / 0.42
+    (the small load 670, 17 / 66 / 117 kW, weighed like the 1155 kW load 671), and the
+    expected phase totals -9 / 0 / +9 %."""
+    from bayesgrid_plugins.app.validation import load_real_feeder
+    from bayesgrid_plugins.learn.conjugate import fit_power_conjugate
+    from bayesgrid_plugins.models.power import BayesianPowerModel
+
+    real = load_real_feeder(_TST / "13Bus/IEEE13Nodeckt.dss")
+    params = fit_power_conjugate(real.table, draws=200, seed=0)
+    ens = BayesianPowerModel(params).sample(real.feeder.with_zones(params.n_zones), 4000, rng=2)
+    three = (ens.load_phases == 7)[..., np.newaxis]
+    per_phase = np.where(three, ens.p_kw, 0.0).sum(axis=1)  # (n, 3)
+    batches = per_phase.reshape(20, 200, 3).sum(axis=1)
+    shares = batches / batches.sum(axis=1, keepdims=True)
+    se = shares.std(axis=0, ddof=1) / np.sqrt(len(shares))
+    real_share = np.array([1047.0, 639.0, 912.0]) / 2598.0
+    overall = per_phase.sum(axis=0) / per_phase.sum()
+    assert np.all(np.abs(overall - real_share) < 4 * se + 0.005), (overall, se)
+
+
+def test_negative_locations_are_kept_and_only_near_zero_levels_replaced() -> None:
+    from bayesgrid_plugins.models.feeder_level import load_parameters, truncated_normal_mean
+    from bayesgrid_plugins.models.power import PowerParameters
+
+    # Loads more variable than a truncated normal with mu > 0 can be: most draws have mu < 0
+    # and a mean of about 20 kW. One draw's level is near zero (0.25 kW): only it is replaced.
+    mu = np.array([-100.0, -80.0, -120.0, 5.0, -100.0])
+    sigma = np.array([55.0, 48.0, 60.0, 18.0, 5.0])
+    level = truncated_normal_mean(mu, sigma)
+    assert level[:4].min() > 15 and level[4] < 0.3
+    params = PowerParameters(
+        p3=np.zeros((5, 1)),
+        phase_probs=np.full((5, 3), 1 / 3),
+        share_alpha=np.full((5, 3), 10.0),
+        p_mu_kw=mu,
+        p_sigma_kw=sigma,
+        pf_values=np.array([0.95]),
+        pf_probs=np.ones((5, 1)),
+    )
+    draw = np.arange(5)
+    m, s = load_parameters(params, draw, np.random.default_rng(0))
+    np.testing.assert_array_equal(m[:4], mu[:4])  # the earlier rule moved 3 of these 4
+    assert truncated_normal_mean(m[4], s[4]) > 15
+
+
+def test_truncated_normal_mean_matches_sampling() -> None:
+    from scipy.stats import truncnorm
+
+    from bayesgrid_plugins.models.feeder_level import truncated_normal_mean
+
+    for mu, sigma in ((10.0, 3.0), (0.0, 5.0), (-107.0, 56.0), (-400.0, 40.0)):
+        exact = truncnorm.mean(-mu / sigma, np.inf, loc=mu, scale=sigma)
+        assert truncated_normal_mean(np.array(mu), np.array(sigma)) == pytest.approx(
+            exact, rel=1e-9
+        )
+
+
+def test_ieee34_single_phase_loads_keep_their_mean() -> None:
+    """IEEE 34's 12 single-phase loads average 20.2 kW with a coefficient of variation of 1.3.
+    The sampled single- and two-phase loads averaged 27.5 kW (+36 %): the negative locations
+    of 98 % of the draws were replaced by the 2 % positive ones, and the truncated normal's
+    posterior predictive mean is 15 % above the data's."""
+    from bayesgrid_plugins.app.validation import load_real_feeder
+    from bayesgrid_plugins.learn.conjugate import fit_power_conjugate
+    from bayesgrid_plugins.models.feeder_level import truncated_normal_mean
+    from bayesgrid_plugins.models.power import BayesianPowerModel
+    from bayesgrid_plugins.phases import n_phases
+
+    real = load_real_feeder(_TST / "34Bus/ieee34Mod1.dss")
+    params = fit_power_conjugate(real.table, draws=1000, seed=0)
+    level = truncated_normal_mean(params.p_mu_kw, params.p_sigma_kw)
+    assert level.mean() == pytest.approx(20.2083, rel=1e-3)
+    ens = BayesianPowerModel(params).sample(real.feeder.with_zones(params.n_zones), 2000, rng=3)
+    single = n_phases(ens.load_phases) == 1
+    p = ens.p_kw.sum(axis=2)[single]
+    # sd of the mean of about 23 000 loads from a heavy mix of draws: batch means below
+    batches = np.array_split(p, 20)
+    se = np.std([b.mean() for b in batches], ddof=1) / np.sqrt(20)
+    assert abs(p.mean() - 20.2083) < 4 * se + 0.2, (p.mean(), se)

@@ -36,6 +36,7 @@ _OBSERVED_DIMS: dict[str, tuple[str, ...]] = {
     "p3_logmean": ("feeder",),
     "p3_logvar": ("feeder",),
     "share_logsum": ("phase",),
+    "share_p_kw": ("phase",),
 }
 
 

@@ -13,7 +13,8 @@ loads, and the compiled model does not grow with the data:
 - ``p3_n, p3_logmean, p3_logvar``: the same for ``log P`` of the three-phase loads (their own
   log-normal class, see :mod:`.power_fit`), and ``p3_mean, p3_var`` for their P [kW];
 - ``share_n``, ``share_logsum[k]``: pooled number of three-phase loads with ``P > 0`` and the sum
-  of the logarithms of their per-phase shares (the Dirichlet likelihood).
+  of the logarithms of their per-phase shares (the Dirichlet likelihood); ``share_p_kw[k]`` the
+  sum of their P on each phase [kW] (the P-weighted mean share keeps the real phase totals).
 
 Loads are taken per bus (:func:`~bayesgrid_plugins.training.loads_per_bus`): the sampler places
 one load per load bus and the validation measures real feeders per bus, so several loads on one
@@ -71,6 +72,7 @@ class PowerData:
     p3_mean: np.ndarray | None = None
     p3_var: np.ndarray | None = None
     pair_counts: np.ndarray | None = None
+    share_p_kw: np.ndarray | None = None
 
     @property
     def n_feeders(self) -> int:
@@ -211,6 +213,7 @@ def power_data(
         p3_logvar=p3_logvar,
         share_n=int(s3.sum()),
         share_logsum=np.log(shares).sum(axis=0),
+        share_p_kw=p[s3].sum(axis=0),
         counts=counts,
         p3_mean=p3_mean,
         p3_var=p3_var,
