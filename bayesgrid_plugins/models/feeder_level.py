@@ -16,7 +16,9 @@ Here the level of each realisation is re-drawn on the log scale instead:
   ``sigma = r m`` with ``r`` the median ratio sd/mean of the training feeders. The location of
   the truncated normal is ``m``, so no realisation has a negative or zero mean, and the mean
   demand per load stays within the range the training feeders show (up to the small truncation
-  shift, at most a few percent for ``r`` below 0.7);
+  shift, at most a few percent for ``r`` below 0.7); the heavy-tailed three-phase class is
+  then bounded too: each realisation's mean over all its loads stays within the training
+  feeders' range (:func:`bound_feeder_level`);
 - otherwise (a user's posterior): the stored draws, with every draw whose truncated normal has
   a mean below a tenth of the draws' median mean (:data:`LOW_LEVEL_FRACTION`) replaced by a
   draw of the same posterior that does not (a fixed mapping, so feeders that share draws stay
@@ -45,6 +47,7 @@ if TYPE_CHECKING:
 __all__ = [
     "LOW_LEVEL_FRACTION",
     "FeederLevelPrior",
+    "bound_feeder_level",
     "feeder_level_prior",
     "load_parameters",
     "truncated_normal_mean",
@@ -80,6 +83,9 @@ class FeederLevelPrior:
         Median ratio sd/mean of the loads within a training feeder.
     feeders : tuple of str
         The training feeders.
+    low_all_kw, high_all_kw : float
+        Smallest and largest training feeder mean over *all* its loads, three-phase included
+        [kW]: the range :func:`bound_feeder_level` keeps each realisation's mean load in.
     """
 
     log_mean: float
@@ -88,6 +94,8 @@ class FeederLevelPrior:
     high_kw: float
     cv_within: float
     feeders: tuple[str, ...]
+    low_all_kw: float = 0.0
+    high_all_kw: float = float("inf")
 
 
 @cache
@@ -103,6 +111,7 @@ def feeder_level_prior(posterior_id: str | None) -> FeederLevelPrior | None:
         return None
     means = np.asarray([float(r["mean_p_kw_single_phase"]) for r in rows])
     sds = np.asarray([float(r["sd_p_kw_single_phase"]) for r in rows])
+    means_all = np.asarray([float(r["mean_p_kw_all"]) for r in rows])
     logs = np.log(means)
     return FeederLevelPrior(
         float(logs.mean()),
@@ -111,7 +120,57 @@ def feeder_level_prior(posterior_id: str | None) -> FeederLevelPrior | None:
         float(means.max()),
         float(np.median(sds / means)),
         tuple(r["feeder"] for r in rows),
+        float(means_all.min()),
+        float(means_all.max()),
     )
+
+
+def bound_feeder_level(
+    params: PowerParameters, total: np.ndarray, three: np.ndarray
+) -> tuple[np.ndarray, int]:
+    """Keep every realisation's mean load within the range of the training feeders.
+
+    The single-phase level is drawn within its training range (:func:`load_parameters`), but
+    the three-phase class is heavy-tailed (a coefficient of variation above 2 for ``smartds``):
+    on a feeder with a few three-phase loads one draw can carry the feeder's total to several
+    times any training feeder's. A realisation whose mean load is above the largest training
+    feeder's mean (all loads, three-phase included) has its three-phase loads scaled down until
+    it is at that mean (all its loads, if the single-phase ones alone are above it); one below
+    the smallest is scaled up as a whole. Realisations within the range are untouched.
+
+    Parameters
+    ----------
+    params : PowerParameters
+        The power model's parameters (their provenance id finds the training feeders).
+    total : ndarray, shape (n, n_loads)
+        Total active power of every load [kW].
+    three : ndarray of bool, shape (n, n_loads)
+        Which loads are three-phase.
+
+    Returns
+    -------
+    (ndarray, int)
+        ``total`` bounded (a new array when any realisation moved), and the number of
+        realisations moved.
+    """
+    provenance = getattr(params, "provenance", {}) or {}
+    prior = feeder_level_prior(provenance.get("id"))
+    if prior is None or total.size == 0:
+        return total, 0
+    n_loads = total.shape[1]
+    s_all = total.sum(axis=1)
+    high, low = prior.high_all_kw * n_loads, prior.low_all_kw * n_loads
+    over, under = s_all > high, s_all < low
+    if not (over.any() or under.any()):
+        return total, 0
+    s_three = np.where(three, total, 0.0).sum(axis=1)
+    s_single = s_all - s_three
+    by_three = over & (s_single < high) & (s_three > 0)
+    g_three = np.where(by_three, (high - s_single) / np.where(by_three, s_three, 1.0), 1.0)
+    g_all = np.where(over & ~by_three, high / s_all, np.where(under, low / s_all, 1.0))
+    bounded = total * g_all[:, np.newaxis]
+    bounded = np.where(three, bounded * g_three[:, np.newaxis], bounded)
+    return bounded, int((over | under).sum())
 
 
 def load_parameters(

@@ -39,7 +39,7 @@ from ..memory import check_realisations
 from ..phases import PHASE_ABC, enforce_phase_consistency, fill_unserved_phases
 from ..posterior import ParameterFile
 from .consistent import ConsistentDataMixin
-from .feeder_level import load_parameters
+from .feeder_level import bound_feeder_level, load_parameters
 
 __all__ = ["DEFAULT_POWER_PARAMETERS", "BayesianPowerModel", "PowerParameters"]
 
@@ -724,6 +724,7 @@ class BayesianPowerModel(ConsistentDataMixin):
             mu[:, np.newaxis], sigma[:, np.newaxis], rng, share.shape[:2]
         )
         total = three_phase_power(params, draw, three, total, rng)  # step 4, three-phase class
+        total, n_bounded = bound_feeder_level(params, total, three)
         pair, share = two_phase_loads(params, draw, three, share, rng)
         multi = three | (pair > 0)
         phase, share = balance_phases(params, draw, feeder, loads, multi, phase, share, total, rng)
@@ -749,5 +750,9 @@ class BayesianPowerModel(ConsistentDataMixin):
             q_kvar=q_kvar,
             power_factor=pf,
             draw=draw,
-            metadata={"power_model": params.provenance.get("id"), "n_zones": params.n_zones},
+            metadata={
+                "power_model": params.provenance.get("id"),
+                "n_zones": params.n_zones,
+                "level_bounded_realisations": n_bounded,
+            },
         )
