@@ -13,6 +13,7 @@ __all__ = [
     "AdapterError",
     "BayesGridError",
     "CircuitFileError",
+    "DemandLevelWarning",
     "DuplicateEngineError",
     "DuplicateExporterError",
     "ExporterFailedError",
@@ -211,6 +212,17 @@ class LargeLoadWarning(UserWarning):
     >>> import warnings
     >>> from bayesgrid_plugins.errors import LargeLoadWarning
     >>> warnings.simplefilter("ignore", LargeLoadWarning)  # doctest: +SKIP
+    """
+
+
+class DemandLevelWarning(UserWarning):
+    """A posterior's unconditioned demand level is not a believable level for a new feeder.
+
+    Examples
+    --------
+    >>> import warnings
+    >>> from bayesgrid_plugins.errors import DemandLevelWarning
+    >>> warnings.simplefilter("error", DemandLevelWarning)  # doctest: +SKIP
     """
 
 

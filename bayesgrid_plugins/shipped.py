@@ -12,6 +12,7 @@ from .errors import ParameterError
 from .posterior import default_parameter_path
 
 __all__ = [
+    "CONDITIONED_ONLY",
     "DEFAULT_POSTERIOR",
     "POSTERIORS",
     "available_posteriors",
@@ -35,6 +36,19 @@ POSTERIORS: dict[str, tuple[str, str]] = {
     "smartds-counting": (
         "power_smartds_counting.json",
         "point estimates counted on the five SMART-DS feeders (Algorithm 1)",
+    ),
+}
+#: Provenance id -> why the posterior's *unconditioned* demand level is not believable for a
+#: new feeder (sampling it unconditioned warns with ``DemandLevelWarning``; measured by
+#: ``benchmarks/bench_demand.py``, table 3).
+CONDITIONED_ONLY: dict[str, str] = {
+    "power-epri-ieee8500-nuts-v2": (
+        "the 'epri' posterior's unconditioned demand level is not a believable level for a new "
+        "feeder: on its own training feeders' topologies its median feeder total is 0.56 (ckt7), "
+        "4.1 (IEEE 8500) and 8.8 (ckt5) times the real one, because its three-phase class and "
+        "new-feeder p3 come from ckt7's allocated aggregates. Use it with a demand "
+        "(BayesianPowerModel.sample_conditioned, the default of bayesgrid generate), or sample "
+        "unconditioned with 'smartds'."
     ),
 }
 #: The name meant as the default of :class:`~bayesgrid_plugins.models.power.BayesianPowerModel`.

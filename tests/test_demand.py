@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -20,7 +21,7 @@ from bayesgrid_plugins.demand import (
     read_bus_demand,
     sample_place,
 )
-from bayesgrid_plugins.errors import FeederValidationError, ParameterError
+from bayesgrid_plugins.errors import DemandLevelWarning, FeederValidationError, ParameterError
 from bayesgrid_plugins.feeder import Feeder
 from bayesgrid_plugins.models.feeder_level import feeder_level_prior
 from bayesgrid_plugins.models.power import BayesianPowerModel
@@ -189,7 +190,9 @@ def test_unconditioned_levels_are_positive_and_within_the_training_feeders(name)
     assert prior is not None
     n_loads, n = 400, 400
     star = Feeder.from_edges([("s", f"l{i}", 0.05) for i in range(n_loads)], "s")
-    ens = model.sample(star, n, rng=2)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DemandLevelWarning)  # epri: tested below
+        ens = model.sample(star, n, rng=2)
     # The level is that of the single-phase loads (three-phase loads draw their own class).
     single = (ens.load_phases > 0) & (ens.load_phases != 7)
     p_load = ens.p_kw.sum(axis=2)
@@ -216,12 +219,28 @@ def test_unconditioned_feeder_totals_stay_within_the_training_feeders(name):
     prior = feeder_level_prior(model.parameters.provenance["id"])
     n_loads = 400
     star = Feeder.from_edges([("s", f"l{i}", 0.05) for i in range(n_loads)], "s")
-    ens = model.sample(star, 300, rng=5)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DemandLevelWarning)  # epri: tested below
+        ens = model.sample(star, 300, rng=5)
     mean_load = ens.p_kw.sum(axis=(1, 2)) / n_loads
     assert mean_load.min() >= prior.low_all_kw * (1 - 1e-9)
     assert mean_load.max() <= prior.high_all_kw * (1 + 1e-9)
     assert 0 < ens.metadata["level_bounded_realisations"] < 300
     assert (ens.p_kw.sum(axis=2)[ens.load_phases > 0] > 0).all()  # no load lost its demand
+
+
+def test_epri_warns_only_when_its_level_is_used():
+    from bayesgrid_plugins.models.conditioned import sample_conditioned
+
+    star = Feeder.from_edges([("s", f"l{i}", 0.05) for i in range(20)], "s")
+    with pytest.warns(DemandLevelWarning, match="8.8 \\(ckt5\\)"):
+        BayesianPowerModel("epri").sample(star, 5, rng=1)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        BayesianPowerModel("smartds").sample(star, 5, rng=1)
+        # with a demand given, only the phase parameters are used: no warning
+        epri = BayesianPowerModel("epri")
+        sample_conditioned(star, np.full(star.n_buses, 3.0), n=5, model=epri, rng=1)
 
 
 def test_bounding_moves_only_realisations_outside_the_range():

@@ -25,6 +25,7 @@ Nothing here imports PyMC.
 from __future__ import annotations
 
 import os
+import warnings
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
@@ -33,11 +34,12 @@ from scipy.special import log_ndtr, ndtri_exp
 
 from ..balancing import assign_laterals, quotas
 from ..ensemble import Ensemble
-from ..errors import ParameterError
+from ..errors import DemandLevelWarning, ParameterError
 from ..feeder import Feeder
 from ..memory import check_realisations
 from ..phases import PHASE_ABC, enforce_phase_consistency, fill_unserved_phases
 from ..posterior import ParameterFile
+from ..shipped import CONDITIONED_ONLY
 from .consistent import ConsistentDataMixin
 from .feeder_level import bound_feeder_level, load_parameters
 
@@ -713,6 +715,9 @@ class BayesianPowerModel(ConsistentDataMixin):
                 "the feeder has no load buses (is_load is all False); mark the buses that serve "
                 "customers with Feeder.with_loads(...)."
             )
+        note = CONDITIONED_ONLY.get(str(params.provenance.get("id")))
+        if note is not None:
+            warnings.warn(DemandLevelWarning(note), stacklevel=2)
         rng = np.random.default_rng(rng)
         n = int(n)
         draw = choose_draws(params, n, rng, draws)
