@@ -115,6 +115,20 @@ def test_conditioned_sampling_properties(data, n, p3, shares, concentration, see
     np.testing.assert_allclose(ratio[on], expected[on], rtol=1e-12)
 
 
+def test_tiny_phase_shares_do_not_lose_the_power_factor(params):
+    """Dirichlet concentration 0.05 draws shares down to 1e-300 and below; the products with
+    P and Q were subnormal floats, and a phase's Q/P came out 0.2499999948 for a bus at 0.25."""
+    feeder = Feeder.from_edges([(0, i, 0.1) for i in range(1, 41)], 0)
+    p = np.r_[0.0, np.full(40, 8.0)]
+    model = scenario_parameters(params, p3=1.0, shares=(0.2, 0.2, 0.6), concentration=0.05)
+    ens = sample_conditioned(feeder, p, p / 4, 200, model=model, rng=11)
+    on = ens.p_kw > 0
+    assert on.sum() < on.size * 0.9  # many phases carry nothing at this concentration
+    assert ens.p_kw[on].min() >= 8.0 * 1e-12
+    np.testing.assert_allclose(ens.q_kvar[on] / ens.p_kw[on], 0.25, rtol=1e-12)
+    np.testing.assert_allclose(ens.p_kw.sum(axis=2)[:, 1:], 8.0, rtol=1e-12)
+
+
 def test_same_seed_same_ensemble_and_q_from_the_model(params):
     feeder = Feeder.from_edges([(0, 1, 0.1), (1, 2, 0.2), (1, 3, 0.1)], 0)
     p = np.array([0.0, 2.0, 3.0, 1.0])

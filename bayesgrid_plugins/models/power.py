@@ -57,6 +57,8 @@ MAX_ZONES = 100
 MAX_LOAD_KW = 1e5
 #: Largest Dirichlet concentration of the per-phase shares.
 MAX_ALPHA = 1e6
+#: Smallest share of a three-phase load's power on one phase; smaller draws are set to zero.
+MIN_PHASE_SHARE = 1e-12
 
 
 def _draws(name: str, value: Any, width: int | None) -> np.ndarray:
@@ -506,7 +508,11 @@ def draw_shares(
         if degenerate.any():
             gamma[degenerate] = np.eye(3)[rng.integers(3, size=int(degenerate.sum()))]
             total = gamma.sum(axis=1, keepdims=True)
-        share[r_idx, l_idx] = gamma / total
+        split = gamma / total
+        # A share of 1e-300 kW-per-kW is no load on that phase; kept, the products P * share
+        # and Q * share fall among the subnormal floats and lose the bus's power factor.
+        split[split < MIN_PHASE_SHARE] = 0.0
+        share[r_idx, l_idx] = split / split.sum(axis=1, keepdims=True)
     return share
 
 
