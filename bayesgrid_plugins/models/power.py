@@ -510,9 +510,14 @@ def draw_shares(
             total = gamma.sum(axis=1, keepdims=True)
         split = gamma / total
         # A share of 1e-300 kW-per-kW is no load on that phase; kept, the products P * share
-        # and Q * share fall among the subnormal floats and lose the bus's power factor.
-        split[split < MIN_PHASE_SHARE] = 0.0
-        share[r_idx, l_idx] = split / split.sum(axis=1, keepdims=True)
+        # and Q * share fall among the subnormal floats and lose the bus's power factor. Only
+        # the rows touched are normalised again, so every other draw stays bit for bit.
+        tiny = split < MIN_PHASE_SHARE
+        touched = tiny.any(axis=1)
+        if touched.any():
+            split[tiny] = 0.0
+            split[touched] /= split[touched].sum(axis=1, keepdims=True)
+        share[r_idx, l_idx] = split
     return share
 
 
