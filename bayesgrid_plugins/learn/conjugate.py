@@ -60,8 +60,9 @@ def keep_the_mean(mu: np.ndarray, sigma: np.ndarray, mean: float) -> tuple[np.nd
     towards ``mu << 0`` with a right-skewed mean, and the posterior predictive mean came out
     15 % above the data's (23.2 kW). ``TN(k mu, k sigma) = k TN(mu, sigma)``, so multiplying
     both by ``k = mean / E[TN mean]`` keeps the shape of every draw and the spread between
-    them, and gives back the sample mean, an unbiased estimate whatever the distribution. On
-    the SMART-DS feeders ``k`` is within a few per cent of 1.
+    them, and gives back the sample mean, an unbiased estimate whatever the distribution.
+    ``k`` is 0.997-1.000 on the SMART-DS and EPRI feeders, IEEE 8500 and 123, 0.989 on IEEE 13
+    and 0.877 on IEEE 34, each fitted alone.
     """
     k = float(mean / np.mean(truncated_normal_mean(mu, sigma)))
     return mu * k, sigma * k
