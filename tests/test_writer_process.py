@@ -204,3 +204,34 @@ def test_ctrl_c_stops_both_processes_quietly(tmp_path: Path) -> None:
     assert "Traceback" not in err.decode()
     assert "interrupted; nothing half-written was left behind" in err.decode()
     assert list(tmp_path.iterdir()) == []
+
+
+def test_ctrl_c_during_an_extension_import_is_reported_as_an_interrupt(capsys) -> None:
+    """A Ctrl-C that lands while a compiled module initialises surfaces as
+    ``ImportError: initialization failed``; it was reported as a bug (exit 1), and the slow
+    test above caught it when the interrupt came early."""
+    import os
+    import signal
+    import time
+
+    from bayesgrid_plugins.app import cli
+
+    def handler(args: object) -> int:
+        try:
+            os.kill(os.getpid(), signal.SIGINT)
+            time.sleep(5)  # the handler runs here
+        except KeyboardInterrupt:
+            raise ImportError("initialization failed") from None  # as CPython reports it
+        raise AssertionError("SIGINT was not delivered")
+
+    parser = cli.build_parser()
+    args = parser.parse_args(["plugins"])
+    args.handler = handler
+    record = cli._record_interrupts()
+    try:
+        code = cli._run(args, parser, ["plugins"], record)
+    finally:
+        record.restore()
+    assert code == 130
+    assert "interrupted; nothing half-written" in capsys.readouterr().err
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler

@@ -9,7 +9,9 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import signal
 import sys
+import threading
 from collections.abc import Sequence
 from typing import Any
 
@@ -180,6 +182,44 @@ def _as_typed(
     return message
 
 
+class _InterruptRecord:
+    """Remembers a Ctrl-C while raising ``KeyboardInterrupt`` as Python's own handler does.
+
+    An interrupt that lands while a compiled extension module initialises reaches the job as
+    ``ImportError: initialization failed``, not as ``KeyboardInterrupt``; the record lets the
+    command still say "interrupted" (exit 130) instead of reporting a bug.
+    """
+
+    def __init__(self) -> None:
+        self.seen = False
+        self.installed = False
+
+    def __call__(self, signum: int, frame: Any) -> None:
+        self.seen = True
+        signal.default_int_handler(signum, frame)
+
+    def restore(self) -> None:
+        """Give SIGINT back to Python's own handler."""
+        if self.installed:
+            signal.signal(signal.SIGINT, signal.default_int_handler)
+            self.installed = False
+
+
+def _record_interrupts() -> _InterruptRecord:
+    """Install the record as the SIGINT handler where Python's own one is in place."""
+    record = _InterruptRecord()
+    if threading.current_thread() is threading.main_thread():
+        if signal.getsignal(signal.SIGINT) is signal.default_int_handler:
+            signal.signal(signal.SIGINT, record)
+            record.installed = True
+    return record
+
+
+def _interrupted() -> int:
+    print("bayesgrid: interrupted; nothing half-written was left behind", file=sys.stderr)
+    return 130
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the ``bayesgrid`` command; return the exit status."""
     parser = build_parser()
@@ -189,12 +229,27 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
     level = logging.ERROR if args.quiet else logging.INFO if args.verbose else logging.WARNING
     logging.basicConfig(level=level, format="%(levelname)s: %(name)s: %(message)s")
+    interrupts = _record_interrupts()
+    try:
+        return _run(args, parser, argv, interrupts)
+    finally:
+        interrupts.restore()
+
+
+def _run(
+    args: argparse.Namespace,
+    parser: argparse.ArgumentParser,
+    argv: Sequence[str] | None,
+    interrupts: _InterruptRecord,
+) -> int:
+    """Run the chosen command and turn its failures into one line and an exit status."""
     try:
         return int(args.handler(args))
     except KeyboardInterrupt:
-        print("bayesgrid: interrupted; nothing half-written was left behind", file=sys.stderr)
-        return 130
+        return _interrupted()
     except (BayesGridError, OSError, ValueError, KeyError) as exc:
+        if interrupts.seen:
+            return _interrupted()
         # Expected failures (bad input, missing files, engines refusing) end in one line.
         if args.verbose:
             logging.getLogger(__name__).exception("failed")
@@ -213,6 +268,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         )
         return 1
     except Exception as exc:  # a bug, or a library failing in a way not foreseen: no traceback
+        if interrupts.seen:  # e.g. "ImportError: initialization failed" under Ctrl-C
+            return _interrupted()
         if args.verbose:
             logging.getLogger(__name__).exception("unexpected failure")
         first = (str(exc).splitlines() or [""])[0]
