@@ -104,6 +104,7 @@ def _rows() -> tuple[dict[str, str], ...]:
         return tuple(csv.DictReader(handle))
 
 
+@cache
 def feeder_level_prior(posterior_id: str | None) -> FeederLevelPrior | None:
     """The level prior of a shipped posterior (by provenance id), or None when unknown."""
     rows = [r for r in _rows() if r["posterior_id"] == posterior_id]
@@ -196,11 +197,12 @@ def load_parameters(
         m = np.clip(m, prior.low_kw, prior.high_kw)
         return m, prior.cv_within * m
     level = truncated_normal_mean(mu_all, sigma_all)
-    healthy = np.flatnonzero(level >= LOW_LEVEL_FRACTION * np.median(level))
-    if healthy.size == mu_all.size:
+    low = level < LOW_LEVEL_FRACTION * np.median(level)
+    if not low.any():
         return mu_all[draw], sigma_all[draw]
+    healthy = np.flatnonzero(~low)
     p_draw = np.asarray(draw).copy()
-    bad = level[p_draw] < LOW_LEVEL_FRACTION * np.median(level)
+    bad = low[p_draw]
     if bad.any():
         # A fixed mapping (not a random one) keeps feeders that share draws aligned.
         p_draw[bad] = healthy[p_draw[bad] % healthy.size]
