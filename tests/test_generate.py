@@ -119,7 +119,8 @@ def test_existing_output_is_not_overwritten(run: Path, capsys: pytest.CaptureFix
     before = (run / "summary.json").read_bytes()
     assert main(["generate", "--dist", "300", "-n", "2", "--out", str(run)]) == 1
     err = capsys.readouterr().err
-    assert "exists and is not empty" in err and "--overwrite" in err
+    assert "exists and is not empty" in err and "pass --overwrite to replace it" in err
+    assert "--overwriteTrue" not in err  # the library's overwrite=True, rewritten as an option
     assert (run / "summary.json").read_bytes() == before
 
 

@@ -28,7 +28,10 @@ API_TO_DEST = {
 #: ``source='kind'`` of ``feeder_from_osm`` and the option that chooses it.
 _SOURCE_TO_DEST = {"file": "osm", "place": "place", "address": "address", "point": "point",
                    "bbox": "bbox"}  # fmt: skip
-_KEYWORD = re.compile(r"(?<![\w-])([a-z][a-z0-9_]*)=(?!=)")
+#: ``name=`` of an argument, and ``name=True`` of a flag (``overwrite=True``: ``--overwrite``).
+_KEYWORD = re.compile(r"(?<![\w-])([a-z][a-z0-9_]*)=(?!=)(?:True\b)?")
+#: An option followed by itself in parentheses, once both spellings are the typed one.
+_REPEATED = re.compile(r"(--[\w-]+) \(\1\)")
 _SOURCE = re.compile(r"source='([a-z]+)'")
 
 
@@ -66,6 +69,9 @@ def as_typed(message: str, parser: argparse.ArgumentParser, argv: Sequence[str])
     >>> _ = p.add_argument("--place")
     >>> as_typed("source='place' does not use dist_m=", p, ["--place", "X", "--dist", "3"])
     '--place does not use --dist'
+    >>> _ = p.add_argument("--overwrite", action="store_true")
+    >>> as_typed("pass --overwrite (overwrite=True) to replace it", p, ["--place", "X"])
+    'pass --overwrite to replace it'
     """
     names = option_names(parser, argv)
 
@@ -90,4 +96,4 @@ def as_typed(message: str, parser: argparse.ArgumentParser, argv: Sequence[str])
             text = re.sub(rf"(?<![\w\-'\"]){re.escape(name)}(?![\w'\"])", found, text)
         elif text.startswith(f"{name} "):  # the subject of the message
             text = found + text[len(name) :]
-    return text
+    return _REPEATED.sub(r"\1", text)
